@@ -1,0 +1,435 @@
+//! Opening (with recovery), appending, reading and trimming one shard's log.
+
+use crate::disk::{Disk, DiskFile, read_full_at};
+use crate::frame::{Decoded, NewRecord, ReadRecord, decode};
+use crate::{INDEX_INTERVAL, LogError, MAX_BODY};
+use bytes::BytesMut;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// When an append counts as done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// After the data is synced to the medium (the default): survives a power cut.
+    #[default]
+    Fsync,
+    /// After the data is written to the operating system: survives a process crash, not a
+    /// power cut.
+    Relaxed,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LogConfig {
+    /// A segment is rolled once it holds this many bytes.
+    pub segment_bytes: u64,
+    pub durability: Durability,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { segment_bytes: 64 * 1024 * 1024, durability: Durability::Fsync }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct IndexEntry {
+    key: u64,
+    timestamp_ms: i64,
+    pos: u64,
+}
+
+struct Segment {
+    base_key: u64,
+    path: PathBuf,
+    file: Arc<dyn DiskFile>,
+    /// Committed bytes: readers never look past this.
+    len: u64,
+    index: Vec<IndexEntry>,
+    last_timestamp_ms: Option<i64>,
+}
+
+/// What a reader needs to know about the end of the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tail {
+    pub first_key: Option<u64>,
+    pub last_key: Option<u64>,
+    pub last_timestamp_ms: Option<i64>,
+}
+
+#[derive(Default)]
+struct State {
+    segments: Vec<Segment>,
+    tail: Tail,
+}
+
+struct Shared {
+    disk: Arc<dyn Disk>,
+    dir: PathBuf,
+    state: RwLock<State>,
+}
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+    fn io<T>(&self, path: &Path, r: std::io::Result<T>) -> Result<T, LogError> {
+        r.map_err(|source| LogError::Io { path: path.to_path_buf(), source })
+    }
+}
+
+/// The one handle that appends. Not `Clone`: one writer per log.
+pub struct LogWriter {
+    shared: Arc<Shared>,
+    config: LogConfig,
+    buf: Vec<u8>,
+    poisoned: bool,
+}
+
+/// A handle for reads and trimming; cheap to clone.
+#[derive(Clone)]
+pub struct LogReader {
+    shared: Arc<Shared>,
+}
+
+fn segment_path(dir: &Path, base_key: u64) -> PathBuf {
+    dir.join(format!("{base_key:020}.log"))
+}
+
+/// Opens the log in `dir`, creating it if needed, and recovers it (see the crate docs).
+pub fn open(disk: Arc<dyn Disk>, dir: &Path, config: LogConfig) -> Result<(LogWriter, LogReader), LogError> {
+    let shared = Arc::new(Shared { disk: disk.clone(), dir: dir.to_path_buf(), state: RwLock::default() });
+    shared.io(dir, disk.create_dir_all(dir))?;
+    let mut state = State::default();
+    for path in shared.io(dir, disk.list(dir))? {
+        let Some(base_key) = parse_segment_name(&path) else { continue };
+        let file = shared.io(&path, disk.open(&path, false))?;
+        let seg = recover_segment(&shared, base_key, path, file, state.tail.last_key)?;
+        let Some(first) = seg.index.first() else {
+            // A segment created just before a crash, with nothing committed in it.
+            shared.io(&seg.path, disk.remove_file(&seg.path))?;
+            continue;
+        };
+        state.tail.first_key.get_or_insert(first.key);
+        if let Some((k, t)) = scan_last(&seg)? {
+            state.tail.last_key = Some(k);
+            state.tail.last_timestamp_ms = Some(t);
+        }
+        state.segments.push(seg);
+    }
+    *shared.write() = state;
+    let reader = LogReader { shared: shared.clone() };
+    Ok((LogWriter { shared, config, buf: Vec::new(), poisoned: false }, reader))
+}
+
+fn parse_segment_name(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".log")?;
+    if stem.len() != 20 {
+        return None;
+    }
+    stem.parse().ok()
+}
+
+/// Reads the whole segment in chunks, yielding each valid frame with its position; stops at
+/// the first invalid one and returns where valid data ends.
+fn scan(
+    file: &dyn DiskFile,
+    from: u64,
+    end: u64,
+    mut each: impl FnMut(ReadRecord, u64, usize) -> bool,
+) -> std::io::Result<u64> {
+    let mut pos = from;
+    let mut chunk = 256 * 1024usize;
+    while pos < end {
+        let want = (chunk as u64).min(end - pos) as usize;
+        let mut buf = BytesMut::zeroed(want);
+        let n = read_full_at(file, &mut buf, pos)?;
+        buf.truncate(n);
+        let buf = buf.freeze();
+        let mut off = 0usize;
+        loop {
+            match decode(&buf.slice(off..)) {
+                Decoded::Frame(rec, len) => {
+                    if !each(rec, pos + off as u64, len) {
+                        return Ok(pos + off as u64);
+                    }
+                    off += len;
+                }
+                Decoded::Incomplete(needed) => {
+                    if pos + (off + needed) as u64 > end {
+                        return Ok(pos + off as u64);
+                    }
+                    chunk = chunk.max(needed);
+                    break;
+                }
+                Decoded::Corrupt => return Ok(pos + off as u64),
+            }
+        }
+        if off == 0 && n < want {
+            return Ok(pos);
+        }
+        pos += off as u64;
+    }
+    Ok(pos)
+}
+
+fn recover_segment(
+    shared: &Shared,
+    base_key: u64,
+    path: PathBuf,
+    file: Arc<dyn DiskFile>,
+    mut last_key: Option<u64>,
+) -> Result<Segment, LogError> {
+    let file_len = shared.io(&path, file.len())?;
+    let mut index = Vec::new();
+    let mut last_ts: Option<i64> = None;
+    let mut since_index = u64::MAX;
+    let valid_end = scan(&*file, 0, file_len, |rec, pos, len| {
+        if last_key.is_some_and(|k| rec.key <= k) || rec.key < base_key || last_ts.is_some_and(|t| rec.timestamp_ms < t) {
+            return false;
+        }
+        if since_index >= INDEX_INTERVAL {
+            index.push(IndexEntry { key: rec.key, timestamp_ms: rec.timestamp_ms, pos });
+            since_index = 0;
+        }
+        since_index += len as u64;
+        last_key = Some(rec.key);
+        last_ts = Some(rec.timestamp_ms);
+        true
+    });
+    let valid_end = shared.io(&path, valid_end)?;
+    if valid_end < file_len {
+        tracing::warn!(path = %path.display(), valid_end, file_len, "truncating a torn or corrupt segment tail");
+        shared.io(&path, file.set_len(valid_end))?;
+        shared.io(&path, file.sync())?;
+    }
+    Ok(Segment { base_key, path, file, len: valid_end, index, last_timestamp_ms: last_ts })
+}
+
+/// The last record's key and timestamp in a recovered segment.
+fn scan_last(seg: &Segment) -> Result<Option<(u64, i64)>, LogError> {
+    let Some(from) = seg.index.last() else { return Ok(None) };
+    let mut last = None;
+    let r = scan(&*seg.file, from.pos, seg.len, |rec, _, _| {
+        last = Some((rec.key, rec.timestamp_ms));
+        true
+    });
+    r.map_err(|source| LogError::Io { path: seg.path.clone(), source })?;
+    Ok(last)
+}
+
+impl LogWriter {
+    /// Appends a batch and returns once it is committed (synced in Fsync mode). Keys must be
+    /// strictly increasing and above every key already in the log.
+    pub fn append(&mut self, records: &[NewRecord<'_>]) -> Result<(), LogError> {
+        if self.poisoned {
+            return Err(LogError::Poisoned);
+        }
+        let Some(first) = records.first() else { return Ok(()) };
+        let tail = self.shared.read().tail;
+        let (mut last, mut last_ts) = (tail.last_key, tail.last_timestamp_ms);
+        for r in records {
+            if r.body_len() > MAX_BODY {
+                return Err(LogError::TooLarge(r.body_len()));
+            }
+            if let Some(l) = last.filter(|&l| r.key <= l) {
+                return Err(LogError::KeyOrder { key: r.key, last: l });
+            }
+            if let Some(t) = last_ts.filter(|&t| r.timestamp_ms < t) {
+                return Err(LogError::TimeOrder { timestamp_ms: r.timestamp_ms, last: t });
+            }
+            (last, last_ts) = (Some(r.key), Some(r.timestamp_ms));
+        }
+        self.roll_if_needed(first.key)?;
+        let result = self.write_batch(records);
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    fn roll_if_needed(&mut self, next_key: u64) -> Result<(), LogError> {
+        let needs_segment = {
+            let st = self.shared.read();
+            st.segments.last().is_none_or(|s| s.len >= self.config.segment_bytes)
+        };
+        if !needs_segment {
+            return Ok(());
+        }
+        let sh = &self.shared;
+        let path = segment_path(&sh.dir, next_key);
+        let file = sh.io(&path, sh.disk.open(&path, true))?;
+        sh.io(&path, file.set_len(0))?;
+        sh.io(&sh.dir, sh.disk.sync_dir(&sh.dir))?;
+        let seg = Segment { base_key: next_key, path, file, len: 0, index: Vec::new(), last_timestamp_ms: None };
+        sh.write().segments.push(seg);
+        Ok(())
+    }
+
+    fn write_batch(&mut self, records: &[NewRecord<'_>]) -> Result<(), LogError> {
+        let (file, path, start, mut since_index) = {
+            let st = self.shared.read();
+            let seg = st.segments.last().ok_or(LogError::Poisoned)?;
+            let since = seg.index.last().map_or(u64::MAX, |e| seg.len - e.pos);
+            (seg.file.clone(), seg.path.clone(), seg.len, since)
+        };
+        self.buf.clear();
+        let mut new_index = Vec::new();
+        for r in records {
+            let pos = start + self.buf.len() as u64;
+            if since_index >= INDEX_INTERVAL {
+                new_index.push(IndexEntry { key: r.key, timestamp_ms: r.timestamp_ms, pos });
+                since_index = 0;
+            }
+            let before = self.buf.len();
+            r.encode(&mut self.buf);
+            since_index += (self.buf.len() - before) as u64;
+        }
+        let sh = &self.shared;
+        let written = file.write_all_at(&self.buf, start);
+        if let Err(e) = written {
+            let _ = file.set_len(start);
+            return sh.io(&path, Err(e));
+        }
+        if self.config.durability == Durability::Fsync {
+            sh.io(&path, file.sync())?;
+        }
+        let last = records[records.len() - 1];
+        let mut st = sh.write();
+        let tail = &mut st.tail;
+        tail.first_key.get_or_insert(records[0].key);
+        tail.last_key = Some(last.key);
+        tail.last_timestamp_ms = Some(last.timestamp_ms);
+        let seg = st.segments.last_mut().ok_or(LogError::Poisoned)?;
+        seg.len = start + self.buf.len() as u64;
+        seg.index.extend(new_index);
+        seg.last_timestamp_ms = Some(last.timestamp_ms);
+        if self.buf.capacity() > 16 * 1024 * 1024 {
+            self.buf = Vec::new();
+        }
+        Ok(())
+    }
+
+    pub fn reader(&self) -> LogReader {
+        LogReader { shared: self.shared.clone() }
+    }
+}
+
+/// Where a read starts: a file and a position, and the committed end of each later segment.
+type ReadPlan = Vec<(Arc<dyn DiskFile>, PathBuf, u64, u64)>;
+
+impl LogReader {
+    pub fn tail(&self) -> Tail {
+        self.shared.read().tail
+    }
+
+    /// Records with key ≥ `from_key`, at most `max_records` of them and, past the first one,
+    /// at most `max_bytes` of data and partition keys.
+    pub fn read(&self, from_key: u64, max_records: usize, max_bytes: usize) -> Result<Vec<ReadRecord>, LogError> {
+        let seg = self.shared.read().segments.partition_point(|s| s.base_key <= from_key);
+        let plan = self.plan(seg.saturating_sub(1), |e| e.key <= from_key);
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for (file, path, start, end) in plan {
+            let mut full = false;
+            let r = scan(&*file, start, end, |rec, _, _| {
+                if rec.key < from_key {
+                    return true;
+                }
+                let size = rec.data.len() + rec.partition_key.len();
+                if out.len() >= max_records || (!out.is_empty() && bytes + size > max_bytes) {
+                    full = true;
+                    return false;
+                }
+                bytes += size;
+                out.push(rec);
+                true
+            });
+            r.map_err(|source| LogError::Io { path, source })?;
+            if full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The key of the first record whose timestamp is ≥ `timestamp_ms`.
+    pub fn first_key_at_or_after(&self, timestamp_ms: i64) -> Result<Option<u64>, LogError> {
+        let before = |s: &Segment| s.last_timestamp_ms.is_some_and(|t| t < timestamp_ms);
+        let seg = self.shared.read().segments.partition_point(before);
+        let plan = self.plan(seg, |e| e.timestamp_ms < timestamp_ms);
+        for (file, path, start, end) in plan {
+            let mut found = None;
+            let r = scan(&*file, start, end, |rec, _, _| {
+                if rec.timestamp_ms >= timestamp_ms {
+                    found = Some(rec.key);
+                    return false;
+                }
+                true
+            });
+            r.map_err(|source| LogError::Io { path, source })?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The ranges to scan: from segment `first_seg` (at its last index entry for which
+    /// `entry_before` holds) to the committed end of the log.
+    fn plan(&self, first_seg: usize, entry_before: impl Fn(&IndexEntry) -> bool) -> ReadPlan {
+        let st = self.shared.read();
+        st.segments[first_seg.min(st.segments.len())..]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let start = if i == 0 {
+                    let at = s.index.partition_point(&entry_before);
+                    at.checked_sub(1).map_or(0, |j| s.index[j].pos)
+                } else {
+                    0
+                };
+                (s.file.clone(), s.path.clone(), start, s.len)
+            })
+            .collect()
+    }
+
+    /// Deletes whole segments, except the last, whose newest record is older than `cutoff_ms`.
+    /// Returns how many were deleted.
+    pub fn trim_before(&self, cutoff_ms: i64) -> Result<usize, LogError> {
+        let removed: Vec<Segment> = {
+            let mut st = self.shared.write();
+            let keep_from = st.segments[..st.segments.len().saturating_sub(1)]
+                .iter()
+                .take_while(|s| s.last_timestamp_ms.is_none_or(|t| t < cutoff_ms))
+                .count();
+            let removed: Vec<Segment> = st.segments.drain(..keep_from).collect();
+            st.tail.first_key = st.segments.iter().find_map(|s| s.index.first().map(|e| e.key));
+            removed
+        };
+        let sh = &self.shared;
+        for seg in &removed {
+            sh.io(&seg.path, sh.disk.remove_file(&seg.path))?;
+        }
+        if !removed.is_empty() {
+            sh.io(&sh.dir, sh.disk.sync_dir(&sh.dir))?;
+        }
+        Ok(removed.len())
+    }
+
+    /// Removes the whole log directory (the stream was deleted).
+    pub fn destroy(&self) -> Result<(), LogError> {
+        let sh = &self.shared;
+        let mut st = sh.write();
+        st.segments.clear();
+        st.tail = Tail::default();
+        sh.io(&sh.dir, sh.disk.remove_dir_all(&sh.dir))
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.shared.read().segments.len()
+    }
+}

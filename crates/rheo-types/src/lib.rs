@@ -1,0 +1,15 @@
+//! The validated vocabulary of Rheo: names, shard ids, hash keys, sequence numbers and limits.
+//!
+//! Everything here is pure: no I/O, no clock, no async. Values are parsed once at the edge and
+//! carried as these types afterwards, so the engine never sees an unvalidated string.
+
+#![forbid(unsafe_code)]
+
+mod hash;
+pub mod limits;
+mod names;
+mod seq;
+
+pub use hash::{HashKey, HashKeyRange, hash_key_for_partition_key, split_evenly};
+pub use names::{Arn, NameError, ShardId, StreamName};
+pub use seq::{SequenceNumber, SequenceParseError};

@@ -1,0 +1,28 @@
+//! Service limits as AWS documents them for Kinesis Data Streams.
+
+/// Largest data blob of one record, in bytes (the default `MaxRecordSizeInKiB` of 1024).
+pub const MAX_RECORD_DATA_BYTES: usize = 1024 * 1024;
+/// Most records in one PutRecords request.
+pub const PUT_RECORDS_MAX_RECORDS: usize = 500;
+/// Most bytes (data plus partition keys) in one PutRecords request.
+pub const PUT_RECORDS_MAX_BYTES: usize = 5 * 1024 * 1024;
+/// Partition keys are 1 to 256 Unicode characters.
+pub const PARTITION_KEY_MAX_CHARS: usize = 256;
+/// Retention period bounds in hours.
+pub const MIN_RETENTION_HOURS: i64 = 24;
+pub const MAX_RETENTION_HOURS: i64 = 8760;
+/// Default retention of a new stream in hours.
+pub const DEFAULT_RETENTION_HOURS: i64 = 24;
+/// Shard iterators expire this long after they were minted.
+pub const ITERATOR_TTL_MS: i64 = 300_000;
+/// Most records and bytes one GetRecords call returns.
+pub const GET_RECORDS_MAX_RECORDS: usize = 10_000;
+pub const GET_RECORDS_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Shards an on-demand stream starts with.
+pub const ON_DEMAND_INITIAL_SHARDS: u32 = 4;
+/// Default per-account shard limit (settable in the server configuration).
+pub const DEFAULT_SHARD_LIMIT: u32 = 20_000;
+/// Default number of on-demand streams per account.
+pub const ON_DEMAND_STREAM_LIMIT: u32 = 50;
+/// Most tags on one stream.
+pub const MAX_TAGS: usize = 50;

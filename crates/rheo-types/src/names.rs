@@ -1,0 +1,117 @@
+//! Stream names, shard ids and ARNs.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("invalid stream name")]
+    StreamName,
+    #[error("invalid shard id")]
+    ShardId,
+    #[error("invalid ARN")]
+    Arn,
+}
+
+/// A stream name: 1 to 128 characters of `[a-zA-Z0-9_.-]`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct StreamName(String);
+
+impl StreamName {
+    pub fn parse(s: &str) -> Result<StreamName, NameError> {
+        if is_name(s, 128) { Ok(StreamName(s.to_owned())) } else { Err(NameError::StreamName) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StreamName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// True when `s` is 1..=max characters of `[a-zA-Z0-9_.-]`, the model's pattern for names.
+pub fn is_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+/// A shard's index within its stream, shown as `shardId-000000000000`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ShardId(pub u32);
+
+impl ShardId {
+    /// Accepts `shardId-` followed by up to 12 digits, as AWS does, and a bare index.
+    pub fn parse(s: &str) -> Result<ShardId, NameError> {
+        let digits = s.strip_prefix("shardId-").unwrap_or(s);
+        if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(NameError::ShardId);
+        }
+        digits.parse().map(ShardId).map_err(|_| NameError::ShardId)
+    }
+}
+
+impl fmt::Display for ShardId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shardId-{:012}", self.0)
+    }
+}
+
+/// The parts of a Kinesis stream ARN: `arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arn {
+    pub region: String,
+    pub account: String,
+    pub stream: StreamName,
+}
+
+impl Arn {
+    pub fn parse(s: &str) -> Result<Arn, NameError> {
+        let mut parts = s.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some("kinesis"), Some(region), Some(account), Some(res)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(NameError::Arn);
+        };
+        if !partition.starts_with("aws") || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(NameError::Arn);
+        }
+        let name = res.strip_prefix("stream/").ok_or(NameError::Arn)?;
+        // A consumer ARN (stream/NAME/consumer/...) names its stream first.
+        let name = name.split('/').next().unwrap_or(name);
+        Ok(Arn { region: region.to_owned(), account: account.to_owned(), stream: StreamName::parse(name)? })
+    }
+
+    pub fn format(region: &str, account: &str, stream: &StreamName) -> String {
+        format!("arn:aws:kinesis:{region}:{account}:stream/{stream}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_ids() {
+        assert_eq!(ShardId::parse("shardId-000000000007"), Ok(ShardId(7)));
+        assert_eq!(ShardId::parse("shardId-7"), Ok(ShardId(7)));
+        assert!(ShardId::parse("shard-7").is_err());
+        assert_eq!(ShardId(3).to_string(), "shardId-000000000003");
+    }
+
+    #[test]
+    fn arns() {
+        let a = Arn::parse("arn:aws:kinesis:us-east-1:000000000000:stream/s1").unwrap();
+        assert_eq!(a.stream.as_str(), "s1");
+        assert_eq!(Arn::format("us-east-1", "000000000000", &a.stream), "arn:aws:kinesis:us-east-1:000000000000:stream/s1");
+        assert!(Arn::parse("arn:aws:kinesis:us-east-1:0:stream/s1").is_err());
+        assert!(Arn::parse("arn:aws:sqs:us-east-1:000000000000:stream/s1").is_err());
+    }
+}

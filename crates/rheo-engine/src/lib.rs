@@ -1,1 +1,25 @@
-//! Placeholder.
+//! The Kinesis engine: streams, shards and records, without HTTP or AWS error names.
+//!
+//! - [`catalog`]: the persisted description of every stream (JSON, replaced atomically).
+//! - [`writer`]: one task per open shard that assigns sequence numbers and group-commits
+//!   appends to the shard's log.
+//! - [`iterator`]: shard iterators as opaque, checked tokens (pure functions of `now`).
+//! - [`control`] and [`data`]: one async method per Kinesis operation.
+//!
+//! Time comes from a [`Clock`] so tests can move it; stream state transitions (CREATING →
+//! ACTIVE, DELETING → gone) are computed from timestamps, never from timers.
+
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+mod clock;
+pub mod control;
+pub mod data;
+mod error;
+pub mod iterator;
+mod runtime;
+pub mod writer;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::Error;
+pub use runtime::{Engine, EngineConfig};

@@ -164,6 +164,8 @@ impl SimDisk {
                 let keep = torn(path, unsynced.len()).min(unsynced.len());
                 survived.extend_from_slice(&unsynced[..keep]);
             }
+            // What survived is on the medium now: durable by definition.
+            f.durable = survived.clone();
             f.current = survived;
         }
     }

@@ -326,9 +326,9 @@ impl LogReader {
         self.shared.read().tail
     }
 
-    /// Records with key ≥ `from_key`, at most `max_records` of them and, past the first one,
-    /// at most `max_bytes` of data and partition keys.
-    pub fn read(&self, from_key: u64, max_records: usize, max_bytes: usize) -> Result<Vec<ReadRecord>, LogError> {
+    /// Records with key ≥ `from_key` and timestamp ≥ `min_timestamp_ms`, at most `max_records`
+    /// of them and, past the first one, at most `max_bytes` of data and partition keys.
+    pub fn read(&self, from_key: u64, max_records: usize, max_bytes: usize, min_timestamp_ms: i64) -> Result<Vec<ReadRecord>, LogError> {
         let seg = self.shared.read().segments.partition_point(|s| s.base_key <= from_key);
         let plan = self.plan(seg.saturating_sub(1), |e| e.key <= from_key);
         let mut out = Vec::new();
@@ -336,7 +336,7 @@ impl LogReader {
         for (file, path, start, end) in plan {
             let mut full = false;
             let r = scan(&*file, start, end, |rec, _, _| {
-                if rec.key < from_key {
+                if rec.key < from_key || rec.timestamp_ms < min_timestamp_ms {
                     return true;
                 }
                 let size = rec.data.len() + rec.partition_key.len();

@@ -25,22 +25,22 @@ fn appends_read_back_across_segments_and_reopen() {
             w.append(&recs).unwrap();
         }
         assert!(r.segment_count() > 5, "segments roll by size");
-        let all = r.read(0, 1000, usize::MAX).unwrap();
+        let all = r.read(0, 1000, usize::MAX, i64::MIN).unwrap();
         assert_eq!(all.iter().map(|r| r.key).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
     }
     let (_w, r) = open(Arc::new(RealDisk), dir.path(), small_segments()).unwrap();
     assert_eq!(r.tail().first_key, Some(1));
     assert_eq!(r.tail().last_key, Some(100));
     assert_eq!(r.tail().last_timestamp_ms, Some(1000));
-    let from_50 = r.read(50, 10, usize::MAX).unwrap();
+    let from_50 = r.read(50, 10, usize::MAX, i64::MIN).unwrap();
     assert_eq!(from_50.first().unwrap().key, 50);
     assert_eq!(from_50.len(), 10);
     assert_eq!(&from_50[0].data[..], &data[..]);
     assert_eq!(&from_50[0].partition_key[..], b"pk");
     // The byte budget stops a read, but always returns at least one record.
-    assert_eq!(r.read(1, 1000, 250).unwrap().len(), 2);
-    assert_eq!(r.read(1, 1000, 1).unwrap().len(), 1);
-    assert_eq!(r.read(101, 10, usize::MAX).unwrap().len(), 0);
+    assert_eq!(r.read(1, 1000, 250, i64::MIN).unwrap().len(), 2);
+    assert_eq!(r.read(1, 1000, 1, i64::MIN).unwrap().len(), 1);
+    assert_eq!(r.read(101, 10, usize::MAX, i64::MIN).unwrap().len(), 0);
 }
 
 #[test]
@@ -77,12 +77,12 @@ fn trims_whole_old_segments_only() {
     let before = r.segment_count();
     let removed = r.trim_before(255).unwrap();
     assert!(removed > 0 && removed < before);
-    let first = r.read(0, 1, usize::MAX).unwrap()[0].key;
+    let first = r.read(0, 1, usize::MAX, i64::MIN).unwrap()[0].key;
     assert!(first > 1 && first <= 26, "only segments wholly before the cutoff go: first={first}");
     // Everything is old: all but the last segment go.
     r.trim_before(i64::MAX).unwrap();
     assert_eq!(r.segment_count(), 1);
-    assert_eq!(r.read(0, 100, usize::MAX).unwrap().last().unwrap().key, 50);
+    assert_eq!(r.read(0, 100, usize::MAX, i64::MIN).unwrap().last().unwrap().key, 50);
     drop(w);
     let (_, r) = open(Arc::new(RealDisk), dir.path(), small_segments()).unwrap();
     assert_eq!(r.segment_count(), 1);
@@ -101,10 +101,10 @@ fn recovery_truncates_a_corrupt_tail_and_appends_continue() {
     let frame = 8 + 18 + 2 + 5;
     disk.corrupt(&dir.join(format!("{:020}.log", 1)), frame * 7 + 20, &[0xff]);
     let (mut w, r) = open(Arc::new(disk.clone()), dir, LogConfig::default()).unwrap();
-    let keys: Vec<u64> = r.read(0, 100, usize::MAX).unwrap().iter().map(|r| r.key).collect();
+    let keys: Vec<u64> = r.read(0, 100, usize::MAX, i64::MIN).unwrap().iter().map(|r| r.key).collect();
     assert_eq!(keys, (1..=7).collect::<Vec<_>>());
     w.append(&[rec(8, b"again")]).unwrap();
-    assert_eq!(r.read(8, 10, usize::MAX).unwrap()[0].data, b"again"[..]);
+    assert_eq!(r.read(8, 10, usize::MAX, i64::MIN).unwrap()[0].data, b"again"[..]);
 }
 
 #[derive(Debug, Clone)]
@@ -166,9 +166,10 @@ proptest! {
                     next_key += 1;
                 }
             }
-            let got: Vec<(u64, Vec<u8>)> = r.read(0, usize::MAX, usize::MAX).unwrap()
+            let got: Vec<(u64, Vec<u8>)> = r.read(0, usize::MAX, usize::MAX, i64::MIN).unwrap()
                 .into_iter().map(|r| (r.key, r.data.to_vec())).collect();
             prop_assert_eq!(&got, &model);
         }
     }
 }
+

@@ -1,0 +1,163 @@
+//! The catalog: every stream's settings, shards and tags, persisted as one JSON document.
+//!
+//! # On-disk format
+//!
+//! `catalog.json` in the data directory holds a [`Catalog`] serialized with serde_json. It is
+//! replaced atomically: written to `catalog.json.tmp`, synced, renamed over the old file, and
+//! the directory synced. A reader therefore sees either the old or the new catalog, never a mix.
+//! A change is acknowledged only after that sequence completes.
+//!
+//! Stream states are stored with the time they end (`Creating { ready_ms }`,
+//! `Deleting { gone_ms }`) and read through [`StreamMeta::status`], which takes `now`.
+
+use rheo_types::{HashKeyRange, SequenceNumber, ShardId, StreamName};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+use std::path::Path;
+
+pub const CATALOG_FILE: &str = "catalog.json";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Catalog {
+    pub version: u32,
+    /// Keys iterator checksums; persisted so iterators survive restarts.
+    pub secret: u64,
+    /// The next stream incarnation id; never reused, so a re-created stream has fresh storage.
+    pub next_incarnation: u64,
+    pub streams: BTreeMap<StreamName, StreamMeta>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredStatus {
+    Creating { ready_ms: i64 },
+    Active,
+    Deleting { gone_ms: i64 },
+}
+
+/// A stream's state as clients see it at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Active,
+    Deleting,
+    Gone,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "CREATING",
+            Status::Active => "ACTIVE",
+            Status::Deleting | Status::Gone => "DELETING",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamMode {
+    Provisioned,
+    OnDemand,
+}
+
+impl StreamMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamMode::Provisioned => "PROVISIONED",
+            StreamMode::OnDemand => "ON_DEMAND",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StreamMeta {
+    pub name: StreamName,
+    pub incarnation: u64,
+    pub created_ms: i64,
+    pub status: StoredStatus,
+    pub mode: StreamMode,
+    pub retention_hours: i64,
+    pub shards: Vec<ShardMeta>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardMeta {
+    pub id: ShardId,
+    pub range: HashKeyRange,
+    pub starting_counter: u64,
+    pub ending_counter: Option<u64>,
+    pub parent: Option<ShardId>,
+    pub adjacent_parent: Option<ShardId>,
+    pub created_ms: i64,
+    pub closed_ms: Option<i64>,
+}
+
+impl ShardMeta {
+    pub fn is_open(&self) -> bool {
+        self.closed_ms.is_none()
+    }
+    pub fn starting_sequence(&self) -> SequenceNumber {
+        SequenceNumber { counter: self.starting_counter, shard: self.id.0 }
+    }
+    pub fn ending_sequence(&self) -> Option<SequenceNumber> {
+        self.ending_counter.map(|counter| SequenceNumber { counter, shard: self.id.0 })
+    }
+}
+
+impl StreamMeta {
+    pub fn status(&self, now_ms: i64) -> Status {
+        match self.status {
+            StoredStatus::Creating { ready_ms } if now_ms < ready_ms => Status::Creating,
+            StoredStatus::Creating { .. } | StoredStatus::Active => Status::Active,
+            StoredStatus::Deleting { gone_ms } if now_ms < gone_ms => Status::Deleting,
+            StoredStatus::Deleting { .. } => Status::Gone,
+        }
+    }
+    pub fn open_shard_count(&self) -> u32 {
+        self.shards.iter().filter(|s| s.is_open()).count() as u32
+    }
+}
+
+impl Catalog {
+    fn new() -> Catalog {
+        let secret = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        Catalog { version: FORMAT_VERSION, secret, next_incarnation: 1, streams: BTreeMap::new() }
+    }
+
+    /// Loads the catalog from `dir`, or starts an empty one if there is none.
+    pub fn load(dir: &Path) -> std::io::Result<Catalog> {
+        match std::fs::read(dir.join(CATALOG_FILE)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces the catalog in `dir` atomically and durably (see the module docs).
+    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        let tmp = dir.join(format!("{CATALOG_FILE}.tmp"));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dir.join(CATALOG_FILE))?;
+        std::fs::File::open(dir)?.sync_all()
+    }
+
+    /// Open shards across all streams that still exist at `now_ms`.
+    pub fn open_shards(&self, now_ms: i64) -> u32 {
+        self.live(now_ms).map(StreamMeta::open_shard_count).sum()
+    }
+
+    /// Streams that exist at `now_ms`, in name order.
+    pub fn live(&self, now_ms: i64) -> impl Iterator<Item = &StreamMeta> {
+        self.streams.values().filter(move |s| s.status(now_ms) != Status::Gone)
+    }
+
+    pub fn get_live(&self, name: &StreamName, now_ms: i64) -> Option<&StreamMeta> {
+        self.streams.get(name).filter(|s| s.status(now_ms) != Status::Gone)
+    }
+}

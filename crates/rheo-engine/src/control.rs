@@ -1,0 +1,429 @@
+//! Stream management operations: create, delete, describe, list, limits, retention, tags.
+
+use crate::catalog::{ShardMeta, Status, StoredStatus, StreamMeta, StreamMode};
+use crate::runtime::initial_shards;
+use crate::{Engine, Error};
+use rheo_types::limits::{MAX_RETENTION_HOURS, MAX_TAGS, MIN_RETENTION_HOURS, ON_DEMAND_INITIAL_SHARDS, ON_DEMAND_STREAM_LIMIT};
+use rheo_types::{SequenceNumber, StreamName};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub struct CreateStream {
+    pub name: StreamName,
+    pub shard_count: Option<u32>,
+    pub mode: StreamMode,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A snapshot of a stream for Describe* and List*.
+#[derive(Debug, Clone)]
+pub struct StreamView {
+    pub name: StreamName,
+    pub arn: String,
+    pub status: &'static str,
+    pub mode: StreamMode,
+    pub retention_hours: i64,
+    pub created_ms: i64,
+    pub open_shards: u32,
+    pub shards: Vec<ShardView>,
+    pub has_more_shards: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShardView {
+    pub id: String,
+    pub parent: Option<String>,
+    pub adjacent_parent: Option<String>,
+    pub starting_hash_key: String,
+    pub ending_hash_key: String,
+    pub starting_sequence: String,
+    pub ending_sequence: Option<String>,
+}
+
+impl From<&ShardMeta> for ShardView {
+    fn from(s: &ShardMeta) -> ShardView {
+        ShardView {
+            id: s.id.to_string(),
+            parent: s.parent.map(|p| p.to_string()),
+            adjacent_parent: s.adjacent_parent.map(|p| p.to_string()),
+            starting_hash_key: s.range.start.to_string(),
+            ending_hash_key: s.range.end.to_string(),
+            starting_sequence: s.starting_sequence().to_string(),
+            ending_sequence: s.ending_sequence().map(|q: SequenceNumber| q.to_string()),
+        }
+    }
+}
+
+pub struct Limits {
+    pub shard_limit: u32,
+    pub open_shards: u32,
+    pub on_demand_streams: u32,
+    pub on_demand_stream_limit: u32,
+}
+
+/// Which shards ListShards returns (ShardFilter), with times in epoch milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ShardFilter {
+    AfterShardId(String),
+    AtTrimHorizon,
+    FromTrimHorizon,
+    AtLatest,
+    AtTimestamp(i64),
+    FromTimestamp(i64),
+}
+
+pub struct ListShards {
+    pub stream: Option<StreamName>,
+    pub next_token: Option<String>,
+    pub exclusive_start: Option<String>,
+    pub max_results: Option<u32>,
+    pub created_ms: Option<i64>,
+    pub filter: Option<ShardFilter>,
+}
+
+/// What a ListShards NextToken carries (serialized as base64 JSON).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ShardsToken {
+    stream: StreamName,
+    created_ms: i64,
+    after: String,
+    filter: Option<ShardFilter>,
+    minted_ms: i64,
+}
+
+const TOKEN_TTL_MS: i64 = 300_000;
+
+fn not_found(name: &StreamName) -> Error {
+    Error::StreamNotFound(name.clone())
+}
+
+impl Engine {
+    fn account(&self) -> &str {
+        &self.inner.config.account
+    }
+
+    pub async fn create_stream(&self, req: CreateStream) -> Result<(), Error> {
+        let now = self.now();
+        let count = match (req.mode, req.shard_count) {
+            (StreamMode::OnDemand, _) => ON_DEMAND_INITIAL_SHARDS,
+            (StreamMode::Provisioned, Some(n)) => n,
+            (StreamMode::Provisioned, None) => {
+                return Err(Error::InvalidArgument("ShardCount is required for a stream in PROVISIONED mode.".into()));
+            }
+        };
+        check_tags(&req.tags, 0)?;
+        let inner = &self.inner;
+        let mut st = inner.lock();
+        if st.catalog.get_live(&req.name, now).is_some() {
+            return Err(Error::StreamExists(req.name));
+        }
+        let open = st.catalog.open_shards(now);
+        let limit = inner.config.shard_limit;
+        if u64::from(open) + u64::from(count) > u64::from(limit) {
+            return Err(Error::LimitExceeded(format!(
+                "This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that would have resulted from this request: {count}. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+                self.account(),
+                inner.config.region
+            )));
+        }
+        let on_demand = st.catalog.live(now).filter(|s| s.mode == StreamMode::OnDemand).count() as u32;
+        if req.mode == StreamMode::OnDemand && on_demand >= ON_DEMAND_STREAM_LIMIT {
+            return Err(Error::LimitExceeded(format!(
+                "This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams for the account {}.",
+                self.account()
+            )));
+        }
+        let incarnation = st.catalog.next_incarnation;
+        let meta = StreamMeta {
+            name: req.name.clone(),
+            incarnation,
+            created_ms: now,
+            status: StoredStatus::Creating { ready_ms: now + inner.config.transition_delay_ms },
+            mode: req.mode,
+            retention_hours: rheo_types::limits::DEFAULT_RETENTION_HOURS,
+            shards: initial_shards(count, now),
+            tags: req.tags,
+        };
+        let runtime = inner.start_stream(&meta)?;
+        st.catalog.next_incarnation += 1;
+        let replaced = st.catalog.streams.insert(req.name.clone(), meta);
+        if let Err(e) = inner.save(&st) {
+            st.catalog.streams.remove(&req.name);
+            if let Some(old) = replaced {
+                st.catalog.streams.insert(req.name, old);
+            }
+            return Err(e);
+        }
+        if let Some(old) = replaced {
+            // A stream of that name was gone but not yet swept: its storage goes now.
+            st.runtimes.remove(&old.incarnation);
+            let _ = inner.disk.remove_dir_all(&inner.stream_dir(old.incarnation));
+        }
+        st.runtimes.insert(incarnation, Arc::new(runtime));
+        Ok(())
+    }
+
+    pub async fn delete_stream(&self, name: &StreamName, _enforce_consumer_deletion: bool) -> Result<(), Error> {
+        let now = self.now();
+        let inner = &self.inner;
+        let mut st = inner.lock();
+        let meta = st.catalog.streams.get_mut(name).filter(|m| m.status(now) != Status::Gone).ok_or_else(|| not_found(name))?;
+        match meta.status(now) {
+            Status::Active => {}
+            other => return Err(Error::StreamNotActive { stream: name.clone(), status: other.as_str() }),
+        }
+        let previous = meta.status;
+        meta.status = StoredStatus::Deleting { gone_ms: now + inner.config.transition_delay_ms };
+        let incarnation = meta.incarnation;
+        if let Err(e) = inner.save(&st) {
+            if let Some(m) = st.catalog.streams.get_mut(name) {
+                m.status = previous;
+            }
+            return Err(e);
+        }
+        st.runtimes.remove(&incarnation);
+        Ok(())
+    }
+
+    /// Runs `f` on the stream's catalog entry as it stands at `now`.
+    fn with_meta<T>(&self, name: &StreamName, f: impl FnOnce(&StreamMeta, i64) -> Result<T, Error>) -> Result<T, Error> {
+        let now = self.now();
+        let st = self.inner.lock();
+        let meta = st.catalog.get_live(name, now).ok_or_else(|| not_found(name))?;
+        f(meta, now)
+    }
+
+    /// Changes the stream's catalog entry and persists it; the change is undone if saving fails.
+    fn update_meta<T>(&self, name: &StreamName, f: impl FnOnce(&mut StreamMeta, i64) -> Result<T, Error>) -> Result<T, Error> {
+        let now = self.now();
+        let mut st = self.inner.lock();
+        let meta = st.catalog.streams.get_mut(name).filter(|m| m.status(now) != Status::Gone).ok_or_else(|| not_found(name))?;
+        let before = meta.clone();
+        let out = f(meta, now)?;
+        if let Err(e) = self.inner.save(&st) {
+            st.catalog.streams.insert(name.clone(), before);
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    fn view(&self, meta: &StreamMeta, now: i64, shards: Vec<ShardView>, has_more_shards: bool) -> StreamView {
+        StreamView {
+            name: meta.name.clone(),
+            arn: self.arn(&meta.name),
+            status: meta.status(now).as_str(),
+            mode: meta.mode,
+            retention_hours: meta.retention_hours,
+            created_ms: meta.created_ms,
+            open_shards: meta.open_shard_count(),
+            shards,
+            has_more_shards,
+        }
+    }
+
+    pub async fn describe_stream(&self, name: &StreamName, limit: Option<u32>, exclusive_start: Option<&str>) -> Result<StreamView, Error> {
+        self.with_meta(name, |meta, now| {
+            let limit = limit.unwrap_or(100) as usize;
+            let after: Vec<&ShardMeta> = meta.shards.iter().filter(|s| exclusive_start.is_none_or(|x| s.id.to_string().as_str() > x)).collect();
+            let shards = after.iter().take(limit).map(|s| ShardView::from(*s)).collect();
+            Ok(self.view(meta, now, shards, after.len() > limit))
+        })
+    }
+
+    pub async fn describe_stream_summary(&self, name: &StreamName) -> Result<StreamView, Error> {
+        self.with_meta(name, |meta, now| Ok(self.view(meta, now, Vec::new(), false)))
+    }
+
+    /// Streams in name order after `exclusive_start` (or after the name in `next_token`).
+    pub async fn list_streams(
+        &self,
+        limit: Option<u32>,
+        exclusive_start: Option<&StreamName>,
+        next_token: Option<&str>,
+    ) -> Result<(Vec<StreamView>, bool), Error> {
+        let after = match next_token {
+            Some(t) => Some(decode_token::<StreamName>(t).ok_or_else(|| Error::InvalidArgument("Invalid NextToken.".into()))?),
+            None => exclusive_start.cloned(),
+        };
+        let now = self.now();
+        let st = self.inner.lock();
+        let limit = limit.unwrap_or(100) as usize;
+        let mut matching = st.catalog.live(now).filter(|m| after.as_ref().is_none_or(|a| &m.name > a));
+        let page: Vec<StreamView> = matching.by_ref().take(limit).map(|m| self.view(m, now, Vec::new(), false)).collect();
+        Ok((page, matching.next().is_some()))
+    }
+
+    /// Encodes the token that continues a ListStreams page ending at `last`.
+    pub fn list_streams_token(last: &StreamName) -> String {
+        encode_token(last)
+    }
+
+    pub async fn list_shards(&self, req: ListShards) -> Result<(Vec<ShardView>, Option<String>), Error> {
+        let now = self.now();
+        let (stream, created, after, filter) = match (&req.next_token, &req.stream) {
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidArgument("NextToken and StreamName cannot be provided together.".into()));
+            }
+            (Some(t), None) => {
+                if req.exclusive_start.is_some() || req.created_ms.is_some() || req.filter.is_some() {
+                    return Err(Error::InvalidArgument(
+                        "NextToken cannot be provided together with ExclusiveStartShardId, StreamCreationTimestamp or ShardFilter.".into(),
+                    ));
+                }
+                let tok: ShardsToken = decode_token(t).ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
+                if now - tok.minted_ms > TOKEN_TTL_MS {
+                    return Err(Error::ExpiredNextToken(format!("The NextToken {t} has expired.")));
+                }
+                (tok.stream, Some(tok.created_ms), Some(tok.after), tok.filter)
+            }
+            (None, Some(s)) => (s.clone(), req.created_ms, req.exclusive_start.clone(), req.filter.clone()),
+            (None, None) => return Err(Error::InvalidArgument("Either NextToken or StreamName should be provided.".into())),
+        };
+        let max = req.max_results.unwrap_or(1000).min(10_000) as usize;
+        self.with_meta(&stream, |meta, now| {
+            if created.is_some_and(|c| c != meta.created_ms && c / 1000 != meta.created_ms / 1000) {
+                return Err(not_found(&stream));
+            }
+            let trim_horizon = now - meta.retention_hours * 3_600_000;
+            let selected: Vec<&ShardMeta> = meta
+                .shards
+                .iter()
+                .filter(|s| after.as_deref().is_none_or(|a| s.id.to_string().as_str() > a))
+                .filter(|s| filter.as_ref().is_none_or(|f| shard_matches(f, s, meta.created_ms, trim_horizon)))
+                .collect();
+            let page: Vec<ShardView> = selected.iter().take(max).map(|s| ShardView::from(*s)).collect();
+            let token = (selected.len() > max).then(|| {
+                encode_token(&ShardsToken {
+                    stream: stream.clone(),
+                    created_ms: meta.created_ms,
+                    after: page.last().map(|s| s.id.clone()).unwrap_or_default(),
+                    filter: filter.clone(),
+                    minted_ms: now,
+                })
+            });
+            Ok((page, token))
+        })
+    }
+
+    pub async fn describe_limits(&self) -> Limits {
+        let now = self.now();
+        let st = self.inner.lock();
+        Limits {
+            shard_limit: self.inner.config.shard_limit,
+            open_shards: st.catalog.open_shards(now),
+            on_demand_streams: st.catalog.live(now).filter(|s| s.mode == StreamMode::OnDemand).count() as u32,
+            on_demand_stream_limit: ON_DEMAND_STREAM_LIMIT,
+        }
+    }
+
+    pub async fn increase_retention(&self, name: &StreamName, hours: i64) -> Result<(), Error> {
+        self.set_retention(name, hours, true)
+    }
+
+    pub async fn decrease_retention(&self, name: &StreamName, hours: i64) -> Result<(), Error> {
+        self.set_retention(name, hours, false)
+    }
+
+    fn set_retention(&self, name: &StreamName, hours: i64, increase: bool) -> Result<(), Error> {
+        if hours < MIN_RETENTION_HOURS {
+            return Err(Error::InvalidArgument(format!(
+                "Minimum allowed retention period is {MIN_RETENTION_HOURS} hours. Requested retention period ({hours} hours) is too short."
+            )));
+        }
+        if hours > MAX_RETENTION_HOURS {
+            return Err(Error::InvalidArgument(format!(
+                "Maximum allowed retention period is {MAX_RETENTION_HOURS} hours. Requested retention period ({hours} hours) is too long."
+            )));
+        }
+        let incarnation = self.update_meta(name, |meta, now| {
+            if meta.status(now) != Status::Active {
+                return Err(Error::StreamNotActive { stream: name.clone(), status: meta.status(now).as_str() });
+            }
+            let current = meta.retention_hours;
+            if increase && hours < current {
+                return Err(Error::InvalidArgument(format!(
+                    "Requested retention period ({hours} hours) for stream {name} can not be shorter than existing retention period ({current} hours). Use DecreaseRetentionPeriod API."
+                )));
+            }
+            if !increase && hours > current {
+                return Err(Error::InvalidArgument(format!(
+                    "Requested retention period ({hours} hours) for stream {name} can not be longer than existing retention period ({current} hours). Use IncreaseRetentionPeriod API."
+                )));
+            }
+            meta.retention_hours = hours;
+            Ok(meta.incarnation)
+        })?;
+        if let Some(rt) = self.inner.lock().runtimes.get(&incarnation) {
+            rt.retention_ms.store(hours * 3_600_000, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    pub async fn add_tags(&self, name: &StreamName, tags: BTreeMap<String, String>) -> Result<(), Error> {
+        self.update_meta(name, |meta, _| {
+            let new_keys = tags.keys().filter(|k| !meta.tags.contains_key(*k)).count();
+            check_tags(&tags, meta.tags.len() + new_keys - tags.len())?;
+            meta.tags.extend(tags);
+            Ok(())
+        })
+    }
+
+    pub async fn remove_tags(&self, name: &StreamName, keys: &[String]) -> Result<(), Error> {
+        self.update_meta(name, |meta, _| {
+            for k in keys {
+                meta.tags.remove(k);
+            }
+            Ok(())
+        })
+    }
+
+    /// Tags in key order after `exclusive_start`, at most `limit`, and whether more follow.
+    pub async fn list_tags(&self, name: &StreamName, exclusive_start: Option<&str>, limit: Option<u32>) -> Result<(Vec<(String, String)>, bool), Error> {
+        self.with_meta(name, |meta, _| {
+            let limit = limit.unwrap_or(u32::MAX) as usize;
+            let mut after = meta.tags.iter().filter(|(k, _)| exclusive_start.is_none_or(|s| k.as_str() > s));
+            let page: Vec<(String, String)> = after.by_ref().take(limit).map(|(k, v)| (k.clone(), v.clone())).collect();
+            Ok((page, after.next().is_some()))
+        })
+    }
+}
+
+/// Checks tags being added to a stream that already has `existing` other tags.
+fn check_tags(tags: &BTreeMap<String, String>, existing: usize) -> Result<(), Error> {
+    let allowed = |s: &str| s.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@%".contains(c));
+    if tags.iter().any(|(k, v)| !allowed(k) || !allowed(v)) {
+        return Err(Error::InvalidArgument("Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.".into()));
+    }
+    if tags.keys().any(|k| k.starts_with("aws:")) {
+        return Err(Error::InvalidArgument("Some tags start with 'aws:'. It is reserved for AWS use.".into()));
+    }
+    if existing + tags.len() > MAX_TAGS {
+        return Err(Error::LimitExceeded(format!("A stream cannot have more than {MAX_TAGS} tags associated with it.")));
+    }
+    Ok(())
+}
+
+fn shard_matches(filter: &ShardFilter, s: &ShardMeta, stream_created_ms: i64, trim_horizon_ms: i64) -> bool {
+    let open_at = |t: i64| s.created_ms <= t.max(stream_created_ms) && s.closed_ms.is_none_or(|c| c > t);
+    let open_after = |t: i64| s.closed_ms.is_none_or(|c| c > t);
+    match filter {
+        ShardFilter::AfterShardId(id) => s.id.to_string().as_str() > id.as_str(),
+        ShardFilter::AtTrimHorizon => open_at(trim_horizon_ms),
+        ShardFilter::FromTrimHorizon => open_after(trim_horizon_ms),
+        ShardFilter::AtLatest => s.is_open(),
+        ShardFilter::AtTimestamp(t) => open_at(*t),
+        ShardFilter::FromTimestamp(t) => open_after(*t),
+    }
+}
+
+fn encode_token<T: serde::Serialize>(value: &T) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn decode_token<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

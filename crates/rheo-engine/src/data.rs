@@ -1,0 +1,234 @@
+//! Record operations: PutRecord(s), GetShardIterator, GetRecords.
+
+use crate::catalog::Status;
+use crate::iterator::{self, IteratorError, IteratorPos};
+use crate::runtime::StreamRuntime;
+use crate::writer::{AppendReply, AppendRequest, PendingRecord};
+use crate::{Engine, Error};
+use bytes::Bytes;
+use rheo_types::{HashKey, SequenceNumber, ShardId, StreamName, hash_key_for_partition_key};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// One record to put, already validated.
+#[derive(Debug, Clone)]
+pub struct PutEntry {
+    pub partition_key: Bytes,
+    pub explicit_hash_key: Option<HashKey>,
+    pub data: Bytes,
+}
+
+impl PutEntry {
+    fn hash_key(&self) -> HashKey {
+        self.explicit_hash_key.unwrap_or_else(|| hash_key_for_partition_key(std::str::from_utf8(&self.partition_key).unwrap_or_default()))
+    }
+}
+
+/// Why one record of a PutRecords call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFailure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type PutOutcome = Result<(ShardId, SequenceNumber), RecordFailure>;
+
+/// How GetShardIterator positions the iterator.
+#[derive(Debug, Clone)]
+pub enum StartingPosition {
+    TrimHorizon,
+    Latest,
+    AtSequenceNumber(String),
+    AfterSequenceNumber(String),
+    AtTimestamp(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub sequence_number: SequenceNumber,
+    pub arrival_ms: i64,
+    pub partition_key: Bytes,
+    pub data: Bytes,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetRecordsOutput {
+    pub records: Vec<Record>,
+    pub next_iterator: Option<String>,
+    pub millis_behind_latest: i64,
+}
+
+impl Engine {
+    /// The stream's runtime, if it exists and accepts reads and writes now.
+    fn active(&self, name: &StreamName) -> Result<Arc<StreamRuntime>, Error> {
+        let now = self.now();
+        let st = self.inner.lock();
+        let meta = st.catalog.get_live(name, now).ok_or_else(|| Error::StreamNotFound(name.clone()))?;
+        match meta.status(now) {
+            Status::Active => {}
+            _ => return Err(Error::StreamNotFound(name.clone())),
+        }
+        st.runtimes.get(&meta.incarnation).cloned().ok_or_else(|| Error::StreamNotFound(name.clone()))
+    }
+
+    pub async fn put_record(&self, name: &StreamName, entry: PutEntry, ordering: Option<SequenceNumber>) -> Result<(ShardId, SequenceNumber), Error> {
+        let rt = self.active(name)?;
+        let shard = rt.route(entry.hash_key()).ok_or_else(|| Error::Internal("no open shard covers the hash key".into()))?;
+        let rx = send(&rt, shard, vec![PendingRecord { partition_key: entry.partition_key, data: entry.data }], ordering.map(|s| s.counter)).await;
+        match rx.await {
+            Ok(Ok(assigned)) => Ok((ShardId(shard), SequenceNumber { counter: assigned[0].counter, shard })),
+            Ok(Err(e)) => Err(Error::Internal(e)),
+            Err(_) => Err(Error::Internal("the shard writer stopped".into())),
+        }
+    }
+
+    /// Puts records; each outcome is in request order, and a failed record is a value.
+    pub async fn put_records(&self, name: &StreamName, entries: Vec<PutEntry>) -> Result<Vec<PutOutcome>, Error> {
+        let rt = self.active(name)?;
+        let n = entries.len();
+        // Group by shard, remembering each record's place in the request.
+        let mut groups: Vec<(u32, Vec<usize>, Vec<PendingRecord>)> = Vec::new();
+        let mut outcomes: Vec<Option<PutOutcome>> = vec![None; n];
+        for (i, e) in entries.into_iter().enumerate() {
+            let Some(shard) = rt.route(e.hash_key()) else {
+                outcomes[i] = Some(Err(internal_failure()));
+                continue;
+            };
+            let g = match groups.iter_mut().position(|g| g.0 == shard) {
+                Some(g) => g,
+                None => {
+                    groups.push((shard, Vec::new(), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            groups[g].1.push(i);
+            groups[g].2.push(PendingRecord { partition_key: e.partition_key, data: e.data });
+        }
+        let mut waits = Vec::with_capacity(groups.len());
+        for (shard, idx, records) in groups {
+            waits.push((shard, idx, send(&rt, shard, records, None).await));
+        }
+        for (shard, idx, rx) in waits {
+            match rx.await {
+                Ok(Ok(assigned)) => {
+                    for (i, a) in idx.into_iter().zip(assigned) {
+                        outcomes[i] = Some(Ok((ShardId(shard), SequenceNumber { counter: a.counter, shard })));
+                    }
+                }
+                _ => {
+                    for i in idx {
+                        outcomes[i] = Some(Err(internal_failure()));
+                    }
+                }
+            }
+        }
+        Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(internal_failure()))).collect())
+    }
+
+    pub async fn get_shard_iterator(&self, name: &StreamName, shard_id: &str, start: StartingPosition) -> Result<String, Error> {
+        let rt = self.active(name)?;
+        let account = &self.inner.config.account;
+        let shard = ShardId::parse(shard_id)
+            .ok()
+            .and_then(|id| rt.shard(id))
+            .ok_or_else(|| Error::ShardNotFound { stream: name.clone(), shard: shard_id.to_owned() })?;
+        let tail = shard.reader.tail();
+        let end = tail.last_key.map_or(0, |k| k + 1);
+        let parse_seq = |s: &str| -> Result<u64, Error> {
+            let seq = SequenceNumber::parse(s).map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "StartingSequenceNumber {s} used in GetShardIterator on shard {} in stream {name} under account {account} is invalid.",
+                    shard.id
+                ))
+            })?;
+            if seq.shard != shard.id.0 {
+                return Err(Error::InvalidArgument(format!(
+                    "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with {}",
+                    ShardId(seq.shard),
+                    shard.id
+                )));
+            }
+            Ok(seq.counter)
+        };
+        let position = match start {
+            StartingPosition::TrimHorizon => 0,
+            StartingPosition::Latest => end,
+            StartingPosition::AtSequenceNumber(s) => parse_seq(&s)?,
+            StartingPosition::AfterSequenceNumber(s) => parse_seq(&s)?.saturating_add(1),
+            StartingPosition::AtTimestamp(ts) => {
+                let reader = shard.reader.clone();
+                let found = tokio::task::spawn_blocking(move || reader.first_key_at_or_after(ts))
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))??;
+                found.unwrap_or_else(|| end.max(SequenceNumber::counter_at(ts)))
+            }
+        };
+        Ok(self.mint(&rt, shard.id, position))
+    }
+
+    fn mint(&self, rt: &StreamRuntime, shard: ShardId, position: u64) -> String {
+        let pos = IteratorPos { stream: rt.name.clone(), incarnation: rt.incarnation, shard: shard.0, position, minted_ms: self.now() };
+        iterator::encode(&pos, self.inner.secret)
+    }
+
+    /// Reads from the iterator's position: at most `limit` records and 10 MiB.
+    pub async fn get_records(&self, token: &str, limit: Option<u32>, stream: Option<&StreamName>) -> Result<GetRecordsOutput, Error> {
+        let now = self.now();
+        let pos = iterator::decode(token, self.inner.secret, now).map_err(|e| match e {
+            IteratorError::Invalid => Error::InvalidArgument("Invalid ShardIterator.".into()),
+            IteratorError::Expired { minted_ms } => Error::ExpiredIterator(format!(
+                "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of 300000 milliseconds.",
+                minted_ms, now
+            )),
+        })?;
+        if stream.is_some_and(|s| *s != pos.stream) {
+            return Err(Error::InvalidArgument(format!("ShardIterator does not belong to stream {}.", stream.map(|s| s.as_str()).unwrap_or_default())));
+        }
+        let shard_missing = || Error::ShardNotFound { stream: pos.stream.clone(), shard: ShardId(pos.shard).to_string() };
+        let rt = self.active(&pos.stream).map_err(|_| shard_missing())?;
+        if rt.incarnation != pos.incarnation {
+            return Err(shard_missing());
+        }
+        let shard = rt.shard(ShardId(pos.shard)).ok_or_else(shard_missing)?;
+        let reader = shard.reader.clone();
+        let max_records = limit.map_or(rheo_types::limits::GET_RECORDS_MAX_RECORDS, |l| l as usize);
+        let cutoff = rt.cutoff_ms(now);
+        let from = pos.position;
+        let read = tokio::task::spawn_blocking(move || {
+            let records = reader.read(from, max_records, rheo_types::limits::GET_RECORDS_MAX_BYTES, cutoff);
+            (records, reader.tail())
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let (records, tail) = (read.0?, read.1);
+        let next = records.last().map_or(pos.position, |r| r.key + 1);
+        let caught_up = tail.last_key.is_none_or(|k| next > k);
+        let millis_behind_latest = match records.last() {
+            Some(r) if !caught_up => (now - r.timestamp_ms).max(0),
+            _ => 0,
+        };
+        let records = records
+            .into_iter()
+            .map(|r| Record {
+                sequence_number: SequenceNumber { counter: r.key, shard: pos.shard },
+                arrival_ms: r.timestamp_ms,
+                partition_key: r.partition_key,
+                data: r.data,
+            })
+            .collect();
+        Ok(GetRecordsOutput { records, next_iterator: Some(self.mint(&rt, shard.id, next)), millis_behind_latest })
+    }
+}
+
+fn internal_failure() -> RecordFailure {
+    RecordFailure { code: "InternalFailure", message: "Internal service failure.".into() }
+}
+
+async fn send(rt: &StreamRuntime, shard: u32, records: Vec<PendingRecord>, after_counter: Option<u64>) -> oneshot::Receiver<AppendReply> {
+    let (reply, rx) = oneshot::channel();
+    if let Some(tx) = rt.shards.get(shard as usize).and_then(|s| s.tx.as_ref()) {
+        // A send error drops `reply`, which the caller sees as a failed append.
+        let _ = tx.send(AppendRequest { records, after_counter, reply }).await;
+    }
+    rx
+}

@@ -1,0 +1,273 @@
+//! The running engine: the catalog in memory, one writer task and log reader per shard, and the
+//! background tick that applies state transitions and retention.
+
+use crate::catalog::{Catalog, ShardMeta, Status, StoredStatus, StreamMeta};
+use crate::writer::{self, AppendRequest};
+use crate::{Clock, Error};
+use rheo_log::{Disk, LogConfig, LogReader, RealDisk};
+use rheo_types::{Arn, HashKey, HashKeyRange, ShardId, StreamName};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub account: String,
+    /// Most open shards across all streams.
+    pub shard_limit: u32,
+    /// How long CreateStream stays in CREATING and DeleteStream in DELETING.
+    pub transition_delay_ms: i64,
+    pub log: LogConfig,
+    /// How often the background tick runs (transitions, deletions, retention).
+    pub tick_ms: u64,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: PathBuf) -> EngineConfig {
+        EngineConfig {
+            data_dir,
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+            shard_limit: rheo_types::limits::DEFAULT_SHARD_LIMIT,
+            transition_delay_ms: 500,
+            log: LogConfig::default(),
+            tick_ms: 1000,
+        }
+    }
+}
+
+/// The engine handle; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: EngineConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) disk: Arc<dyn Disk>,
+    pub(crate) secret: u64,
+    state: Mutex<State>,
+}
+
+pub(crate) struct State {
+    pub(crate) catalog: Catalog,
+    pub(crate) runtimes: HashMap<u64, Arc<StreamRuntime>>,
+}
+
+pub(crate) struct StreamRuntime {
+    pub(crate) name: StreamName,
+    pub(crate) incarnation: u64,
+    pub(crate) shards: Vec<ShardRuntime>,
+    /// Open shards sorted by the start of their hash key range, for routing.
+    pub(crate) routes: Vec<(HashKeyRange, u32)>,
+    pub(crate) retention_ms: AtomicI64,
+}
+
+pub(crate) struct ShardRuntime {
+    pub(crate) id: ShardId,
+    pub(crate) tx: Option<mpsc::Sender<AppendRequest>>,
+    pub(crate) reader: LogReader,
+}
+
+impl StreamRuntime {
+    pub(crate) fn route(&self, key: HashKey) -> Option<u32> {
+        let i = self.routes.partition_point(|(r, _)| r.start <= key.0).checked_sub(1)?;
+        let (range, shard) = self.routes[i];
+        range.contains(key).then_some(shard)
+    }
+    pub(crate) fn shard(&self, id: ShardId) -> Option<&ShardRuntime> {
+        self.shards.get(id.0 as usize).filter(|s| s.id == id)
+    }
+    pub(crate) fn cutoff_ms(&self, now_ms: i64) -> i64 {
+        now_ms - self.retention_ms.load(Ordering::Relaxed)
+    }
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+impl Engine {
+    /// Opens (or creates) the engine's data directory, recovers every shard log, and starts the
+    /// writer tasks and the background tick. Must run inside a Tokio runtime.
+    pub fn open(config: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, Error> {
+        let disk: Arc<dyn Disk> = Arc::new(RealDisk);
+        let io = |e: std::io::Error| Error::Internal(format!("opening {}: {e}", config.data_dir.display()));
+        disk.create_dir_all(&config.data_dir).map_err(io)?;
+        let catalog = Catalog::load(&config.data_dir).map_err(io)?;
+        let inner = Arc::new(Inner {
+            secret: catalog.secret,
+            state: Mutex::new(State { catalog, runtimes: HashMap::new() }),
+            config,
+            clock,
+            disk,
+        });
+        {
+            let mut st = inner.lock();
+            let now = inner.clock.now_ms();
+            let metas: Vec<StreamMeta> = st.catalog.live(now).filter(|m| m.status(now) != Status::Deleting).cloned().collect();
+            for meta in metas {
+                let rt = inner.start_stream(&meta)?;
+                st.runtimes.insert(meta.incarnation, Arc::new(rt));
+            }
+        }
+        let engine = Engine { inner };
+        engine.inner.tick_blocking();
+        tokio::spawn(tick_loop(Arc::downgrade(&engine.inner)));
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Runs the background work once now (tests use it after moving the clock).
+    pub async fn tick(&self) {
+        let inner = self.inner.clone();
+        let _ = tokio::task::spawn_blocking(move || inner.tick_blocking()).await;
+    }
+
+    /// Picks the stream a request names, by name or by ARN (both must agree when both given).
+    pub fn resolve(&self, name: Option<StreamName>, arn: Option<Arn>) -> Result<StreamName, Error> {
+        let cfg = &self.inner.config;
+        if let Some(arn) = &arn {
+            if arn.account != cfg.account || arn.region != cfg.region {
+                return Err(Error::AccessDenied(format!(
+                    "User is not authorized to access resource arn:aws:kinesis:{}:{}:stream/{} (this server serves account {} in {})",
+                    arn.region, arn.account, arn.stream, cfg.account, cfg.region
+                )));
+            }
+        }
+        match (name, arn) {
+            (Some(n), Some(a)) if n != a.stream => Err(Error::InvalidArgument(format!(
+                "StreamName {n} and StreamARN {} do not refer to the same stream.",
+                Arn::format(&cfg.region, &cfg.account, &a.stream)
+            ))),
+            (Some(n), _) => Ok(n),
+            (None, Some(a)) => Ok(a.stream),
+            (None, None) => Err(Error::InvalidArgument("Either StreamName or StreamARN should be provided.".into())),
+        }
+    }
+
+    pub fn arn(&self, name: &StreamName) -> String {
+        Arn::format(&self.inner.config.region, &self.inner.config.account, name)
+    }
+}
+
+impl Inner {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn stream_dir(&self, incarnation: u64) -> PathBuf {
+        self.config.data_dir.join("streams").join(format!("{incarnation:016x}"))
+    }
+
+    /// Opens every shard log of a stream and starts a writer for each open shard.
+    pub(crate) fn start_stream(&self, meta: &StreamMeta) -> Result<StreamRuntime, Error> {
+        let dir = self.stream_dir(meta.incarnation);
+        let mut shards = Vec::with_capacity(meta.shards.len());
+        for s in &meta.shards {
+            let (writer, reader) = rheo_log::open(self.disk.clone(), &dir.join(format!("{:06}", s.id.0)), self.config.log)?;
+            let tx = s.is_open().then(|| {
+                let (tx, rx) = mpsc::channel(1024);
+                tokio::spawn(writer::run(writer, rx, self.clock.clone()));
+                tx
+            });
+            shards.push(ShardRuntime { id: s.id, tx, reader });
+        }
+        let mut routes: Vec<(HashKeyRange, u32)> = meta.shards.iter().filter(|s| s.is_open()).map(|s| (s.range, s.id.0)).collect();
+        routes.sort_by_key(|(r, _)| r.start);
+        Ok(StreamRuntime {
+            name: meta.name.clone(),
+            incarnation: meta.incarnation,
+            shards,
+            routes,
+            retention_ms: AtomicI64::new(meta.retention_hours * HOUR_MS),
+        })
+    }
+
+    /// Persists the catalog; call with the state lock held so saves are ordered.
+    pub(crate) fn save(&self, st: &State) -> Result<(), Error> {
+        st.catalog.save(&self.config.data_dir).map_err(|e| {
+            tracing::error!(error = %e, "saving the catalog failed");
+            Error::Internal(format!("saving the catalog: {e}"))
+        })
+    }
+
+    /// Applies due transitions, removes deleted streams' storage and trims expired segments.
+    fn tick_blocking(&self) {
+        let now = self.clock.now_ms();
+        let (gone, runtimes) = {
+            let mut st = self.lock();
+            let mut changed = false;
+            let mut gone = Vec::new();
+            for meta in st.catalog.streams.values_mut() {
+                match (meta.status, meta.status(now)) {
+                    (StoredStatus::Creating { .. }, Status::Active) => {
+                        meta.status = StoredStatus::Active;
+                        changed = true;
+                    }
+                    (_, Status::Gone) => gone.push((meta.name.clone(), meta.incarnation)),
+                    _ => {}
+                }
+            }
+            for (name, _) in &gone {
+                st.catalog.streams.remove(name);
+                changed = true;
+            }
+            if changed && self.save(&st).is_err() {
+                return;
+            }
+            (gone, st.runtimes.values().cloned().collect::<Vec<_>>())
+        };
+        for (name, incarnation) in gone {
+            if let Err(e) = self.disk.remove_dir_all(&self.stream_dir(incarnation)) {
+                tracing::warn!(stream = %name, error = %e, "removing a deleted stream's data failed");
+            }
+        }
+        for rt in runtimes {
+            let cutoff = rt.cutoff_ms(now);
+            for shard in &rt.shards {
+                if let Err(e) = shard.reader.trim_before(cutoff) {
+                    tracing::warn!(stream = %rt.name, shard = %shard.id, error = %e, "trimming expired segments failed");
+                }
+            }
+        }
+    }
+}
+
+async fn tick_loop(inner: Weak<Inner>) {
+    loop {
+        let Some(ms) = inner.upgrade().map(|i| i.config.tick_ms) else { return };
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        let Some(strong) = inner.upgrade() else { return };
+        let _ = tokio::task::spawn_blocking(move || strong.tick_blocking()).await;
+    }
+}
+
+/// Builds the shard list of a new stream: `n` shards splitting the hash space evenly.
+pub(crate) fn initial_shards(n: u32, now_ms: i64) -> Vec<ShardMeta> {
+    rheo_types::split_evenly(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, range)| ShardMeta {
+            id: ShardId(i as u32),
+            range,
+            starting_counter: rheo_types::SequenceNumber::counter_at(now_ms),
+            ending_counter: None,
+            parent: None,
+            adjacent_parent: None,
+            created_ms: now_ms,
+            closed_ms: None,
+        })
+        .collect()
+}

@@ -1,0 +1,144 @@
+//! The shard writer: the one task that appends to a shard's log.
+//!
+//! Requests queue on a channel; the task takes everything queued (up to a byte budget) as one
+//! batch, assigns sequence numbers and arrival times with [`next_position`], appends the batch
+//! with one sync (group commit), and only then answers each request.
+
+use bytes::Bytes;
+use rheo_log::{LogWriter, NewRecord};
+use rheo_types::SequenceNumber;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Clock;
+
+/// Most bytes taken into one group commit.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// A record waiting to be written.
+#[derive(Debug, Clone)]
+pub struct PendingRecord {
+    pub partition_key: Bytes,
+    pub data: Bytes,
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    pub counter: u64,
+    pub timestamp_ms: i64,
+}
+
+pub type AppendReply = Result<Vec<Assigned>, String>;
+
+pub struct AppendRequest {
+    pub records: Vec<PendingRecord>,
+    /// The first record's counter must exceed this (SequenceNumberForOrdering).
+    pub after_counter: Option<u64>,
+    pub reply: oneshot::Sender<AppendReply>,
+}
+
+/// The next record's counter and arrival time: counters strictly increase and follow the
+/// clock; arrival times never go backwards.
+pub fn next_position(last: Option<Assigned>, now_ms: i64, after_counter: Option<u64>) -> Assigned {
+    let mut counter = SequenceNumber::counter_at(now_ms);
+    if let Some(l) = last {
+        counter = counter.max(l.counter + 1);
+    }
+    if let Some(a) = after_counter {
+        counter = counter.max(a.saturating_add(1));
+    }
+    Assigned { counter, timestamp_ms: last.map_or(now_ms, |l| l.timestamp_ms.max(now_ms)) }
+}
+
+/// Runs until every sender is gone.
+pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<AppendRequest>, clock: Arc<dyn Clock>) {
+    let tail = log.reader().tail();
+    let mut last = tail.last_key.zip(tail.last_timestamp_ms).map(|(counter, timestamp_ms)| Assigned { counter, timestamp_ms });
+    while let Some(first) = rx.recv().await {
+        let mut bytes = size(&first);
+        let mut batch = vec![first];
+        while bytes < BATCH_BYTES {
+            let Ok(next) = rx.try_recv() else { break };
+            bytes += size(&next);
+            batch.push(next);
+        }
+        let now = clock.now_ms();
+        let mut positions = Vec::with_capacity(batch.len());
+        for req in &batch {
+            let mut assigned = Vec::with_capacity(req.records.len());
+            for (i, _) in req.records.iter().enumerate() {
+                let a = next_position(last, now, if i == 0 { req.after_counter } else { None });
+                last = Some(a);
+                assigned.push(a);
+            }
+            positions.push(assigned);
+        }
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = append(&mut log, &batch, &positions);
+            (log, batch, positions, result)
+        })
+        .await;
+        let Ok((returned, batch, positions, result)) = joined else {
+            tracing::error!("a shard writer's append panicked; the shard stops accepting writes");
+            return;
+        };
+        log = returned;
+        for (req, assigned) in batch.into_iter().zip(positions) {
+            let reply = match &result {
+                Ok(()) => Ok(assigned),
+                Err(e) => Err(e.clone()),
+            };
+            let _ = req.reply.send(reply);
+        }
+        if result.is_err() {
+            // The log refuses further appends; keep answering so callers see the failure.
+            last = None;
+        }
+    }
+}
+
+fn size(req: &AppendRequest) -> usize {
+    req.records.iter().map(|r| r.data.len() + r.partition_key.len() + 32).sum()
+}
+
+fn append(log: &mut LogWriter, batch: &[AppendRequest], positions: &[Vec<Assigned>]) -> Result<(), String> {
+    let records: Vec<NewRecord<'_>> = batch
+        .iter()
+        .zip(positions)
+        .flat_map(|(req, assigned)| {
+            req.records.iter().zip(assigned).map(|(r, a)| NewRecord {
+                key: a.counter,
+                timestamp_ms: a.timestamp_ms,
+                partition_key: &r.partition_key,
+                data: &r.data,
+            })
+        })
+        .collect();
+    log.append(&records).map_err(|e| {
+        tracing::error!(error = %e, "appending to a shard log failed");
+        e.to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_increase_and_times_never_go_back() {
+        let a = next_position(None, 1000, None);
+        assert_eq!(a, Assigned { counter: 1000 << 20, timestamp_ms: 1000 });
+        let b = next_position(Some(a), 1000, None);
+        assert_eq!(b.counter, a.counter + 1);
+        // The clock stepped back: the arrival time holds, the counter still grows.
+        let c = next_position(Some(b), 900, None);
+        assert_eq!(c, Assigned { counter: b.counter + 1, timestamp_ms: 1000 });
+        // The clock moved on: the counter jumps to it.
+        let d = next_position(Some(c), 2000, None);
+        assert_eq!(d.counter, 2000 << 20);
+        // SequenceNumberForOrdering from the future pushes the counter past it.
+        let e = next_position(Some(d), 2000, Some(5000 << 20));
+        assert_eq!(e.counter, (5000 << 20) + 1);
+    }
+}

@@ -1,1 +1,36 @@
-fn main() {}
+//! The `rheo` binary: `rheo serve` runs the server; `rheo bench` drives any Kinesis endpoint.
+
+#![forbid(unsafe_code)]
+
+mod bench;
+mod config;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "rheo", version, about = "A self-hosted, durable Kinesis Data Streams server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server on embedded storage.
+    Serve(config::ServeArgs),
+    /// Measure an endpoint (Rheo or any other Kinesis implementation).
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RHEO_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(config::serve(args)),
+        Command::Bench(args) => runtime.block_on(bench::run(args)),
+    }
+}

@@ -1,1 +1,34 @@
-//! Placeholder.
+//! AWS wire formats for Kinesis, without I/O: request and response shapes (AWS member names
+//! live here), the AWS JSON 1.1 error body, model-constraint validation with AWS's messages, and
+//! a fast writer for GetRecords responses.
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod records;
+pub mod shapes;
+pub mod validate;
+
+use base64::Engine as _;
+use base64::engine::GeneralPurpose;
+
+/// The base64 engine for blobs (standard alphabet, padded, as the AWS SDKs write them).
+pub const BASE64: GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Decodes a JSON request body; an empty body counts as `{}` as in AWS.
+pub fn parse_body<'a, T: serde::Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+/// Decodes a blob member.
+pub fn decode_blob(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    BASE64.decode(s)
+}
+
+/// Epoch milliseconds as the epoch seconds AWS JSON uses for timestamps.
+pub fn timestamp(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}

@@ -1,0 +1,145 @@
+//! `rheo serve`: settings from flags, environment variables and a TOML file, in that order of
+//! precedence, then the defaults.
+
+use anyhow::Context;
+use rheo_engine::{Engine, EngineConfig, SystemClock};
+use rheo_log::Durability;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below (kebab-case keys, e.g. `data-dir`).
+    #[arg(long, env = "RHEO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:4567]; port 0 picks a free port.
+    #[arg(long, env = "RHEO_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory for data and catalog [default: ./rheo-data].
+    #[arg(long, env = "RHEO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Region in ARNs [default: us-east-1].
+    #[arg(long, env = "RHEO_REGION")]
+    pub region: Option<String>,
+    /// Account id in ARNs and messages [default: 000000000000].
+    #[arg(long, env = "RHEO_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// Most open shards across all streams [default: 20000].
+    #[arg(long, env = "RHEO_SHARD_LIMIT")]
+    pub shard_limit: Option<u32>,
+    /// How long streams stay CREATING or DELETING, in ms [default: 500].
+    #[arg(long, env = "RHEO_TRANSITION_DELAY_MS")]
+    pub transition_delay_ms: Option<i64>,
+    /// `fsync` (acknowledge after fsync, the default) or `relaxed` (acknowledge after write:
+    /// survives a process crash, not a power cut).
+    #[arg(long, env = "RHEO_DURABILITY")]
+    pub durability: Option<String>,
+    /// Segment size in bytes before a shard log rolls [default: 64 MiB].
+    #[arg(long, env = "RHEO_SEGMENT_BYTES")]
+    pub segment_bytes: Option<u64>,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    region: Option<String>,
+    account_id: Option<String>,
+    shard_limit: Option<u32>,
+    transition_delay_ms: Option<i64>,
+    durability: Option<String>,
+    segment_bytes: Option<u64>,
+}
+
+/// The settings `serve` runs with.
+#[derive(Debug)]
+pub struct Settings {
+    pub listen: String,
+    pub engine: EngineConfig,
+}
+
+pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+            toml::from_str::<FileSettings>(&text).with_context(|| format!("parsing config file {}", path.display()))?
+        }
+        None => FileSettings::default(),
+    };
+    let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("rheo-data"));
+    let mut engine = EngineConfig::new(data_dir);
+    if let Some(r) = args.region.or(file.region) {
+        engine.region = r;
+    }
+    if let Some(a) = args.account_id.or(file.account_id) {
+        anyhow::ensure!(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()), "account id must be 12 digits, got {a:?}");
+        engine.account = a;
+    }
+    if let Some(n) = args.shard_limit.or(file.shard_limit) {
+        engine.shard_limit = n;
+    }
+    if let Some(ms) = args.transition_delay_ms.or(file.transition_delay_ms) {
+        anyhow::ensure!(ms >= 0, "transition delay must not be negative");
+        engine.transition_delay_ms = ms;
+    }
+    engine.log.durability = match args.durability.or(file.durability).as_deref() {
+        None | Some("fsync") => Durability::Fsync,
+        Some("relaxed") => Durability::Relaxed,
+        Some(other) => anyhow::bail!("durability must be `fsync` or `relaxed`, got {other:?}"),
+    };
+    if let Some(b) = args.segment_bytes.or(file.segment_bytes) {
+        anyhow::ensure!(b >= 4096, "segment size must be at least 4096 bytes");
+        engine.log.segment_bytes = b;
+    }
+    let listen = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:4567".into());
+    Ok(Settings { listen, engine })
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let s = settings(args)?;
+    let listener = tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
+    let addr = listener.local_addr()?;
+    let durability = s.engine.log.durability;
+    let data_dir = s.engine.data_dir.clone();
+    let engine = Engine::open(s.engine, Arc::new(SystemClock)).context("opening the engine")?;
+    tracing::info!(%addr, data_dir = %data_dir.display(), ?durability, "rheo is serving");
+    // Scripts and tests read the address from this line.
+    println!("rheo listening on http://{addr}");
+    tokio::select! {
+        r = rheo_server::serve(listener, engine, rheo_server::ServerOptions::default()) => r.context("serving")?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_defaults_fill_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rheo.toml");
+        std::fs::write(&path, "region = \"eu-west-1\"\nshard-limit = 7\nlisten = \"127.0.0.1:9999\"\n").unwrap();
+        let args = ServeArgs { config: Some(path), listen: Some("127.0.0.1:1234".into()), ..Default::default() };
+        let s = settings(args).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1234");
+        assert_eq!(s.engine.region, "eu-west-1");
+        assert_eq!(s.engine.shard_limit, 7);
+        assert_eq!(s.engine.account, "000000000000");
+        assert_eq!(s.engine.data_dir, PathBuf::from("rheo-data"));
+        assert_eq!(s.engine.log.durability, Durability::Fsync);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let bad = |args: ServeArgs| settings(args).is_err();
+        assert!(bad(ServeArgs { durability: Some("sometimes".into()), ..Default::default() }));
+        assert!(bad(ServeArgs { account_id: Some("123".into()), ..Default::default() }));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rheo.toml");
+        std::fs::write(&path, "no-such-setting = 1\n").unwrap();
+        assert!(bad(ServeArgs { config: Some(path), ..Default::default() }));
+    }
+}

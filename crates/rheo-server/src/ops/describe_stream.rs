@@ -1,0 +1,35 @@
+//! DescribeStream.
+
+use super::{check, check_target, engine_error, json, mode_out, monitoring, parse, resolve_target, shard_out};
+use crate::router::Reply;
+use rheo_engine::Engine;
+use rheo_wire::shapes::{DescribeStreamInput, DescribeStreamOutput, StreamDescription};
+use rheo_wire::validate::Violations;
+
+pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
+    let input: DescribeStreamInput = parse(body)?;
+    let mut v = Violations::default();
+    check_target(&mut v, &input.target);
+    v.range("limit", input.limit, Some(1), Some(10_000));
+    v.shard_id("exclusiveStartShardId", input.exclusive_start_shard_id.as_deref());
+    check(v)?;
+    let name = resolve_target(engine, &input.target)?;
+    let view = engine
+        .describe_stream(&name, input.limit.map(|l| l as u32), input.exclusive_start_shard_id.as_deref())
+        .await
+        .map_err(|e| engine_error(engine, e))?;
+    json(&DescribeStreamOutput {
+        stream_description: StreamDescription {
+            stream_mode_details: mode_out(&view),
+            stream_name: view.name.to_string(),
+            stream_arn: view.arn,
+            stream_status: view.status,
+            shards: view.shards.into_iter().map(shard_out).collect(),
+            has_more_shards: view.has_more_shards,
+            retention_period_hours: view.retention_hours,
+            stream_creation_timestamp: rheo_wire::timestamp(view.created_ms),
+            enhanced_monitoring: monitoring(),
+            encryption_type: "NONE",
+        },
+    })
+}

@@ -1,0 +1,117 @@
+//! One module per Kinesis action, plus the helpers they share: decoding the body, checking the
+//! members that name a stream, and turning engine views into response shapes.
+
+pub mod add_tags_to_stream;
+pub mod create_stream;
+pub mod decrease_stream_retention_period;
+pub mod delete_stream;
+pub mod describe_limits;
+pub mod describe_stream;
+pub mod describe_stream_summary;
+pub mod get_records;
+pub mod get_shard_iterator;
+pub mod increase_stream_retention_period;
+pub mod list_shards;
+pub mod list_streams;
+pub mod list_tags_for_resource;
+pub mod list_tags_for_stream;
+pub mod put_record;
+pub mod put_records;
+pub mod remove_tags_from_stream;
+pub mod tag_resource;
+pub mod untag_resource;
+
+use crate::error::ApiError;
+use rheo_engine::control::{ShardView, StreamView};
+use rheo_engine::{Engine, Error};
+use rheo_types::{Arn, StreamName};
+use rheo_wire::shapes::{self, StreamTarget, TagMap};
+use rheo_wire::validate::Violations;
+
+/// Decodes the body; a malformed body is a SerializationException.
+pub fn parse<'a, T: serde::Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError> {
+    rheo_wire::parse_body(body).map_err(|e| {
+        tracing::debug!(error = %e, "request body does not decode");
+        ApiError::serialization(format!("Unable to parse the request body: {e}"))
+    })
+}
+
+/// Ends validation: a ValidationException if any constraint failed.
+pub fn check(v: Violations) -> Result<(), ApiError> {
+    v.message().map_or(Ok(()), |m| Err(ApiError::validation(m)))
+}
+
+/// Adds the constraint checks of StreamName and StreamARN.
+pub fn check_target(v: &mut Violations, t: &StreamTarget) {
+    v.stream_name("streamName", t.stream_name.as_deref());
+    v.stream_arn("streamARN", t.stream_arn.as_deref());
+}
+
+/// The stream a validated request names.
+pub fn resolve(engine: &Engine, name: Option<&str>, arn: Option<&str>) -> Result<StreamName, ApiError> {
+    let name = name.and_then(|n| StreamName::parse(n).ok());
+    let arn = arn.and_then(|a| Arn::parse(a).ok());
+    engine.resolve(name, arn).map_err(|e| engine_error(engine, e))
+}
+
+pub fn resolve_target(engine: &Engine, t: &StreamTarget) -> Result<StreamName, ApiError> {
+    resolve(engine, t.stream_name.as_deref(), t.stream_arn.as_deref())
+}
+
+pub fn engine_error(engine: &Engine, e: Error) -> ApiError {
+    ApiError::from_engine(e, &engine.config().account)
+}
+
+pub fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|_| ApiError::internal())
+}
+
+/// The empty JSON object that actions without output return.
+pub fn empty() -> Result<Vec<u8>, ApiError> {
+    Ok(b"{}".to_vec())
+}
+
+pub fn shard_out(s: ShardView) -> shapes::Shard {
+    shapes::Shard {
+        shard_id: s.id,
+        parent_shard_id: s.parent,
+        adjacent_parent_shard_id: s.adjacent_parent,
+        hash_key_range: shapes::HashKeyRange { starting_hash_key: s.starting_hash_key, ending_hash_key: s.ending_hash_key },
+        sequence_number_range: shapes::SequenceNumberRange {
+            starting_sequence_number: s.starting_sequence,
+            ending_sequence_number: s.ending_sequence,
+        },
+    }
+}
+
+pub fn mode_out(v: &StreamView) -> shapes::StreamModeDetailsOut {
+    shapes::StreamModeDetailsOut { stream_mode: v.mode.as_str() }
+}
+
+pub fn monitoring() -> Vec<shapes::EnhancedMetrics> {
+    vec![shapes::EnhancedMetrics { shard_level_metrics: Vec::new() }]
+}
+
+/// Checks a tag map's size, keys and values against the model.
+pub fn check_tag_map(v: &mut Violations, field: &str, tags: &Option<TagMap>) {
+    let Some(tags) = tags else { return };
+    v.list_len(field, &format!("{tags:?}"), tags.len(), 1, 200);
+    for (k, val) in tags {
+        v.string(&format!("{field}.{k}.key"), Some(k), 1, 128, None);
+        v.string(&format!("{field}.{k}.value"), Some(val), 0, 256, None);
+    }
+}
+
+pub fn check_tag_keys(v: &mut Violations, field: &str, keys: &Option<Vec<String>>) {
+    v.required(field, keys);
+    let Some(keys) = keys else { return };
+    v.list_len(field, &format!("{keys:?}"), keys.len(), 1, 50);
+    for (i, k) in keys.iter().enumerate() {
+        v.string(&format!("{field}.{}.member", i + 1), Some(k), 1, 128, None);
+    }
+}
+
+/// Epoch seconds (as AWS JSON sends timestamps) to milliseconds.
+pub fn millis(seconds: f64) -> i64 {
+    (seconds * 1000.0).round() as i64
+}

@@ -1,0 +1,32 @@
+//! PutRecord.
+
+use super::put_records::{RawEntry, entry};
+use super::{ApiError, check, check_target, engine_error, json, parse, resolve_target};
+use crate::router::Reply;
+use rheo_engine::Engine;
+use rheo_types::SequenceNumber;
+use rheo_wire::shapes::{PutRecordInput, PutRecordOutput};
+use rheo_wire::validate::Violations;
+
+pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
+    let input: PutRecordInput = parse(body)?;
+    let mut v = Violations::default();
+    check_target(&mut v, &input.target);
+    v.sequence_number("sequenceNumberForOrdering", input.sequence_number_for_ordering.as_deref());
+    let raw = RawEntry { data: &input.data, partition_key: &input.partition_key, explicit_hash_key: &input.explicit_hash_key };
+    let record = entry(&mut v, "", raw)?;
+    check(v)?;
+    let Some(record) = record else { return Err(ApiError::internal()) };
+    let name = resolve_target(engine, &input.target)?;
+    let ordering = match input.sequence_number_for_ordering.as_deref() {
+        Some(s) => Some(SequenceNumber::parse(s).map_err(|_| {
+            ApiError::invalid_argument(format!(
+                "ExclusiveMinimumSequenceNumber {s} used in PutRecord on stream {name} under account {} is invalid.",
+                engine.config().account
+            ))
+        })?),
+        None => None,
+    };
+    let (shard, seq) = engine.put_record(&name, record, ordering).await.map_err(|e| engine_error(engine, e))?;
+    json(&PutRecordOutput { shard_id: shard.to_string(), sequence_number: seq.to_string(), encryption_type: "NONE" })
+}

@@ -1,0 +1,38 @@
+//! Picks the action from `X-Amz-Target` and runs its handler.
+
+use crate::error::ApiError;
+use crate::ops;
+use rheo_engine::Engine;
+
+pub const TARGET_PREFIX: &str = "Kinesis_20131202.";
+
+/// A successful response body (JSON).
+pub type Reply = Result<Vec<u8>, ApiError>;
+
+pub async fn dispatch(engine: &Engine, target: &str, body: &[u8]) -> Reply {
+    let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
+        return Err(ApiError::unknown_operation());
+    };
+    match action {
+        "CreateStream" => ops::create_stream::handle(engine, body).await,
+        "DeleteStream" => ops::delete_stream::handle(engine, body).await,
+        "DescribeStream" => ops::describe_stream::handle(engine, body).await,
+        "DescribeStreamSummary" => ops::describe_stream_summary::handle(engine, body).await,
+        "ListStreams" => ops::list_streams::handle(engine, body).await,
+        "ListShards" => ops::list_shards::handle(engine, body).await,
+        "DescribeLimits" => ops::describe_limits::handle(engine, body).await,
+        "PutRecord" => ops::put_record::handle(engine, body).await,
+        "PutRecords" => ops::put_records::handle(engine, body).await,
+        "GetShardIterator" => ops::get_shard_iterator::handle(engine, body).await,
+        "GetRecords" => ops::get_records::handle(engine, body).await,
+        "IncreaseStreamRetentionPeriod" => ops::increase_stream_retention_period::handle(engine, body).await,
+        "DecreaseStreamRetentionPeriod" => ops::decrease_stream_retention_period::handle(engine, body).await,
+        "AddTagsToStream" => ops::add_tags_to_stream::handle(engine, body).await,
+        "RemoveTagsFromStream" => ops::remove_tags_from_stream::handle(engine, body).await,
+        "ListTagsForStream" => ops::list_tags_for_stream::handle(engine, body).await,
+        "TagResource" => ops::tag_resource::handle(engine, body).await,
+        "UntagResource" => ops::untag_resource::handle(engine, body).await,
+        "ListTagsForResource" => ops::list_tags_for_resource::handle(engine, body).await,
+        _ => Err(ApiError::unknown_operation()),
+    }
+}

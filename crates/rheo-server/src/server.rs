@@ -1,0 +1,128 @@
+//! Connections and requests: one port serves HTTP/1.1 and h2c. Request bodies are read under a
+//! shared byte budget, so many large requests at once queue instead of exhausting memory.
+
+use crate::error::ApiError;
+use crate::router;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rheo_engine::Engine;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Request body bytes held in memory at once across all requests.
+    pub body_budget_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { max_body_bytes: 16 * 1024 * 1024, body_budget_bytes: 256 * 1024 * 1024 }
+    }
+}
+
+struct App {
+    engine: Engine,
+    options: ServerOptions,
+    /// One permit per KiB of body in memory.
+    budget: Semaphore,
+}
+
+/// Serves until the task running it is dropped or aborted.
+pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions) -> std::io::Result<()> {
+    let permits = (options.body_budget_bytes / 1024).max(options.max_body_bytes / 1024 + 1);
+    let app = Arc::new(App { engine, budget: Semaphore::new(permits), options });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of file descriptors and similar: wait a little rather than spin.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let builder = builder.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&app, req).await) }
+            });
+            if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() == Method::GET && req.uri().path() == "/health" {
+        return respond(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}"));
+    }
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let span = tracing::debug_span!("request", target = %target);
+    async move {
+        if req.method() != Method::POST {
+            return error_response(&ApiError::unknown_operation());
+        }
+        match read_and_dispatch(app, &target, req).await {
+            Ok(body) => respond(StatusCode::OK, Bytes::from(body)),
+            Err(e) => error_response(&e),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> Result<Vec<u8>, ApiError> {
+    let max = app.options.max_body_bytes;
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let kib = (declared.unwrap_or(max) / 1024 + 1) as u32;
+    let _permit = app.budget.acquire_many(kib).await.map_err(|_| ApiError::internal())?;
+    let body = match Limited::new(req.into_body(), max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
+        Err(_) => return Err(ApiError::serialization("The request body could not be read.")),
+    };
+    router::dispatch(&app.engine, target, &body).await
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError {
+        kind: "SerializationException",
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: Some(format!("Request body exceeds the limit of {max} bytes.")),
+    }
+}
+
+fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+    h.insert("x-amzn-requestid", HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
+    resp
+}
+
+fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
+    let mut resp = respond(e.status, Bytes::from(rheo_wire::error::error_body(e.kind, e.message.as_deref())));
+    if let Ok(v) = HeaderValue::from_str(e.kind) {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    resp
+}

@@ -1,0 +1,136 @@
+//! Starting servers and building clients.
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::rt::TokioExecutor;
+use rheo_engine::{Clock, Engine, EngineConfig, ManualClock};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Settings for a test server; `transition_delay_ms` 0 makes new streams ACTIVE at once.
+pub struct Options {
+    pub transition_delay_ms: i64,
+    pub shard_limit: u32,
+    pub segment_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { transition_delay_ms: 0, shard_limit: 200, segment_bytes: 64 * 1024 * 1024 }
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::with(Options::default()).await
+    }
+
+    pub async fn with(opts: Options) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::default());
+        let mut config = EngineConfig::new(dir.path().join("data"));
+        config.transition_delay_ms = opts.transition_delay_ms;
+        config.shard_limit = opts.shard_limit;
+        config.log.segment_bytes = opts.segment_bytes;
+        config.tick_ms = 50;
+        let engine = Engine::open(config, clock.clone() as Arc<dyn Clock>).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(rheo_server::serve(listener, engine.clone(), Default::default()));
+        TestServer { addr, engine, clock, dir, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn client(&self) -> Client {
+        client_for(&self.url())
+    }
+
+    /// A request with a raw body; returns the status and the parsed JSON body.
+    pub async fn raw(&self, target: &str, body: &str) -> (u16, serde_json::Value) {
+        raw(&self.url(), target, body).await
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn arn(&self, stream: &str) -> String {
+        format!("arn:aws:kinesis:us-east-1:000000000000:stream/{stream}")
+    }
+}
+
+pub fn client_for(url: &str) -> Client {
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .http_client(http)
+        .build();
+    Client::from_conf(config)
+}
+
+pub async fn raw(url: &str, target: &str, body: &str) -> (u16, serde_json::Value) {
+    let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    let req = http::Request::post(format!("{url}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", format!("Kinesis_20131202.{target}"))
+        .body(Full::new(bytes::Bytes::from(body.to_owned())))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+/// Creates a stream and waits until it is ACTIVE.
+pub async fn create_active(client: &Client, name: &str, shards: i32) {
+    client.create_stream().stream_name(name).shard_count(shards).send().await.unwrap();
+    wait_active(client, name).await;
+}
+
+pub async fn wait_active(client: &Client, name: &str) {
+    for _ in 0..200 {
+        let d = client.describe_stream_summary().stream_name(name).send().await.unwrap();
+        if d.stream_description_summary().unwrap().stream_status().as_str() == "ACTIVE" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("stream {name} did not become ACTIVE");
+}
+
+/// The AWS error code of a failed SDK call.
+pub fn code<T: std::fmt::Debug, E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::fmt::Debug>(r: Result<T, E>) -> String {
+    let e = r.expect_err("the call should fail");
+    e.code().unwrap_or_else(|| panic!("no error code in {e:?}")).to_owned()
+}
+
+/// MD5 of the partition key as a 128-bit big-endian integer, computed independently.
+pub fn md5_hash_key(pk: &str) -> u128 {
+    use md5::{Digest, Md5};
+    u128::from_be_bytes(Md5::digest(pk.as_bytes()).into())
+}

@@ -1,0 +1,11 @@
+//! Whole-system tests: a real server on 127.0.0.1:0 driven by the official AWS SDK for Rust
+//! (and, for exact error bodies, raw HTTP). One test binary with a module per area.
+
+mod common;
+mod control;
+mod crash;
+mod data;
+mod errors;
+mod fuzz;
+mod retention;
+mod tags;

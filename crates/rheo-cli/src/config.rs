@@ -62,18 +62,25 @@ pub struct Settings {
 pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
     let file = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
             toml::from_str::<FileSettings>(&text).with_context(|| format!("parsing config file {}", path.display()))?
         }
         None => FileSettings::default(),
     };
-    let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("rheo-data"));
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("rheo-data"));
     let mut engine = EngineConfig::new(data_dir);
     if let Some(r) = args.region.or(file.region) {
         engine.region = r;
     }
     if let Some(a) = args.account_id.or(file.account_id) {
-        anyhow::ensure!(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()), "account id must be 12 digits, got {a:?}");
+        anyhow::ensure!(
+            a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()),
+            "account id must be 12 digits, got {a:?}"
+        );
         engine.account = a;
     }
     if let Some(n) = args.shard_limit.or(file.shard_limit) {
@@ -98,7 +105,9 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let s = settings(args)?;
-    let listener = tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
+    let listener = tokio::net::TcpListener::bind(&s.listen)
+        .await
+        .with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;
     let durability = s.engine.log.durability;
     let data_dir = s.engine.data_dir.clone();
@@ -121,8 +130,16 @@ mod tests {
     fn flags_override_the_file_and_defaults_fill_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rheo.toml");
-        std::fs::write(&path, "region = \"eu-west-1\"\nshard-limit = 7\nlisten = \"127.0.0.1:9999\"\n").unwrap();
-        let args = ServeArgs { config: Some(path), listen: Some("127.0.0.1:1234".into()), ..Default::default() };
+        std::fs::write(
+            &path,
+            "region = \"eu-west-1\"\nshard-limit = 7\nlisten = \"127.0.0.1:9999\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:1234".into()),
+            ..Default::default()
+        };
         let s = settings(args).unwrap();
         assert_eq!(s.listen, "127.0.0.1:1234");
         assert_eq!(s.engine.region, "eu-west-1");
@@ -135,11 +152,20 @@ mod tests {
     #[test]
     fn bad_settings_are_refused() {
         let bad = |args: ServeArgs| settings(args).is_err();
-        assert!(bad(ServeArgs { durability: Some("sometimes".into()), ..Default::default() }));
-        assert!(bad(ServeArgs { account_id: Some("123".into()), ..Default::default() }));
+        assert!(bad(ServeArgs {
+            durability: Some("sometimes".into()),
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            account_id: Some("123".into()),
+            ..Default::default()
+        }));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rheo.toml");
         std::fs::write(&path, "no-such-setting = 1\n").unwrap();
-        assert!(bad(ServeArgs { config: Some(path), ..Default::default() }));
+        assert!(bad(ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }));
     }
 }

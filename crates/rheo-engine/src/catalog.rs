@@ -100,10 +100,16 @@ impl ShardMeta {
         self.closed_ms.is_none()
     }
     pub fn starting_sequence(&self) -> SequenceNumber {
-        SequenceNumber { counter: self.starting_counter, shard: self.id.0 }
+        SequenceNumber {
+            counter: self.starting_counter,
+            shard: self.id.0,
+        }
     }
     pub fn ending_sequence(&self) -> Option<SequenceNumber> {
-        self.ending_counter.map(|counter| SequenceNumber { counter, shard: self.id.0 })
+        self.ending_counter.map(|counter| SequenceNumber {
+            counter,
+            shard: self.id.0,
+        })
     }
 }
 
@@ -124,7 +130,12 @@ impl StreamMeta {
 impl Catalog {
     fn new() -> Catalog {
         let secret = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        Catalog { version: FORMAT_VERSION, secret, next_incarnation: 1, streams: BTreeMap::new() }
+        Catalog {
+            version: FORMAT_VERSION,
+            secret,
+            next_incarnation: 1,
+            streams: BTreeMap::new(),
+        }
     }
 
     /// Loads the catalog from `dir`, or starts an empty one if there is none.

@@ -3,7 +3,9 @@
 use crate::catalog::{ShardMeta, Status, StoredStatus, StreamMeta, StreamMode};
 use crate::runtime::initial_shards;
 use crate::{Engine, Error};
-use rheo_types::limits::{MAX_RETENTION_HOURS, MAX_TAGS, MIN_RETENTION_HOURS, ON_DEMAND_INITIAL_SHARDS, ON_DEMAND_STREAM_LIMIT};
+use rheo_types::limits::{
+    MAX_RETENTION_HOURS, MAX_TAGS, MIN_RETENTION_HOURS, ON_DEMAND_INITIAL_SHARDS, ON_DEMAND_STREAM_LIMIT,
+};
 use rheo_types::{SequenceNumber, StreamName};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -109,7 +111,9 @@ impl Engine {
             (StreamMode::OnDemand, _) => ON_DEMAND_INITIAL_SHARDS,
             (StreamMode::Provisioned, Some(n)) => n,
             (StreamMode::Provisioned, None) => {
-                return Err(Error::InvalidArgument("ShardCount is required for a stream in PROVISIONED mode.".into()));
+                return Err(Error::InvalidArgument(
+                    "ShardCount is required for a stream in PROVISIONED mode.".into(),
+                ));
             }
         };
         check_tags(&req.tags, 0)?;
@@ -139,7 +143,9 @@ impl Engine {
             name: req.name.clone(),
             incarnation,
             created_ms: now,
-            status: StoredStatus::Creating { ready_ms: now + inner.config.transition_delay_ms },
+            status: StoredStatus::Creating {
+                ready_ms: now + inner.config.transition_delay_ms,
+            },
             mode: req.mode,
             retention_hours: rheo_types::limits::DEFAULT_RETENTION_HOURS,
             shards: initial_shards(count, now),
@@ -168,13 +174,25 @@ impl Engine {
         let now = self.now();
         let inner = &self.inner;
         let mut st = inner.lock();
-        let meta = st.catalog.streams.get_mut(name).filter(|m| m.status(now) != Status::Gone).ok_or_else(|| not_found(name))?;
+        let meta = st
+            .catalog
+            .streams
+            .get_mut(name)
+            .filter(|m| m.status(now) != Status::Gone)
+            .ok_or_else(|| not_found(name))?;
         match meta.status(now) {
             Status::Active => {}
-            other => return Err(Error::StreamNotActive { stream: name.clone(), status: other.as_str() }),
+            other => {
+                return Err(Error::StreamNotActive {
+                    stream: name.clone(),
+                    status: other.as_str(),
+                });
+            }
         }
         let previous = meta.status;
-        meta.status = StoredStatus::Deleting { gone_ms: now + inner.config.transition_delay_ms };
+        meta.status = StoredStatus::Deleting {
+            gone_ms: now + inner.config.transition_delay_ms,
+        };
         let incarnation = meta.incarnation;
         if let Err(e) = inner.save(&st) {
             if let Some(m) = st.catalog.streams.get_mut(name) {
@@ -187,7 +205,11 @@ impl Engine {
     }
 
     /// Runs `f` on the stream's catalog entry as it stands at `now`.
-    fn with_meta<T>(&self, name: &StreamName, f: impl FnOnce(&StreamMeta, i64) -> Result<T, Error>) -> Result<T, Error> {
+    fn with_meta<T>(
+        &self,
+        name: &StreamName,
+        f: impl FnOnce(&StreamMeta, i64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let now = self.now();
         let st = self.inner.lock();
         let meta = st.catalog.get_live(name, now).ok_or_else(|| not_found(name))?;
@@ -195,10 +217,19 @@ impl Engine {
     }
 
     /// Changes the stream's catalog entry and persists it; the change is undone if saving fails.
-    fn update_meta<T>(&self, name: &StreamName, f: impl FnOnce(&mut StreamMeta, i64) -> Result<T, Error>) -> Result<T, Error> {
+    fn update_meta<T>(
+        &self,
+        name: &StreamName,
+        f: impl FnOnce(&mut StreamMeta, i64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let now = self.now();
         let mut st = self.inner.lock();
-        let meta = st.catalog.streams.get_mut(name).filter(|m| m.status(now) != Status::Gone).ok_or_else(|| not_found(name))?;
+        let meta = st
+            .catalog
+            .streams
+            .get_mut(name)
+            .filter(|m| m.status(now) != Status::Gone)
+            .ok_or_else(|| not_found(name))?;
         let before = meta.clone();
         let out = f(meta, now)?;
         if let Err(e) = self.inner.save(&st) {
@@ -222,10 +253,19 @@ impl Engine {
         }
     }
 
-    pub async fn describe_stream(&self, name: &StreamName, limit: Option<u32>, exclusive_start: Option<&str>) -> Result<StreamView, Error> {
+    pub async fn describe_stream(
+        &self,
+        name: &StreamName,
+        limit: Option<u32>,
+        exclusive_start: Option<&str>,
+    ) -> Result<StreamView, Error> {
         self.with_meta(name, |meta, now| {
             let limit = limit.unwrap_or(100) as usize;
-            let after: Vec<&ShardMeta> = meta.shards.iter().filter(|s| exclusive_start.is_none_or(|x| s.id.to_string().as_str() > x)).collect();
+            let after: Vec<&ShardMeta> = meta
+                .shards
+                .iter()
+                .filter(|s| exclusive_start.is_none_or(|x| s.id.to_string().as_str() > x))
+                .collect();
             let shards = after.iter().take(limit).map(|s| ShardView::from(*s)).collect();
             Ok(self.view(meta, now, shards, after.len() > limit))
         })
@@ -243,14 +283,23 @@ impl Engine {
         next_token: Option<&str>,
     ) -> Result<(Vec<StreamView>, bool), Error> {
         let after = match next_token {
-            Some(t) => Some(decode_token::<StreamName>(t).ok_or_else(|| Error::InvalidArgument("Invalid NextToken.".into()))?),
+            Some(t) => {
+                Some(decode_token::<StreamName>(t).ok_or_else(|| Error::InvalidArgument("Invalid NextToken.".into()))?)
+            }
             None => exclusive_start.cloned(),
         };
         let now = self.now();
         let st = self.inner.lock();
         let limit = limit.unwrap_or(100) as usize;
-        let mut matching = st.catalog.live(now).filter(|m| after.as_ref().is_none_or(|a| &m.name > a));
-        let page: Vec<StreamView> = matching.by_ref().take(limit).map(|m| self.view(m, now, Vec::new(), false)).collect();
+        let mut matching = st
+            .catalog
+            .live(now)
+            .filter(|m| after.as_ref().is_none_or(|a| &m.name > a));
+        let page: Vec<StreamView> = matching
+            .by_ref()
+            .take(limit)
+            .map(|m| self.view(m, now, Vec::new(), false))
+            .collect();
         Ok((page, matching.next().is_some()))
     }
 
@@ -263,7 +312,9 @@ impl Engine {
         let now = self.now();
         let (stream, created, after, filter) = match (&req.next_token, &req.stream) {
             (Some(_), Some(_)) => {
-                return Err(Error::InvalidArgument("NextToken and StreamName cannot be provided together.".into()));
+                return Err(Error::InvalidArgument(
+                    "NextToken and StreamName cannot be provided together.".into(),
+                ));
             }
             (Some(t), None) => {
                 if req.exclusive_start.is_some() || req.created_ms.is_some() || req.filter.is_some() {
@@ -271,14 +322,24 @@ impl Engine {
                         "NextToken cannot be provided together with ExclusiveStartShardId, StreamCreationTimestamp or ShardFilter.".into(),
                     ));
                 }
-                let tok: ShardsToken = decode_token(t).ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
+                let tok: ShardsToken =
+                    decode_token(t).ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
                 if now - tok.minted_ms > TOKEN_TTL_MS {
                     return Err(Error::ExpiredNextToken(format!("The NextToken {t} has expired.")));
                 }
                 (tok.stream, Some(tok.created_ms), Some(tok.after), tok.filter)
             }
-            (None, Some(s)) => (s.clone(), req.created_ms, req.exclusive_start.clone(), req.filter.clone()),
-            (None, None) => return Err(Error::InvalidArgument("Either NextToken or StreamName should be provided.".into())),
+            (None, Some(s)) => (
+                s.clone(),
+                req.created_ms,
+                req.exclusive_start.clone(),
+                req.filter.clone(),
+            ),
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "Either NextToken or StreamName should be provided.".into(),
+                ));
+            }
         };
         let max = req.max_results.unwrap_or(1000).min(10_000) as usize;
         self.with_meta(&stream, |meta, now| {
@@ -290,7 +351,11 @@ impl Engine {
                 .shards
                 .iter()
                 .filter(|s| after.as_deref().is_none_or(|a| s.id.to_string().as_str() > a))
-                .filter(|s| filter.as_ref().is_none_or(|f| shard_matches(f, s, meta.created_ms, trim_horizon)))
+                .filter(|s| {
+                    filter
+                        .as_ref()
+                        .is_none_or(|f| shard_matches(f, s, meta.created_ms, trim_horizon))
+                })
                 .collect();
             let page: Vec<ShardView> = selected.iter().take(max).map(|s| ShardView::from(*s)).collect();
             let token = (selected.len() > max).then(|| {
@@ -379,11 +444,23 @@ impl Engine {
     }
 
     /// Tags in key order after `exclusive_start`, at most `limit`, and whether more follow.
-    pub async fn list_tags(&self, name: &StreamName, exclusive_start: Option<&str>, limit: Option<u32>) -> Result<(Vec<(String, String)>, bool), Error> {
+    pub async fn list_tags(
+        &self,
+        name: &StreamName,
+        exclusive_start: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<(String, String)>, bool), Error> {
         self.with_meta(name, |meta, _| {
             let limit = limit.unwrap_or(u32::MAX) as usize;
-            let mut after = meta.tags.iter().filter(|(k, _)| exclusive_start.is_none_or(|s| k.as_str() > s));
-            let page: Vec<(String, String)> = after.by_ref().take(limit).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut after = meta
+                .tags
+                .iter()
+                .filter(|(k, _)| exclusive_start.is_none_or(|s| k.as_str() > s));
+            let page: Vec<(String, String)> = after
+                .by_ref()
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             Ok((page, after.next().is_some()))
         })
     }
@@ -391,15 +468,22 @@ impl Engine {
 
 /// Checks tags being added to a stream that already has `existing` other tags.
 fn check_tags(tags: &BTreeMap<String, String>, existing: usize) -> Result<(), Error> {
-    let allowed = |s: &str| s.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@%".contains(c));
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@%".contains(c))
+    };
     if tags.iter().any(|(k, v)| !allowed(k) || !allowed(v)) {
         return Err(Error::InvalidArgument("Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.".into()));
     }
     if tags.keys().any(|k| k.starts_with("aws:")) {
-        return Err(Error::InvalidArgument("Some tags start with 'aws:'. It is reserved for AWS use.".into()));
+        return Err(Error::InvalidArgument(
+            "Some tags start with 'aws:'. It is reserved for AWS use.".into(),
+        ));
     }
     if existing + tags.len() > MAX_TAGS {
-        return Err(Error::LimitExceeded(format!("A stream cannot have more than {MAX_TAGS} tags associated with it.")));
+        return Err(Error::LimitExceeded(format!(
+            "A stream cannot have more than {MAX_TAGS} tags associated with it."
+        )));
     }
     Ok(())
 }

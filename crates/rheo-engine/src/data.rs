@@ -20,7 +20,8 @@ pub struct PutEntry {
 
 impl PutEntry {
     fn hash_key(&self) -> HashKey {
-        self.explicit_hash_key.unwrap_or_else(|| hash_key_for_partition_key(std::str::from_utf8(&self.partition_key).unwrap_or_default()))
+        self.explicit_hash_key
+            .unwrap_or_else(|| hash_key_for_partition_key(std::str::from_utf8(&self.partition_key).unwrap_or_default()))
     }
 }
 
@@ -63,20 +64,48 @@ impl Engine {
     fn active(&self, name: &StreamName) -> Result<Arc<StreamRuntime>, Error> {
         let now = self.now();
         let st = self.inner.lock();
-        let meta = st.catalog.get_live(name, now).ok_or_else(|| Error::StreamNotFound(name.clone()))?;
+        let meta = st
+            .catalog
+            .get_live(name, now)
+            .ok_or_else(|| Error::StreamNotFound(name.clone()))?;
         match meta.status(now) {
             Status::Active => {}
             _ => return Err(Error::StreamNotFound(name.clone())),
         }
-        st.runtimes.get(&meta.incarnation).cloned().ok_or_else(|| Error::StreamNotFound(name.clone()))
+        st.runtimes
+            .get(&meta.incarnation)
+            .cloned()
+            .ok_or_else(|| Error::StreamNotFound(name.clone()))
     }
 
-    pub async fn put_record(&self, name: &StreamName, entry: PutEntry, ordering: Option<SequenceNumber>) -> Result<(ShardId, SequenceNumber), Error> {
+    pub async fn put_record(
+        &self,
+        name: &StreamName,
+        entry: PutEntry,
+        ordering: Option<SequenceNumber>,
+    ) -> Result<(ShardId, SequenceNumber), Error> {
         let rt = self.active(name)?;
-        let shard = rt.route(entry.hash_key()).ok_or_else(|| Error::Internal("no open shard covers the hash key".into()))?;
-        let rx = send(&rt, shard, vec![PendingRecord { partition_key: entry.partition_key, data: entry.data }], ordering.map(|s| s.counter)).await;
+        let shard = rt
+            .route(entry.hash_key())
+            .ok_or_else(|| Error::Internal("no open shard covers the hash key".into()))?;
+        let rx = send(
+            &rt,
+            shard,
+            vec![PendingRecord {
+                partition_key: entry.partition_key,
+                data: entry.data,
+            }],
+            ordering.map(|s| s.counter),
+        )
+        .await;
         match rx.await {
-            Ok(Ok(assigned)) => Ok((ShardId(shard), SequenceNumber { counter: assigned[0].counter, shard })),
+            Ok(Ok(assigned)) => Ok((
+                ShardId(shard),
+                SequenceNumber {
+                    counter: assigned[0].counter,
+                    shard,
+                },
+            )),
             Ok(Err(e)) => Err(Error::Internal(e)),
             Err(_) => Err(Error::Internal("the shard writer stopped".into())),
         }
@@ -102,7 +131,10 @@ impl Engine {
                 }
             };
             groups[g].1.push(i);
-            groups[g].2.push(PendingRecord { partition_key: e.partition_key, data: e.data });
+            groups[g].2.push(PendingRecord {
+                partition_key: e.partition_key,
+                data: e.data,
+            });
         }
         let mut waits = Vec::with_capacity(groups.len());
         for (shard, idx, records) in groups {
@@ -112,7 +144,13 @@ impl Engine {
             match rx.await {
                 Ok(Ok(assigned)) => {
                     for (i, a) in idx.into_iter().zip(assigned) {
-                        outcomes[i] = Some(Ok((ShardId(shard), SequenceNumber { counter: a.counter, shard })));
+                        outcomes[i] = Some(Ok((
+                            ShardId(shard),
+                            SequenceNumber {
+                                counter: a.counter,
+                                shard,
+                            },
+                        )));
                     }
                 }
                 _ => {
@@ -122,16 +160,27 @@ impl Engine {
                 }
             }
         }
-        Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(internal_failure()))).collect())
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(internal_failure())))
+            .collect())
     }
 
-    pub async fn get_shard_iterator(&self, name: &StreamName, shard_id: &str, start: StartingPosition) -> Result<String, Error> {
+    pub async fn get_shard_iterator(
+        &self,
+        name: &StreamName,
+        shard_id: &str,
+        start: StartingPosition,
+    ) -> Result<String, Error> {
         let rt = self.active(name)?;
         let account = &self.inner.config.account;
         let shard = ShardId::parse(shard_id)
             .ok()
             .and_then(|id| rt.shard(id))
-            .ok_or_else(|| Error::ShardNotFound { stream: name.clone(), shard: shard_id.to_owned() })?;
+            .ok_or_else(|| Error::ShardNotFound {
+                stream: name.clone(),
+                shard: shard_id.to_owned(),
+            })?;
         let tail = shard.reader.tail();
         let end = tail.last_key.map_or(0, |k| k + 1);
         let parse_seq = |s: &str| -> Result<u64, Error> {
@@ -167,12 +216,23 @@ impl Engine {
     }
 
     fn mint(&self, rt: &StreamRuntime, shard: ShardId, position: u64) -> String {
-        let pos = IteratorPos { stream: rt.name.clone(), incarnation: rt.incarnation, shard: shard.0, position, minted_ms: self.now() };
+        let pos = IteratorPos {
+            stream: rt.name.clone(),
+            incarnation: rt.incarnation,
+            shard: shard.0,
+            position,
+            minted_ms: self.now(),
+        };
         iterator::encode(&pos, self.inner.secret)
     }
 
     /// Reads from the iterator's position: at most `limit` records and 10 MiB.
-    pub async fn get_records(&self, token: &str, limit: Option<u32>, stream: Option<&StreamName>) -> Result<GetRecordsOutput, Error> {
+    pub async fn get_records(
+        &self,
+        token: &str,
+        limit: Option<u32>,
+        stream: Option<&StreamName>,
+    ) -> Result<GetRecordsOutput, Error> {
         let now = self.now();
         let pos = iterator::decode(token, self.inner.secret, now).map_err(|e| match e {
             IteratorError::Invalid => Error::InvalidArgument("Invalid ShardIterator.".into()),
@@ -182,9 +242,15 @@ impl Engine {
             )),
         })?;
         if stream.is_some_and(|s| *s != pos.stream) {
-            return Err(Error::InvalidArgument(format!("ShardIterator does not belong to stream {}.", stream.map(|s| s.as_str()).unwrap_or_default())));
+            return Err(Error::InvalidArgument(format!(
+                "ShardIterator does not belong to stream {}.",
+                stream.map(|s| s.as_str()).unwrap_or_default()
+            )));
         }
-        let shard_missing = || Error::ShardNotFound { stream: pos.stream.clone(), shard: ShardId(pos.shard).to_string() };
+        let shard_missing = || Error::ShardNotFound {
+            stream: pos.stream.clone(),
+            shard: ShardId(pos.shard).to_string(),
+        };
         let rt = self.active(&pos.stream).map_err(|_| shard_missing())?;
         if rt.incarnation != pos.incarnation {
             return Err(shard_missing());
@@ -210,25 +276,46 @@ impl Engine {
         let records = records
             .into_iter()
             .map(|r| Record {
-                sequence_number: SequenceNumber { counter: r.key, shard: pos.shard },
+                sequence_number: SequenceNumber {
+                    counter: r.key,
+                    shard: pos.shard,
+                },
                 arrival_ms: r.timestamp_ms,
                 partition_key: r.partition_key,
                 data: r.data,
             })
             .collect();
-        Ok(GetRecordsOutput { records, next_iterator: Some(self.mint(&rt, shard.id, next)), millis_behind_latest })
+        Ok(GetRecordsOutput {
+            records,
+            next_iterator: Some(self.mint(&rt, shard.id, next)),
+            millis_behind_latest,
+        })
     }
 }
 
 fn internal_failure() -> RecordFailure {
-    RecordFailure { code: "InternalFailure", message: "Internal service failure.".into() }
+    RecordFailure {
+        code: "InternalFailure",
+        message: "Internal service failure.".into(),
+    }
 }
 
-async fn send(rt: &StreamRuntime, shard: u32, records: Vec<PendingRecord>, after_counter: Option<u64>) -> oneshot::Receiver<AppendReply> {
+async fn send(
+    rt: &StreamRuntime,
+    shard: u32,
+    records: Vec<PendingRecord>,
+    after_counter: Option<u64>,
+) -> oneshot::Receiver<AppendReply> {
     let (reply, rx) = oneshot::channel();
     if let Some(tx) = rt.shards.get(shard as usize).and_then(|s| s.tx.as_ref()) {
         // A send error drops `reply`, which the caller sees as a failed append.
-        let _ = tx.send(AppendRequest { records, after_counter, reply }).await;
+        let _ = tx
+            .send(AppendRequest {
+                records,
+                after_counter,
+                reply,
+            })
+            .await;
     }
     rx
 }

@@ -76,7 +76,9 @@ pub fn decode(token: &str, secret: u64, now_ms: i64) -> Result<IteratorPos, Iter
         minted_ms: u64_at(21) as i64,
     };
     if now_ms - pos.minted_ms > rheo_types::limits::ITERATOR_TTL_MS {
-        return Err(IteratorError::Expired { minted_ms: pos.minted_ms });
+        return Err(IteratorError::Expired {
+            minted_ms: pos.minted_ms,
+        });
     }
     Ok(pos)
 }
@@ -100,11 +102,16 @@ mod tests {
         let t = encode(&sample(), 99);
         assert!(t.len() <= 512);
         assert_eq!(decode(&t, 99, sample().minted_ms + 1000), Ok(sample()));
-        let short = IteratorPos { stream: StreamName::parse("s").unwrap(), ..sample() };
+        let short = IteratorPos {
+            stream: StreamName::parse("s").unwrap(),
+            ..sample()
+        };
         assert_eq!(decode(&encode(&short, 99), 99, short.minted_ms), Ok(short));
         assert_eq!(
             decode(&t, 99, sample().minted_ms + 300_001),
-            Err(IteratorError::Expired { minted_ms: sample().minted_ms })
+            Err(IteratorError::Expired {
+                minted_ms: sample().minted_ms
+            })
         );
     }
 

@@ -101,7 +101,10 @@ impl Engine {
         let catalog = Catalog::load(&config.data_dir).map_err(io)?;
         let inner = Arc::new(Inner {
             secret: catalog.secret,
-            state: Mutex::new(State { catalog, runtimes: HashMap::new() }),
+            state: Mutex::new(State {
+                catalog,
+                runtimes: HashMap::new(),
+            }),
             config,
             clock,
             disk,
@@ -109,7 +112,12 @@ impl Engine {
         {
             let mut st = inner.lock();
             let now = inner.clock.now_ms();
-            let metas: Vec<StreamMeta> = st.catalog.live(now).filter(|m| m.status(now) != Status::Deleting).cloned().collect();
+            let metas: Vec<StreamMeta> = st
+                .catalog
+                .live(now)
+                .filter(|m| m.status(now) != Status::Deleting)
+                .cloned()
+                .collect();
             for meta in metas {
                 let rt = inner.start_stream(&meta)?;
                 st.runtimes.insert(meta.incarnation, Arc::new(rt));
@@ -138,13 +146,14 @@ impl Engine {
     /// Picks the stream a request names, by name or by ARN (both must agree when both given).
     pub fn resolve(&self, name: Option<StreamName>, arn: Option<Arn>) -> Result<StreamName, Error> {
         let cfg = &self.inner.config;
-        if let Some(arn) = &arn {
-            if arn.account != cfg.account || arn.region != cfg.region {
-                return Err(Error::AccessDenied(format!(
-                    "User is not authorized to access resource arn:aws:kinesis:{}:{}:stream/{} (this server serves account {} in {})",
-                    arn.region, arn.account, arn.stream, cfg.account, cfg.region
-                )));
-            }
+        if let Some(arn) = arn
+            .as_ref()
+            .filter(|a| a.account != cfg.account || a.region != cfg.region)
+        {
+            return Err(Error::AccessDenied(format!(
+                "User is not authorized to access resource arn:aws:kinesis:{}:{}:stream/{} (this server serves account {} in {})",
+                arn.region, arn.account, arn.stream, cfg.account, cfg.region
+            )));
         }
         match (name, arn) {
             (Some(n), Some(a)) if n != a.stream => Err(Error::InvalidArgument(format!(
@@ -153,7 +162,9 @@ impl Engine {
             ))),
             (Some(n), _) => Ok(n),
             (None, Some(a)) => Ok(a.stream),
-            (None, None) => Err(Error::InvalidArgument("Either StreamName or StreamARN should be provided.".into())),
+            (None, None) => Err(Error::InvalidArgument(
+                "Either StreamName or StreamARN should be provided.".into(),
+            )),
         }
     }
 
@@ -176,7 +187,8 @@ impl Inner {
         let dir = self.stream_dir(meta.incarnation);
         let mut shards = Vec::with_capacity(meta.shards.len());
         for s in &meta.shards {
-            let (writer, reader) = rheo_log::open(self.disk.clone(), &dir.join(format!("{:06}", s.id.0)), self.config.log)?;
+            let (writer, reader) =
+                rheo_log::open(self.disk.clone(), &dir.join(format!("{:06}", s.id.0)), self.config.log)?;
             let tx = s.is_open().then(|| {
                 let (tx, rx) = mpsc::channel(1024);
                 tokio::spawn(writer::run(writer, rx, self.clock.clone()));
@@ -184,7 +196,12 @@ impl Inner {
             });
             shards.push(ShardRuntime { id: s.id, tx, reader });
         }
-        let mut routes: Vec<(HashKeyRange, u32)> = meta.shards.iter().filter(|s| s.is_open()).map(|s| (s.range, s.id.0)).collect();
+        let mut routes: Vec<(HashKeyRange, u32)> = meta
+            .shards
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| (s.range, s.id.0))
+            .collect();
         routes.sort_by_key(|(r, _)| r.start);
         Ok(StreamRuntime {
             name: meta.name.clone(),
@@ -247,7 +264,9 @@ impl Inner {
 
 async fn tick_loop(inner: Weak<Inner>) {
     loop {
-        let Some(ms) = inner.upgrade().map(|i| i.config.tick_ms) else { return };
+        let Some(ms) = inner.upgrade().map(|i| i.config.tick_ms) else {
+            return;
+        };
         tokio::time::sleep(Duration::from_millis(ms)).await;
         let Some(strong) = inner.upgrade() else { return };
         let _ = tokio::task::spawn_blocking(move || strong.tick_blocking()).await;

@@ -48,13 +48,19 @@ pub fn next_position(last: Option<Assigned>, now_ms: i64, after_counter: Option<
     if let Some(a) = after_counter {
         counter = counter.max(a.saturating_add(1));
     }
-    Assigned { counter, timestamp_ms: last.map_or(now_ms, |l| l.timestamp_ms.max(now_ms)) }
+    Assigned {
+        counter,
+        timestamp_ms: last.map_or(now_ms, |l| l.timestamp_ms.max(now_ms)),
+    }
 }
 
 /// Runs until every sender is gone.
 pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<AppendRequest>, clock: Arc<dyn Clock>) {
     let tail = log.reader().tail();
-    let mut last = tail.last_key.zip(tail.last_timestamp_ms).map(|(counter, timestamp_ms)| Assigned { counter, timestamp_ms });
+    let mut last = tail
+        .last_key
+        .zip(tail.last_timestamp_ms)
+        .map(|(counter, timestamp_ms)| Assigned { counter, timestamp_ms });
     while let Some(first) = rx.recv().await {
         let mut bytes = size(&first);
         let mut batch = vec![first];
@@ -99,7 +105,10 @@ pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<AppendRequest>, cloc
 }
 
 fn size(req: &AppendRequest) -> usize {
-    req.records.iter().map(|r| r.data.len() + r.partition_key.len() + 32).sum()
+    req.records
+        .iter()
+        .map(|r| r.data.len() + r.partition_key.len() + 32)
+        .sum()
 }
 
 fn append(log: &mut LogWriter, batch: &[AppendRequest], positions: &[Vec<Assigned>]) -> Result<(), String> {
@@ -128,12 +137,24 @@ mod tests {
     #[test]
     fn counters_increase_and_times_never_go_back() {
         let a = next_position(None, 1000, None);
-        assert_eq!(a, Assigned { counter: 1000 << 20, timestamp_ms: 1000 });
+        assert_eq!(
+            a,
+            Assigned {
+                counter: 1000 << 20,
+                timestamp_ms: 1000
+            }
+        );
         let b = next_position(Some(a), 1000, None);
         assert_eq!(b.counter, a.counter + 1);
         // The clock stepped back: the arrival time holds, the counter still grows.
         let c = next_position(Some(b), 900, None);
-        assert_eq!(c, Assigned { counter: b.counter + 1, timestamp_ms: 1000 });
+        assert_eq!(
+            c,
+            Assigned {
+                counter: b.counter + 1,
+                timestamp_ms: 1000
+            }
+        );
         // The clock moved on: the counter jumps to it.
         let d = next_position(Some(c), 2000, None);
         assert_eq!(d.counter, 2000 << 20);

@@ -25,7 +25,7 @@ pub trait Disk: Send + Sync + 'static {
 }
 
 pub trait DiskFile: Send + Sync {
-    fn len(&self) -> io::Result<u64>;
+    fn size(&self) -> io::Result<u64>;
     fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize>;
     fn write_all_at(&self, buf: &[u8], pos: u64) -> io::Result<()>;
     fn set_len(&self, len: u64) -> io::Result<()>;
@@ -81,7 +81,12 @@ impl Disk for RealDisk {
     }
 
     fn open(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>> {
-        let file = OpenOptions::new().read(true).write(true).create(create).truncate(false).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(create)
+            .truncate(false)
+            .open(path)?;
         Ok(Arc::new(RealFile(file)))
     }
 
@@ -104,7 +109,7 @@ impl Disk for RealDisk {
 struct RealFile(File);
 
 impl DiskFile for RealFile {
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
     fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize> {
@@ -189,7 +194,13 @@ impl Disk for SimDisk {
         Ok(())
     }
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
-        Ok(self.state().files.keys().filter(|p| p.parent() == Some(dir)).cloned().collect())
+        Ok(self
+            .state()
+            .files
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .cloned()
+            .collect())
     }
     fn open(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>> {
         let mut st = self.state();
@@ -199,7 +210,10 @@ impl Disk for SimDisk {
             }
             st.files.insert(path.to_path_buf(), SimFileState::default());
         }
-        Ok(Arc::new(SimFile { disk: self.clone(), path: path.to_path_buf() }))
+        Ok(Arc::new(SimFile {
+            disk: self.clone(),
+            path: path.to_path_buf(),
+        }))
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         self.state().files.remove(path);
@@ -222,12 +236,15 @@ impl Disk for SimDisk {
 impl SimFile {
     fn with<R>(&self, f: impl FnOnce(&mut SimFileState) -> R) -> io::Result<R> {
         let mut st = self.disk.state();
-        st.files.get_mut(&self.path).map(f).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        st.files
+            .get_mut(&self.path)
+            .map(f)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
 }
 
 impl DiskFile for SimFile {
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         self.with(|f| f.current.len() as u64)
     }
     fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize> {

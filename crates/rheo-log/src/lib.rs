@@ -47,7 +47,10 @@ pub const INDEX_INTERVAL: u64 = 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("accessing {path}: {source}")]
-    Io { path: std::path::PathBuf, source: std::io::Error },
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("record too large: {0} bytes")]
     TooLarge(usize),
     #[error("key {key} is not above the last key {last}")]

@@ -27,7 +27,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { segment_bytes: 64 * 1024 * 1024, durability: Durability::Fsync }
+        LogConfig {
+            segment_bytes: 64 * 1024 * 1024,
+            durability: Durability::Fsync,
+        }
     }
 }
 
@@ -76,7 +79,10 @@ impl Shared {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
     fn io<T>(&self, path: &Path, r: std::io::Result<T>) -> Result<T, LogError> {
-        r.map_err(|source| LogError::Io { path: path.to_path_buf(), source })
+        r.map_err(|source| LogError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -100,11 +106,17 @@ fn segment_path(dir: &Path, base_key: u64) -> PathBuf {
 
 /// Opens the log in `dir`, creating it if needed, and recovers it (see the crate docs).
 pub fn open(disk: Arc<dyn Disk>, dir: &Path, config: LogConfig) -> Result<(LogWriter, LogReader), LogError> {
-    let shared = Arc::new(Shared { disk: disk.clone(), dir: dir.to_path_buf(), state: RwLock::default() });
+    let shared = Arc::new(Shared {
+        disk: disk.clone(),
+        dir: dir.to_path_buf(),
+        state: RwLock::default(),
+    });
     shared.io(dir, disk.create_dir_all(dir))?;
     let mut state = State::default();
     for path in shared.io(dir, disk.list(dir))? {
-        let Some(base_key) = parse_segment_name(&path) else { continue };
+        let Some(base_key) = parse_segment_name(&path) else {
+            continue;
+        };
         let file = shared.io(&path, disk.open(&path, false))?;
         let seg = recover_segment(&shared, base_key, path, file, state.tail.last_key)?;
         let Some(first) = seg.index.first() else {
@@ -121,7 +133,15 @@ pub fn open(disk: Arc<dyn Disk>, dir: &Path, config: LogConfig) -> Result<(LogWr
     }
     *shared.write() = state;
     let reader = LogReader { shared: shared.clone() };
-    Ok((LogWriter { shared, config, buf: Vec::new(), poisoned: false }, reader))
+    Ok((
+        LogWriter {
+            shared,
+            config,
+            buf: Vec::new(),
+            poisoned: false,
+        },
+        reader,
+    ))
 }
 
 fn parse_segment_name(path: &Path) -> Option<u64> {
@@ -183,16 +203,21 @@ fn recover_segment(
     file: Arc<dyn DiskFile>,
     mut last_key: Option<u64>,
 ) -> Result<Segment, LogError> {
-    let file_len = shared.io(&path, file.len())?;
+    let file_len = shared.io(&path, file.size())?;
     let mut index = Vec::new();
     let mut last_ts: Option<i64> = None;
     let mut since_index = u64::MAX;
     let valid_end = scan(&*file, 0, file_len, |rec, pos, len| {
-        if last_key.is_some_and(|k| rec.key <= k) || rec.key < base_key || last_ts.is_some_and(|t| rec.timestamp_ms < t) {
+        if last_key.is_some_and(|k| rec.key <= k) || rec.key < base_key || last_ts.is_some_and(|t| rec.timestamp_ms < t)
+        {
             return false;
         }
         if since_index >= INDEX_INTERVAL {
-            index.push(IndexEntry { key: rec.key, timestamp_ms: rec.timestamp_ms, pos });
+            index.push(IndexEntry {
+                key: rec.key,
+                timestamp_ms: rec.timestamp_ms,
+                pos,
+            });
             since_index = 0;
         }
         since_index += len as u64;
@@ -206,7 +231,14 @@ fn recover_segment(
         shared.io(&path, file.set_len(valid_end))?;
         shared.io(&path, file.sync())?;
     }
-    Ok(Segment { base_key, path, file, len: valid_end, index, last_timestamp_ms: last_ts })
+    Ok(Segment {
+        base_key,
+        path,
+        file,
+        len: valid_end,
+        index,
+        last_timestamp_ms: last_ts,
+    })
 }
 
 /// The last record's key and timestamp in a recovered segment.
@@ -217,7 +249,10 @@ fn scan_last(seg: &Segment) -> Result<Option<(u64, i64)>, LogError> {
         last = Some((rec.key, rec.timestamp_ms));
         true
     });
-    r.map_err(|source| LogError::Io { path: seg.path.clone(), source })?;
+    r.map_err(|source| LogError::Io {
+        path: seg.path.clone(),
+        source,
+    })?;
     Ok(last)
 }
 
@@ -239,7 +274,10 @@ impl LogWriter {
                 return Err(LogError::KeyOrder { key: r.key, last: l });
             }
             if let Some(t) = last_ts.filter(|&t| r.timestamp_ms < t) {
-                return Err(LogError::TimeOrder { timestamp_ms: r.timestamp_ms, last: t });
+                return Err(LogError::TimeOrder {
+                    timestamp_ms: r.timestamp_ms,
+                    last: t,
+                });
             }
             (last, last_ts) = (Some(r.key), Some(r.timestamp_ms));
         }
@@ -264,7 +302,14 @@ impl LogWriter {
         let file = sh.io(&path, sh.disk.open(&path, true))?;
         sh.io(&path, file.set_len(0))?;
         sh.io(&sh.dir, sh.disk.sync_dir(&sh.dir))?;
-        let seg = Segment { base_key: next_key, path, file, len: 0, index: Vec::new(), last_timestamp_ms: None };
+        let seg = Segment {
+            base_key: next_key,
+            path,
+            file,
+            len: 0,
+            index: Vec::new(),
+            last_timestamp_ms: None,
+        };
         sh.write().segments.push(seg);
         Ok(())
     }
@@ -281,7 +326,11 @@ impl LogWriter {
         for r in records {
             let pos = start + self.buf.len() as u64;
             if since_index >= INDEX_INTERVAL {
-                new_index.push(IndexEntry { key: r.key, timestamp_ms: r.timestamp_ms, pos });
+                new_index.push(IndexEntry {
+                    key: r.key,
+                    timestamp_ms: r.timestamp_ms,
+                    pos,
+                });
                 since_index = 0;
             }
             let before = self.buf.len();
@@ -314,7 +363,9 @@ impl LogWriter {
     }
 
     pub fn reader(&self) -> LogReader {
-        LogReader { shared: self.shared.clone() }
+        LogReader {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -328,7 +379,13 @@ impl LogReader {
 
     /// Records with key ≥ `from_key` and timestamp ≥ `min_timestamp_ms`, at most `max_records`
     /// of them and, past the first one, at most `max_bytes` of data and partition keys.
-    pub fn read(&self, from_key: u64, max_records: usize, max_bytes: usize, min_timestamp_ms: i64) -> Result<Vec<ReadRecord>, LogError> {
+    pub fn read(
+        &self,
+        from_key: u64,
+        max_records: usize,
+        max_bytes: usize,
+        min_timestamp_ms: i64,
+    ) -> Result<Vec<ReadRecord>, LogError> {
         let seg = self.shared.read().segments.partition_point(|s| s.base_key <= from_key);
         let plan = self.plan(seg.saturating_sub(1), |e| e.key <= from_key);
         let mut out = Vec::new();

@@ -7,11 +7,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn rec(key: u64, data: &[u8]) -> NewRecord<'_> {
-    NewRecord { key, timestamp_ms: key as i64 * 10, partition_key: b"pk", data }
+    NewRecord {
+        key,
+        timestamp_ms: key as i64 * 10,
+        partition_key: b"pk",
+        data,
+    }
 }
 
 fn small_segments() -> LogConfig {
-    LogConfig { segment_bytes: 1000, durability: Durability::Fsync }
+    LogConfig {
+        segment_bytes: 1000,
+        durability: Durability::Fsync,
+    }
 }
 
 #[test]
@@ -26,7 +34,10 @@ fn appends_read_back_across_segments_and_reopen() {
         }
         assert!(r.segment_count() > 5, "segments roll by size");
         let all = r.read(0, 1000, usize::MAX, i64::MIN).unwrap();
-        assert_eq!(all.iter().map(|r| r.key).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+        assert_eq!(
+            all.iter().map(|r| r.key).collect::<Vec<_>>(),
+            (1..=100).collect::<Vec<_>>()
+        );
     }
     let (_w, r) = open(Arc::new(RealDisk), dir.path(), small_segments()).unwrap();
     assert_eq!(r.tail().first_key, Some(1));
@@ -78,7 +89,10 @@ fn trims_whole_old_segments_only() {
     let removed = r.trim_before(255).unwrap();
     assert!(removed > 0 && removed < before);
     let first = r.read(0, 1, usize::MAX, i64::MIN).unwrap()[0].key;
-    assert!(first > 1 && first <= 26, "only segments wholly before the cutoff go: first={first}");
+    assert!(
+        first > 1 && first <= 26,
+        "only segments wholly before the cutoff go: first={first}"
+    );
     // Everything is old: all but the last segment go.
     r.trim_before(i64::MAX).unwrap();
     assert_eq!(r.segment_count(), 1);
@@ -101,7 +115,12 @@ fn recovery_truncates_a_corrupt_tail_and_appends_continue() {
     let frame = 8 + 18 + 2 + 5;
     disk.corrupt(&dir.join(format!("{:020}.log", 1)), frame * 7 + 20, &[0xff]);
     let (mut w, r) = open(Arc::new(disk.clone()), dir, LogConfig::default()).unwrap();
-    let keys: Vec<u64> = r.read(0, 100, usize::MAX, i64::MIN).unwrap().iter().map(|r| r.key).collect();
+    let keys: Vec<u64> = r
+        .read(0, 100, usize::MAX, i64::MIN)
+        .unwrap()
+        .iter()
+        .map(|r| r.key)
+        .collect();
     assert_eq!(keys, (1..=7).collect::<Vec<_>>());
     w.append(&[rec(8, b"again")]).unwrap();
     assert_eq!(r.read(8, 10, usize::MAX, i64::MIN).unwrap()[0].data, b"again"[..]);
@@ -172,4 +191,3 @@ proptest! {
         }
     }
 }
-

@@ -13,7 +13,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { kind, status: StatusCode::BAD_REQUEST, message: Some(message.into()) }
+        ApiError {
+            kind,
+            status: StatusCode::BAD_REQUEST,
+            message: Some(message.into()),
+        }
     }
     pub fn validation(message: String) -> ApiError {
         ApiError::new("ValidationException", message)
@@ -25,26 +29,42 @@ impl ApiError {
         ApiError::new("InvalidArgumentException", message)
     }
     pub fn unknown_operation() -> ApiError {
-        ApiError { kind: "UnknownOperationException", status: StatusCode::BAD_REQUEST, message: None }
+        ApiError {
+            kind: "UnknownOperationException",
+            status: StatusCode::BAD_REQUEST,
+            message: None,
+        }
     }
     pub fn internal() -> ApiError {
-        ApiError { kind: "InternalFailure", status: StatusCode::INTERNAL_SERVER_ERROR, message: Some("Internal service failure.".into()) }
+        ApiError {
+            kind: "InternalFailure",
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: Some("Internal service failure.".into()),
+        }
     }
 
     /// Maps an engine outcome to its AWS error, with the account id AWS puts in messages.
     pub fn from_engine(e: Error, account: &str) -> ApiError {
         match e {
-            Error::StreamNotFound(s) => ApiError::new("ResourceNotFoundException", format!("Stream {s} under account {account} not found.")),
-            Error::StreamExists(s) => ApiError::new("ResourceInUseException", format!("Stream {s} under account {account} already exists.")),
-            Error::StreamNotActive { stream, status } => {
-                ApiError::new("ResourceInUseException", format!("Stream {stream} under account {account} not ACTIVE, instead in state {status}"))
-            }
-            Error::ShardNotFound { stream, shard } => {
-                ApiError::new("ResourceNotFoundException", format!("Shard {shard} in stream {stream} under account {account} does not exist"))
-            }
-            Error::ShardClosed { stream, shard } => {
-                ApiError::invalid_argument(format!("Shard {shard} in stream {stream} under account {account} is closed"))
-            }
+            Error::StreamNotFound(s) => ApiError::new(
+                "ResourceNotFoundException",
+                format!("Stream {s} under account {account} not found."),
+            ),
+            Error::StreamExists(s) => ApiError::new(
+                "ResourceInUseException",
+                format!("Stream {s} under account {account} already exists."),
+            ),
+            Error::StreamNotActive { stream, status } => ApiError::new(
+                "ResourceInUseException",
+                format!("Stream {stream} under account {account} not ACTIVE, instead in state {status}"),
+            ),
+            Error::ShardNotFound { stream, shard } => ApiError::new(
+                "ResourceNotFoundException",
+                format!("Shard {shard} in stream {stream} under account {account} does not exist"),
+            ),
+            Error::ShardClosed { stream, shard } => ApiError::invalid_argument(format!(
+                "Shard {shard} in stream {stream} under account {account} is closed"
+            )),
             Error::InvalidArgument(m) => ApiError::invalid_argument(m),
             Error::LimitExceeded(m) => ApiError::new("LimitExceededException", m),
             Error::ExpiredIterator(m) => ApiError::new("ExpiredIteratorException", m),

@@ -26,7 +26,10 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { max_body_bytes: 16 * 1024 * 1024, body_budget_bytes: 256 * 1024 * 1024 }
+        ServerOptions {
+            max_body_bytes: 16 * 1024 * 1024,
+            body_budget_bytes: 256 * 1024 * 1024,
+        }
     }
 }
 
@@ -40,7 +43,11 @@ struct App {
 /// Serves until the task running it is dropped or aborted.
 pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions) -> std::io::Result<()> {
     let permits = (options.body_budget_bytes / 1024).max(options.max_body_bytes / 1024 + 1);
-    let app = Arc::new(App { engine, budget: Semaphore::new(permits), options });
+    let app = Arc::new(App {
+        engine,
+        budget: Semaphore::new(permits),
+        options,
+    });
     let builder = auto::Builder::new(TokioExecutor::new());
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -71,7 +78,12 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() == Method::GET && req.uri().path() == "/health" {
         return respond(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}"));
     }
-    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let span = tracing::debug_span!("request", target = %target);
     async move {
         if req.method() != Method::POST {
@@ -88,7 +100,11 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
 
 async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> Result<Vec<u8>, ApiError> {
     let max = app.options.max_body_bytes;
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
@@ -114,13 +130,22 @@ fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
-    h.insert("x-amzn-requestid", HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    h.insert(
+        "x-amzn-requestid",
+        HeaderValue::from_static("00000000-0000-0000-0000-000000000000"),
+    );
     resp
 }
 
 fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
-    let mut resp = respond(e.status, Bytes::from(rheo_wire::error::error_body(e.kind, e.message.as_deref())));
+    let mut resp = respond(
+        e.status,
+        Bytes::from(rheo_wire::error::error_body(e.kind, e.message.as_deref())),
+    );
     if let Ok(v) = HeaderValue::from_str(e.kind) {
         resp.headers_mut().insert("x-amzn-errortype", v);
     }

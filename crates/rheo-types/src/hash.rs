@@ -50,7 +50,10 @@ pub fn hash_key_for_partition_key(partition_key: &str) -> HashKey {
 pub fn split_evenly(n: u32) -> Vec<HashKeyRange> {
     assert!(n > 0, "a stream has at least one shard");
     if n == 1 {
-        return vec![HashKeyRange { start: 0, end: u128::MAX }];
+        return vec![HashKeyRange {
+            start: 0,
+            end: u128::MAX,
+        }];
     }
     let n = u128::from(n);
     // floor(2^128 / n) computed without overflow: (2^128 - 1) / n, plus one if n divides 2^128.
@@ -70,10 +73,7 @@ mod tests {
     #[test]
     fn md5_routing_matches_known_vector() {
         // MD5("a") = 0cc175b9c0f1b6a831c399e269772661.
-        assert_eq!(
-            hash_key_for_partition_key("a").0,
-            0x0cc175b9c0f1b6a831c399e269772661
-        );
+        assert_eq!(hash_key_for_partition_key("a").0, 0x0cc175b9c0f1b6a831c399e269772661);
     }
 
     #[test]

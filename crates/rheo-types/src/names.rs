@@ -18,7 +18,11 @@ pub struct StreamName(String);
 
 impl StreamName {
     pub fn parse(s: &str) -> Result<StreamName, NameError> {
-        if is_name(s, 128) { Ok(StreamName(s.to_owned())) } else { Err(NameError::StreamName) }
+        if is_name(s, 128) {
+            Ok(StreamName(s.to_owned()))
+        } else {
+            Err(NameError::StreamName)
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -35,7 +39,8 @@ impl fmt::Display for StreamName {
 pub fn is_name(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
 }
 
 /// A shard's index within its stream, shown as `shardId-000000000000`.
@@ -86,7 +91,11 @@ impl Arn {
         let name = res.strip_prefix("stream/").ok_or(NameError::Arn)?;
         // A consumer ARN (stream/NAME/consumer/...) names its stream first.
         let name = name.split('/').next().unwrap_or(name);
-        Ok(Arn { region: region.to_owned(), account: account.to_owned(), stream: StreamName::parse(name)? })
+        Ok(Arn {
+            region: region.to_owned(),
+            account: account.to_owned(),
+            stream: StreamName::parse(name)?,
+        })
     }
 
     pub fn format(region: &str, account: &str, stream: &StreamName) -> String {
@@ -110,7 +119,10 @@ mod tests {
     fn arns() {
         let a = Arn::parse("arn:aws:kinesis:us-east-1:000000000000:stream/s1").unwrap();
         assert_eq!(a.stream.as_str(), "s1");
-        assert_eq!(Arn::format("us-east-1", "000000000000", &a.stream), "arn:aws:kinesis:us-east-1:000000000000:stream/s1");
+        assert_eq!(
+            Arn::format("us-east-1", "000000000000", &a.stream),
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s1"
+        );
         assert!(Arn::parse("arn:aws:kinesis:us-east-1:0:stream/s1").is_err());
         assert!(Arn::parse("arn:aws:sqs:us-east-1:000000000000:stream/s1").is_err());
     }

@@ -16,7 +16,9 @@ pub struct Violations(Vec<String>);
 impl Violations {
     pub fn push(&mut self, value: Option<&str>, field: &str, constraint: &str) {
         let value = value.map_or_else(|| "null".to_owned(), |v| format!("'{v}'"));
-        self.0.push(format!("Value {value} at '{field}' failed to satisfy constraint: Member {constraint}"));
+        self.0.push(format!(
+            "Value {value} at '{field}' failed to satisfy constraint: Member {constraint}"
+        ));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -46,7 +48,11 @@ impl Violations {
         }
         let len = v.chars().count();
         if len < min {
-            self.push(Some(v), field, &format!("must have length greater than or equal to {min}"));
+            self.push(
+                Some(v),
+                field,
+                &format!("must have length greater than or equal to {min}"),
+            );
         }
         if len > max {
             self.push(Some(v), field, &format!("must have length less than or equal to {max}"));
@@ -88,26 +94,46 @@ impl Violations {
         let Some(v) = value else { return };
         let shown = v.to_string();
         if min.is_some_and(|m| v < m) {
-            self.push(Some(&shown), field, &format!("must have value greater than or equal to {}", min.unwrap_or_default()));
+            self.push(
+                Some(&shown),
+                field,
+                &format!("must have value greater than or equal to {}", min.unwrap_or_default()),
+            );
         }
         if max.is_some_and(|m| v > m) {
-            self.push(Some(&shown), field, &format!("must have value less than or equal to {}", max.unwrap_or_default()));
+            self.push(
+                Some(&shown),
+                field,
+                &format!("must have value less than or equal to {}", max.unwrap_or_default()),
+            );
         }
     }
 
     pub fn one_of(&mut self, field: &str, value: Option<&str>, allowed: &[&str]) {
         if let Some(v) = value.filter(|v| !allowed.contains(v)) {
-            self.push(Some(v), field, &format!("must satisfy enum value set: [{}]", allowed.join(", ")));
+            self.push(
+                Some(v),
+                field,
+                &format!("must satisfy enum value set: [{}]", allowed.join(", ")),
+            );
         }
     }
 
     /// A list's size bounds.
     pub fn list_len(&mut self, field: &str, shown: &str, len: usize, min: usize, max: usize) {
         if len < min {
-            self.push(Some(shown), field, &format!("must have length greater than or equal to {min}"));
+            self.push(
+                Some(shown),
+                field,
+                &format!("must have length greater than or equal to {min}"),
+            );
         }
         if len > max {
-            self.push(Some(shown), field, &format!("must have length less than or equal to {max}"));
+            self.push(
+                Some(shown),
+                field,
+                &format!("must have length less than or equal to {max}"),
+            );
         }
     }
 
@@ -115,7 +141,11 @@ impl Violations {
     pub fn blob(&mut self, field: &str, len: usize, max: usize) {
         if len > max {
             let shown = format!("java.nio.HeapByteBuffer[pos=0 lim={len} cap={len}]");
-            self.push(Some(&shown), field, &format!("must have length less than or equal to {max}"));
+            self.push(
+                Some(&shown),
+                field,
+                &format!("must have length less than or equal to {max}"),
+            );
         }
     }
 }
@@ -140,7 +170,11 @@ mod tests {
         );
         v.required::<i64>("shardCount", &None);
         assert!(v.message().unwrap().starts_with("2 validation errors detected: "));
-        assert!(v.message().unwrap().ends_with("; Value null at 'shardCount' failed to satisfy constraint: Member must not be null"));
+        assert!(
+            v.message()
+                .unwrap()
+                .ends_with("; Value null at 'shardCount' failed to satisfy constraint: Member must not be null")
+        );
     }
 
     #[test]

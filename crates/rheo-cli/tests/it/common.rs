@@ -34,7 +34,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { transition_delay_ms: 0, shard_limit: 200, segment_bytes: 64 * 1024 * 1024 }
+        Options {
+            transition_delay_ms: 0,
+            shard_limit: 200,
+            segment_bytes: 64 * 1024 * 1024,
+        }
     }
 }
 
@@ -55,7 +59,13 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(rheo_server::serve(listener, engine.clone(), Default::default()));
-        TestServer { addr, engine, clock, dir, task }
+        TestServer {
+            addr,
+            engine,
+            clock,
+            dir,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -81,7 +91,9 @@ impl TestServer {
 }
 
 pub fn client_for(url: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     let config = aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -108,7 +120,13 @@ pub async fn raw(url: &str, target: &str, body: &str) -> (u16, serde_json::Value
 
 /// Creates a stream and waits until it is ACTIVE.
 pub async fn create_active(client: &Client, name: &str, shards: i32) {
-    client.create_stream().stream_name(name).shard_count(shards).send().await.unwrap();
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap();
     wait_active(client, name).await;
 }
 
@@ -124,7 +142,9 @@ pub async fn wait_active(client: &Client, name: &str) {
 }
 
 /// The AWS error code of a failed SDK call.
-pub fn code<T: std::fmt::Debug, E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::fmt::Debug>(r: Result<T, E>) -> String {
+pub fn code<T: std::fmt::Debug, E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::fmt::Debug>(
+    r: Result<T, E>,
+) -> String {
     let e = r.expect_err("the call should fail");
     e.code().unwrap_or_else(|| panic!("no error code in {e:?}")).to_owned()
 }

@@ -5,15 +5,30 @@ use aws_sdk_kinesis::types::{ShardFilter, ShardFilterType, StreamMode, StreamMod
 
 #[tokio::test]
 async fn stream_lifecycle_passes_through_creating_and_deleting() {
-    let server = TestServer::with(Options { transition_delay_ms: 300, ..Default::default() }).await;
+    let server = TestServer::with(Options {
+        transition_delay_ms: 300,
+        ..Default::default()
+    })
+    .await;
     let c = server.client();
-    c.create_stream().stream_name("life").shard_count(3).send().await.unwrap();
+    c.create_stream()
+        .stream_name("life")
+        .shard_count(3)
+        .send()
+        .await
+        .unwrap();
     let d = c.describe_stream().stream_name("life").send().await.unwrap();
     let desc = d.stream_description().unwrap();
     assert_eq!(desc.stream_status().as_str(), "CREATING");
     assert_eq!(desc.stream_arn(), server.arn("life"));
     // Writes to a stream that is not ACTIVE yet are refused.
-    let put = c.put_record().stream_name("life").partition_key("k").data(vec![1u8].into()).send().await;
+    let put = c
+        .put_record()
+        .stream_name("life")
+        .partition_key("k")
+        .data(vec![1u8].into())
+        .send()
+        .await;
     assert_eq!(code(put), "ResourceNotFoundException");
     server.clock.advance_ms(300);
     wait_active(&c, "life").await;
@@ -28,22 +43,39 @@ async fn stream_lifecycle_passes_through_creating_and_deleting() {
         .iter()
         .map(|s| {
             let r = s.hash_key_range().unwrap();
-            (r.starting_hash_key().parse().unwrap(), r.ending_hash_key().parse().unwrap())
+            (
+                r.starting_hash_key().parse().unwrap(),
+                r.ending_hash_key().parse().unwrap(),
+            )
         })
         .collect();
     assert_eq!(ranges[0].0, 0);
     assert_eq!(ranges[2].1, u128::MAX);
     assert_eq!(ranges[0].1 + 1, ranges[1].0);
     assert_eq!(ranges[1].1 + 1, ranges[2].0);
-    assert_eq!(code(c.create_stream().stream_name("life").shard_count(1).send().await), "ResourceInUseException");
+    assert_eq!(
+        code(c.create_stream().stream_name("life").shard_count(1).send().await),
+        "ResourceInUseException"
+    );
 
     c.delete_stream().stream_name("life").send().await.unwrap();
     let s = c.describe_stream_summary().stream_name("life").send().await.unwrap();
-    assert_eq!(s.stream_description_summary().unwrap().stream_status().as_str(), "DELETING");
+    assert_eq!(
+        s.stream_description_summary().unwrap().stream_status().as_str(),
+        "DELETING"
+    );
     server.clock.advance_ms(300);
-    assert_eq!(code(c.describe_stream().stream_name("life").send().await), "ResourceNotFoundException");
+    assert_eq!(
+        code(c.describe_stream().stream_name("life").send().await),
+        "ResourceNotFoundException"
+    );
     // The name can be used again, with fresh storage.
-    c.create_stream().stream_name("life").shard_count(1).send().await.unwrap();
+    c.create_stream()
+        .stream_name("life")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
     server.clock.advance_ms(300);
     wait_active(&c, "life").await;
     let it = c
@@ -54,7 +86,12 @@ async fn stream_lifecycle_passes_through_creating_and_deleting() {
         .send()
         .await
         .unwrap();
-    let r = c.get_records().shard_iterator(it.shard_iterator().unwrap()).send().await.unwrap();
+    let r = c
+        .get_records()
+        .shard_iterator(it.shard_iterator().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert!(r.records().is_empty());
 }
 
@@ -62,8 +99,16 @@ async fn stream_lifecycle_passes_through_creating_and_deleting() {
 async fn on_demand_streams_start_with_four_shards() {
     let server = TestServer::start().await;
     let c = server.client();
-    let mode = StreamModeDetails::builder().stream_mode(StreamMode::OnDemand).build().unwrap();
-    c.create_stream().stream_name("od").stream_mode_details(mode).send().await.unwrap();
+    let mode = StreamModeDetails::builder()
+        .stream_mode(StreamMode::OnDemand)
+        .build()
+        .unwrap();
+    c.create_stream()
+        .stream_name("od")
+        .stream_mode_details(mode)
+        .send()
+        .await
+        .unwrap();
     wait_active(&c, "od").await;
     let s = c.describe_stream_summary().stream_name("od").send().await.unwrap();
     let s = s.stream_description_summary().unwrap();
@@ -87,7 +132,13 @@ async fn list_streams_pages_by_limit_start_name_and_token() {
     assert!(page.has_more_streams());
     assert_eq!(page.stream_summaries().len(), 2);
     assert_eq!(page.stream_summaries()[0].stream_arn(), server.arn("a1"));
-    let next = c.list_streams().limit(2).next_token(page.next_token().unwrap()).send().await.unwrap();
+    let next = c
+        .list_streams()
+        .limit(2)
+        .next_token(page.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(next.stream_names(), ["a3", "a4"]);
     let rest = c.list_streams().exclusive_start_stream_name("a4").send().await.unwrap();
     assert_eq!(rest.stream_names(), ["a5"]);
@@ -104,9 +155,24 @@ async fn describe_stream_and_list_shards_page() {
     let desc = d.stream_description().unwrap();
     assert_eq!(desc.shards().len(), 2);
     assert!(desc.has_more_shards());
-    let d = c.describe_stream().stream_name("many").exclusive_start_shard_id("shardId-000000000001").send().await.unwrap();
-    let ids: Vec<&str> = d.stream_description().unwrap().shards().iter().map(|s| s.shard_id()).collect();
-    assert_eq!(ids, ["shardId-000000000002", "shardId-000000000003", "shardId-000000000004"]);
+    let d = c
+        .describe_stream()
+        .stream_name("many")
+        .exclusive_start_shard_id("shardId-000000000001")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = d
+        .stream_description()
+        .unwrap()
+        .shards()
+        .iter()
+        .map(|s| s.shard_id())
+        .collect();
+    assert_eq!(
+        ids,
+        ["shardId-000000000002", "shardId-000000000003", "shardId-000000000004"]
+    );
 
     let mut ids = Vec::new();
     let first = c.list_shards().stream_name("many").max_results(2).send().await.unwrap();
@@ -122,24 +188,73 @@ async fn describe_stream_and_list_shards_page() {
     // A token names its stream: giving both is an error, as is giving neither.
     let again = c.list_shards().stream_name("many").max_results(1).send().await.unwrap();
     let t = again.next_token().unwrap();
-    assert_eq!(code(c.list_shards().stream_name("many").next_token(t).send().await), "InvalidArgumentException");
+    assert_eq!(
+        code(c.list_shards().stream_name("many").next_token(t).send().await),
+        "InvalidArgumentException"
+    );
     assert_eq!(code(c.list_shards().send().await), "InvalidArgumentException");
 
-    let after = c.list_shards().stream_name("many").exclusive_start_shard_id("shardId-000000000003").send().await.unwrap();
+    let after = c
+        .list_shards()
+        .stream_name("many")
+        .exclusive_start_shard_id("shardId-000000000003")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.shards().len(), 1);
     let filter = |t: ShardFilterType| ShardFilter::builder().r#type(t).build().unwrap();
-    for t in [ShardFilterType::AtLatest, ShardFilterType::AtTrimHorizon, ShardFilterType::FromTrimHorizon] {
-        let r = c.list_shards().stream_name("many").shard_filter(filter(t.clone())).send().await.unwrap();
+    for t in [
+        ShardFilterType::AtLatest,
+        ShardFilterType::AtTrimHorizon,
+        ShardFilterType::FromTrimHorizon,
+    ] {
+        let r = c
+            .list_shards()
+            .stream_name("many")
+            .shard_filter(filter(t.clone()))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.shards().len(), 5, "{t:?}");
     }
-    let after_id = ShardFilter::builder().r#type(ShardFilterType::AfterShardId).shard_id("shardId-000000000000").build().unwrap();
-    let r = c.list_shards().stream_name("many").shard_filter(after_id).send().await.unwrap();
+    let after_id = ShardFilter::builder()
+        .r#type(ShardFilterType::AfterShardId)
+        .shard_id("shardId-000000000000")
+        .build()
+        .unwrap();
+    let r = c
+        .list_shards()
+        .stream_name("many")
+        .shard_filter(after_id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.shards().len(), 4);
-    let no_id = ShardFilter::builder().r#type(ShardFilterType::AfterShardId).build().unwrap();
-    assert_eq!(code(c.list_shards().stream_name("many").shard_filter(no_id).send().await), "InvalidArgumentException");
+    let no_id = ShardFilter::builder()
+        .r#type(ShardFilterType::AfterShardId)
+        .build()
+        .unwrap();
+    assert_eq!(
+        code(c.list_shards().stream_name("many").shard_filter(no_id).send().await),
+        "InvalidArgumentException"
+    );
     let ts = aws_sdk_kinesis::primitives::DateTime::from_millis(server.clock_now());
-    let at = ShardFilter::builder().r#type(ShardFilterType::AtTimestamp).timestamp(ts).build().unwrap();
-    assert_eq!(c.list_shards().stream_name("many").shard_filter(at).send().await.unwrap().shards().len(), 5);
+    let at = ShardFilter::builder()
+        .r#type(ShardFilterType::AtTimestamp)
+        .timestamp(ts)
+        .build()
+        .unwrap();
+    assert_eq!(
+        c.list_shards()
+            .stream_name("many")
+            .shard_filter(at)
+            .send()
+            .await
+            .unwrap()
+            .shards()
+            .len(),
+        5
+    );
 }
 
 #[tokio::test]
@@ -147,14 +262,30 @@ async fn every_stream_operation_accepts_the_stream_arn() {
     let server = TestServer::start().await;
     let c = server.client();
     let arn = server.arn("byarn");
-    c.create_stream().stream_name("byarn").shard_count(2).send().await.unwrap();
+    c.create_stream()
+        .stream_name("byarn")
+        .shard_count(2)
+        .send()
+        .await
+        .unwrap();
     wait_active(&c, "byarn").await;
     let d = c.describe_stream().stream_arn(&arn).send().await.unwrap();
     assert_eq!(d.stream_description().unwrap().stream_name(), "byarn");
     c.describe_stream_summary().stream_arn(&arn).send().await.unwrap();
     assert_eq!(c.list_shards().stream_arn(&arn).send().await.unwrap().shards().len(), 2);
-    let put = c.put_record().stream_arn(&arn).partition_key("k").data(b"v".to_vec().into()).send().await.unwrap();
-    let entry = aws_sdk_kinesis::types::PutRecordsRequestEntry::builder().partition_key("k").data(b"w".to_vec().into()).build().unwrap();
+    let put = c
+        .put_record()
+        .stream_arn(&arn)
+        .partition_key("k")
+        .data(b"v".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let entry = aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+        .partition_key("k")
+        .data(b"w".to_vec().into())
+        .build()
+        .unwrap();
     c.put_records().stream_arn(&arn).records(entry).send().await.unwrap();
     let it = c
         .get_shard_iterator()
@@ -165,14 +296,52 @@ async fn every_stream_operation_accepts_the_stream_arn() {
         .send()
         .await
         .unwrap();
-    let r = c.get_records().stream_arn(&arn).shard_iterator(it.shard_iterator().unwrap()).send().await.unwrap();
+    let r = c
+        .get_records()
+        .stream_arn(&arn)
+        .shard_iterator(it.shard_iterator().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.records().len(), 2);
-    c.increase_stream_retention_period().stream_arn(&arn).retention_period_hours(48).send().await.unwrap();
-    c.decrease_stream_retention_period().stream_arn(&arn).retention_period_hours(24).send().await.unwrap();
-    c.add_tags_to_stream().stream_arn(&arn).tags("k", "v").send().await.unwrap();
-    assert_eq!(c.list_tags_for_stream().stream_arn(&arn).send().await.unwrap().tags().len(), 1);
-    c.remove_tags_from_stream().stream_arn(&arn).tag_keys("k").send().await.unwrap();
+    c.increase_stream_retention_period()
+        .stream_arn(&arn)
+        .retention_period_hours(48)
+        .send()
+        .await
+        .unwrap();
+    c.decrease_stream_retention_period()
+        .stream_arn(&arn)
+        .retention_period_hours(24)
+        .send()
+        .await
+        .unwrap();
+    c.add_tags_to_stream()
+        .stream_arn(&arn)
+        .tags("k", "v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.list_tags_for_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .len(),
+        1
+    );
+    c.remove_tags_from_stream()
+        .stream_arn(&arn)
+        .tag_keys("k")
+        .send()
+        .await
+        .unwrap();
     // A name and an ARN that disagree are refused.
-    assert_eq!(code(c.describe_stream().stream_name("other").stream_arn(&arn).send().await), "InvalidArgumentException");
+    assert_eq!(
+        code(c.describe_stream().stream_name("other").stream_arn(&arn).send().await),
+        "InvalidArgumentException"
+    );
     c.delete_stream().stream_arn(&arn).send().await.unwrap();
 }

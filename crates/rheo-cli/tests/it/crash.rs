@@ -21,15 +21,28 @@ struct Child_ {
 
 fn start(data: &Path) -> Child_ {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rheo"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--transition-delay-ms", "0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--transition-delay-ms",
+            "0",
+            "--data-dir",
+        ])
         .arg(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("rheo listening on ").expect("the server prints its address").to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("rheo listening on ")
+        .expect("the server prints its address")
+        .to_owned();
     Child_ { child, url }
 }
 
@@ -38,7 +51,14 @@ async fn read_all(c: &Client, stream: &str) -> HashMap<String, Vec<(String, Stri
     let mut out = HashMap::new();
     let shards = c.list_shards().stream_name(stream).send().await.unwrap();
     for s in shards.shards() {
-        let it = c.get_shard_iterator().stream_name(stream).shard_id(s.shard_id()).shard_iterator_type(ShardIteratorType::TrimHorizon).send().await.unwrap();
+        let it = c
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(s.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap();
         let mut it = it.shard_iterator().unwrap().to_owned();
         let mut recs = Vec::new();
         loop {
@@ -46,7 +66,12 @@ async fn read_all(c: &Client, stream: &str) -> HashMap<String, Vec<(String, Stri
             if r.records().is_empty() {
                 break;
             }
-            recs.extend(r.records().iter().map(|r| (r.sequence_number().to_owned(), String::from_utf8(r.data().as_ref().to_vec()).unwrap())));
+            recs.extend(r.records().iter().map(|r| {
+                (
+                    r.sequence_number().to_owned(),
+                    String::from_utf8(r.data().as_ref().to_vec()).unwrap(),
+                )
+            }));
             it = r.next_shard_iterator().unwrap().to_owned();
         }
         out.insert(s.shard_id().to_owned(), recs);
@@ -59,7 +84,12 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path());
     let c = client_for(&server.url);
-    c.create_stream().stream_name("crash").shard_count(2).send().await.unwrap();
+    c.create_stream()
+        .stream_name("crash")
+        .shard_count(2)
+        .send()
+        .await
+        .unwrap();
     // Acknowledged payloads per producer, in acknowledgement order.
     let acked: Arc<Mutex<HashMap<usize, Vec<String>>>> = Arc::default();
     let mut max_seq = String::new();
@@ -73,13 +103,27 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
                     let batch: Vec<_> = (0..10)
                         .map(|i| {
                             let payload = format!("r{round}-p{p}-{n}-{i}");
-                            PutRecordsRequestEntry::builder().partition_key(format!("producer-{p}")).data(Blob::new(payload)).build().unwrap()
+                            PutRecordsRequestEntry::builder()
+                                .partition_key(format!("producer-{p}"))
+                                .data(Blob::new(payload))
+                                .build()
+                                .unwrap()
                         })
                         .collect();
-                    let Ok(out) = c.put_records().stream_name("crash").set_records(Some(batch)).send().await else { return };
+                    let Ok(out) = c
+                        .put_records()
+                        .stream_name("crash")
+                        .set_records(Some(batch))
+                        .send()
+                        .await
+                    else {
+                        return;
+                    };
                     assert_eq!(out.failed_record_count(), Some(0));
                     let mut a = acked.lock().unwrap();
-                    a.entry(p).or_default().extend((0..10).map(|i| format!("r{round}-p{p}-{n}-{i}")));
+                    a.entry(p)
+                        .or_default()
+                        .extend((0..10).map(|i| format!("r{round}-p{p}-{n}-{i}")));
                 }
             }));
         }
@@ -106,7 +150,9 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
         if !twice.is_empty() {
             for (shard, recs) in &stored {
                 for (i, (s, d)) in recs.iter().enumerate() {
-                    if seen[d.as_str()] > 1 { eprintln!("{shard} #{i} {s} {d}"); }
+                    if seen[d.as_str()] > 1 {
+                        eprintln!("{shard} #{i} {s} {d}");
+                    }
                 }
             }
         }
@@ -115,18 +161,38 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
         assert!(total > 0, "round {round} acknowledged some records");
         for (p, payloads) in &acked {
             // A producer's records share a partition key, so one shard holds them in order.
-            let shard = stored.values().find(|recs| recs.iter().any(|(_, d)| d.contains(&format!("-p{p}-")))).unwrap();
-            let order: Vec<&str> = shard.iter().map(|(_, d)| d.as_str()).filter(|d| d.contains(&format!("-p{p}-"))).collect();
+            let shard = stored
+                .values()
+                .find(|recs| recs.iter().any(|(_, d)| d.contains(&format!("-p{p}-"))))
+                .unwrap();
+            let order: Vec<&str> = shard
+                .iter()
+                .map(|(_, d)| d.as_str())
+                .filter(|d| d.contains(&format!("-p{p}-")))
+                .collect();
             let mut it = order.iter();
             for payload in payloads {
-                assert!(it.any(|d| d == payload), "acknowledged record {payload} is stored, in order (round {round})");
+                assert!(
+                    it.any(|d| d == payload),
+                    "acknowledged record {payload} is stored, in order (round {round})"
+                );
             }
         }
         let newest = stored.values().flatten().map(|(s, _)| s.clone()).max().unwrap();
         assert!(newest > max_seq);
         max_seq = newest;
-        let put = c.put_record().stream_name("crash").partition_key("after").data(Blob::new(format!("after-{round}"))).send().await.unwrap();
-        assert!(put.sequence_number() > max_seq.as_str(), "new sequence numbers keep increasing after a restart");
+        let put = c
+            .put_record()
+            .stream_name("crash")
+            .partition_key("after")
+            .data(Blob::new(format!("after-{round}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            put.sequence_number() > max_seq.as_str(),
+            "new sequence numbers keep increasing after a restart"
+        );
         max_seq = put.sequence_number().to_owned();
     }
     server.child.kill().unwrap();

@@ -6,11 +6,22 @@ use aws_sdk_kinesis::primitives::{Blob, DateTime};
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 
 fn entry(pk: &str, data: &[u8]) -> PutRecordsRequestEntry {
-    PutRecordsRequestEntry::builder().partition_key(pk).data(Blob::new(data)).build().unwrap()
+    PutRecordsRequestEntry::builder()
+        .partition_key(pk)
+        .data(Blob::new(data))
+        .build()
+        .unwrap()
 }
 
 async fn iterator(c: &Client, stream: &str, shard: &str, kind: ShardIteratorType) -> String {
-    let out = c.get_shard_iterator().stream_name(stream).shard_id(shard).shard_iterator_type(kind).send().await.unwrap();
+    let out = c
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard)
+        .shard_iterator_type(kind)
+        .send()
+        .await
+        .unwrap();
     out.shard_iterator().unwrap().to_owned()
 }
 
@@ -38,13 +49,23 @@ async fn records_route_by_md5_of_the_partition_key_or_the_explicit_hash_key() {
         .iter()
         .map(|s| {
             let r = s.hash_key_range().unwrap();
-            (s.shard_id().to_owned(), r.starting_hash_key().parse().unwrap(), r.ending_hash_key().parse().unwrap())
+            (
+                s.shard_id().to_owned(),
+                r.starting_hash_key().parse().unwrap(),
+                r.ending_hash_key().parse().unwrap(),
+            )
         })
         .collect();
     let owner = |h: u128| ranges.iter().find(|(_, a, b)| *a <= h && h <= *b).unwrap().0.clone();
     let keys: Vec<String> = (0..200).map(|i| format!("key-{i}")).collect();
     let batch: Vec<_> = keys.iter().map(|k| entry(k, k.as_bytes())).collect();
-    let out = c.put_records().stream_name("route").set_records(Some(batch)).send().await.unwrap();
+    let out = c
+        .put_records()
+        .stream_name("route")
+        .set_records(Some(batch))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.failed_record_count(), Some(0));
     let mut used = std::collections::BTreeSet::new();
     for (k, r) in keys.iter().zip(out.records()) {
@@ -62,13 +83,39 @@ async fn records_route_by_md5_of_the_partition_key_or_the_explicit_hash_key() {
     }
     // ExplicitHashKey overrides the partition key.
     let top = u128::MAX.to_string();
-    let r = c.put_record().stream_name("route").partition_key("key-0").explicit_hash_key(&top).data(Blob::new("x")).send().await.unwrap();
+    let r = c
+        .put_record()
+        .stream_name("route")
+        .partition_key("key-0")
+        .explicit_hash_key(&top)
+        .data(Blob::new("x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.shard_id(), "shardId-000000000003");
-    let r = c.put_record().stream_name("route").partition_key("key-0").explicit_hash_key("0").data(Blob::new("x")).send().await.unwrap();
+    let r = c
+        .put_record()
+        .stream_name("route")
+        .partition_key("key-0")
+        .explicit_hash_key("0")
+        .data(Blob::new("x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.shard_id(), "shardId-000000000000");
     let too_big = (u128::MAX as f64 * 2.0).to_string();
-    let bad = c.put_record().stream_name("route").partition_key("k").explicit_hash_key(&too_big[..39]).data(Blob::new("x")).send().await;
-    assert!(matches!(code(bad).as_str(), "InvalidArgumentException" | "ValidationException"));
+    let bad = c
+        .put_record()
+        .stream_name("route")
+        .partition_key("k")
+        .explicit_hash_key(&too_big[..39])
+        .data(Blob::new("x"))
+        .send()
+        .await;
+    assert!(matches!(
+        code(bad).as_str(),
+        "InvalidArgumentException" | "ValidationException"
+    ));
 }
 
 #[tokio::test]
@@ -78,12 +125,25 @@ async fn per_shard_order_and_sequence_numbers_increase() {
     create_active(&c, "order", 1).await;
     let mut seqs = Vec::new();
     for i in 0..30 {
-        let r = c.put_record().stream_name("order").partition_key("p").data(Blob::new(format!("m{i}"))).send().await.unwrap();
+        let r = c
+            .put_record()
+            .stream_name("order")
+            .partition_key("p")
+            .data(Blob::new(format!("m{i}")))
+            .send()
+            .await
+            .unwrap();
         seqs.push(r.sequence_number().to_owned());
     }
     for b in 0..3 {
         let batch: Vec<_> = (0..10).map(|i| entry("q", format!("b{b}-{i}").as_bytes())).collect();
-        let out = c.put_records().stream_name("order").set_records(Some(batch)).send().await.unwrap();
+        let out = c
+            .put_records()
+            .stream_name("order")
+            .set_records(Some(batch))
+            .send()
+            .await
+            .unwrap();
         seqs.extend(out.records().iter().map(|r| r.sequence_number().unwrap().to_owned()));
     }
     let as_num = |s: &str| s.parse::<f64>().unwrap();
@@ -91,18 +151,33 @@ async fn per_shard_order_and_sequence_numbers_increase() {
         assert!(w[0].len() == w[1].len() && w[0] < w[1], "{} < {}", w[0], w[1]);
         assert!(as_num(&w[0]) <= as_num(&w[1]));
     }
-    let got = drain(&c, iterator(&c, "order", "shardId-000000000000", ShardIteratorType::TrimHorizon).await).await;
+    let got = drain(
+        &c,
+        iterator(&c, "order", "shardId-000000000000", ShardIteratorType::TrimHorizon).await,
+    )
+    .await;
     assert_eq!(got.len(), 60);
     let got_seqs: Vec<&str> = got.iter().map(|r| r.sequence_number()).collect();
     assert_eq!(got_seqs, seqs.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(got[0].data().as_ref(), b"m0");
     assert_eq!(got[59].data().as_ref(), b"b2-9");
-    let times: Vec<i64> = got.iter().map(|r| r.approximate_arrival_timestamp().unwrap().to_millis().unwrap()).collect();
+    let times: Vec<i64> = got
+        .iter()
+        .map(|r| r.approximate_arrival_timestamp().unwrap().to_millis().unwrap())
+        .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "arrival times are monotonic");
 
     // SequenceNumberForOrdering: the new record sorts after the one named.
     let last = seqs.last().unwrap();
-    let r = c.put_record().stream_name("order").partition_key("p").sequence_number_for_ordering(last).data(Blob::new("z")).send().await.unwrap();
+    let r = c
+        .put_record()
+        .stream_name("order")
+        .partition_key("p")
+        .sequence_number_for_ordering(last)
+        .data(Blob::new("z"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.sequence_number() > last.as_str());
 }
 
@@ -114,24 +189,54 @@ async fn all_five_iterator_types() {
     let shard = "shardId-000000000000";
     let mut seqs = Vec::new();
     for i in 0..5 {
-        let r = c.put_record().stream_name("iters").partition_key("p").data(Blob::new(format!("{i}"))).send().await.unwrap();
+        let r = c
+            .put_record()
+            .stream_name("iters")
+            .partition_key("p")
+            .data(Blob::new(format!("{i}")))
+            .send()
+            .await
+            .unwrap();
         seqs.push(r.sequence_number().to_owned());
     }
     let mid = server.clock_now();
     server.clock.advance_ms(1000);
     for i in 5..10 {
-        let r = c.put_record().stream_name("iters").partition_key("p").data(Blob::new(format!("{i}"))).send().await.unwrap();
+        let r = c
+            .put_record()
+            .stream_name("iters")
+            .partition_key("p")
+            .data(Blob::new(format!("{i}")))
+            .send()
+            .await
+            .unwrap();
         seqs.push(r.sequence_number().to_owned());
     }
     let data = |recs: &[aws_sdk_kinesis::types::Record]| -> Vec<String> {
-        recs.iter().map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap()).collect()
+        recs.iter()
+            .map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap())
+            .collect()
     };
     let all = drain(&c, iterator(&c, "iters", shard, ShardIteratorType::TrimHorizon).await).await;
     assert_eq!(data(&all), (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
 
     let latest = iterator(&c, "iters", shard, ShardIteratorType::Latest).await;
-    assert!(c.get_records().shard_iterator(&latest).send().await.unwrap().records().is_empty());
-    c.put_record().stream_name("iters").partition_key("p").data(Blob::new("10")).send().await.unwrap();
+    assert!(
+        c.get_records()
+            .shard_iterator(&latest)
+            .send()
+            .await
+            .unwrap()
+            .records()
+            .is_empty()
+    );
+    c.put_record()
+        .stream_name("iters")
+        .partition_key("p")
+        .data(Blob::new("10"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(data(&drain(&c, latest).await), ["10"]);
 
     let at = c
@@ -153,7 +258,10 @@ async fn all_five_iterator_types() {
         .send()
         .await
         .unwrap();
-    assert_eq!(data(&drain(&c, after.shard_iterator().unwrap().to_owned()).await)[0], "4");
+    assert_eq!(
+        data(&drain(&c, after.shard_iterator().unwrap().to_owned()).await)[0],
+        "4"
+    );
     let ts = c
         .get_shard_iterator()
         .stream_name("iters")
@@ -174,7 +282,10 @@ async fn all_five_iterator_types() {
         .send()
         .await
         .unwrap();
-    assert_eq!(data(&drain(&c, early.shard_iterator().unwrap().to_owned()).await).len(), 11);
+    assert_eq!(
+        data(&drain(&c, early.shard_iterator().unwrap().to_owned()).await).len(),
+        11
+    );
 }
 
 #[tokio::test]
@@ -184,20 +295,41 @@ async fn get_records_honours_limit_and_reports_millis_behind() {
     create_active(&c, "paged", 1).await;
     for b in 0..4 {
         let batch: Vec<_> = (0..250).map(|i| entry("p", format!("{b}-{i}").as_bytes())).collect();
-        c.put_records().stream_name("paged").set_records(Some(batch)).send().await.unwrap();
+        c.put_records()
+            .stream_name("paged")
+            .set_records(Some(batch))
+            .send()
+            .await
+            .unwrap();
     }
     server.clock.advance_ms(5000);
     let it = iterator(&c, "paged", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
     let first = c.get_records().shard_iterator(&it).limit(300).send().await.unwrap();
     assert_eq!(first.records().len(), 300);
-    assert!(first.millis_behind_latest().unwrap() >= 5000, "behind by the clock step");
-    let rest = c.get_records().shard_iterator(first.next_shard_iterator().unwrap()).send().await.unwrap();
+    assert!(
+        first.millis_behind_latest().unwrap() >= 5000,
+        "behind by the clock step"
+    );
+    let rest = c
+        .get_records()
+        .shard_iterator(first.next_shard_iterator().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rest.records().len(), 700);
     assert_eq!(rest.millis_behind_latest(), Some(0));
     assert_eq!(rest.records()[0].data().as_ref(), b"1-50");
-    let empty = c.get_records().shard_iterator(rest.next_shard_iterator().unwrap()).send().await.unwrap();
+    let empty = c
+        .get_records()
+        .shard_iterator(rest.next_shard_iterator().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert!(empty.records().is_empty());
-    assert!(empty.next_shard_iterator().is_some(), "an open shard always gives a next iterator");
+    assert!(
+        empty.next_shard_iterator().is_some(),
+        "an open shard always gives a next iterator"
+    );
 }
 
 #[tokio::test]
@@ -206,18 +338,45 @@ async fn large_records_and_large_batches_round_trip() {
     let c = server.client();
     create_active(&c, "big", 2).await;
     let mib = vec![0x5au8; 1024 * 1024];
-    c.put_record().stream_name("big").partition_key("p").data(Blob::new(mib.clone())).send().await.unwrap();
+    c.put_record()
+        .stream_name("big")
+        .partition_key("p")
+        .data(Blob::new(mib.clone()))
+        .send()
+        .await
+        .unwrap();
     let batch: Vec<_> = (0..5).map(|i| entry(&format!("k{i}"), &mib[..1024 * 1000])).collect();
-    let out = c.put_records().stream_name("big").set_records(Some(batch)).send().await.unwrap();
+    let out = c
+        .put_records()
+        .stream_name("big")
+        .set_records(Some(batch))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.failed_record_count(), Some(0));
     let mut total = 0;
     for shard in ["shardId-000000000000", "shardId-000000000001"] {
-        total += drain(&c, iterator(&c, "big", shard, ShardIteratorType::TrimHorizon).await).await.len();
+        total += drain(&c, iterator(&c, "big", shard, ShardIteratorType::TrimHorizon).await)
+            .await
+            .len();
     }
     assert_eq!(total, 6);
     // Over the limits: one record over 1 MiB, a batch over 5 MiB.
     let over = vec![0u8; 1024 * 1024 + 1];
-    assert_eq!(code(c.put_record().stream_name("big").partition_key("p").data(Blob::new(over)).send().await), "ValidationException");
+    assert_eq!(
+        code(
+            c.put_record()
+                .stream_name("big")
+                .partition_key("p")
+                .data(Blob::new(over))
+                .send()
+                .await
+        ),
+        "ValidationException"
+    );
     let batch: Vec<_> = (0..6).map(|i| entry(&format!("k{i}"), &mib)).collect();
-    assert_eq!(code(c.put_records().stream_name("big").set_records(Some(batch)).send().await), "InvalidArgumentException");
+    assert_eq!(
+        code(c.put_records().stream_name("big").set_records(Some(batch)).send().await),
+        "InvalidArgumentException"
+    );
 }

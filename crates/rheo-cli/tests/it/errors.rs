@@ -14,7 +14,9 @@ fn message(v: &serde_json::Value) -> &str {
 #[tokio::test]
 async fn validation_errors_use_aws_wording() {
     let server = TestServer::start().await;
-    let (status, body) = server.raw("CreateStream", r#"{"StreamName":"bad name!","ShardCount":0}"#).await;
+    let (status, body) = server
+        .raw("CreateStream", r#"{"StreamName":"bad name!","ShardCount":0}"#)
+        .await;
     assert_eq!(status, 400);
     assert_eq!(kind(&body), "ValidationException");
     assert_eq!(
@@ -27,25 +29,57 @@ async fn validation_errors_use_aws_wording() {
         "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null"
     );
     let long = "x".repeat(129);
-    let (_, body) = server.raw("DescribeStream", &json!({ "StreamName": long }).to_string()).await;
-    assert!(message(&body).ends_with("Member must have length less than or equal to 128"), "{body}");
-    let (_, body) = server.raw("PutRecords", r#"{"StreamName":"s","Records":[{"Data":"AA=="},{"PartitionKey":"","Data":"AA=="}]}"#).await;
+    let (_, body) = server
+        .raw("DescribeStream", &json!({ "StreamName": long }).to_string())
+        .await;
+    assert!(
+        message(&body).ends_with("Member must have length less than or equal to 128"),
+        "{body}"
+    );
+    let (_, body) = server
+        .raw(
+            "PutRecords",
+            r#"{"StreamName":"s","Records":[{"Data":"AA=="},{"PartitionKey":"","Data":"AA=="}]}"#,
+        )
+        .await;
     assert_eq!(kind(&body), "ValidationException");
-    assert!(message(&body).starts_with("2 validation errors detected: Value null at 'records.1.member.partitionKey'"), "{body}");
-    let (_, body) = server.raw("GetShardIterator", r#"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"OLDEST"}"#).await;
+    assert!(
+        message(&body).starts_with("2 validation errors detected: Value null at 'records.1.member.partitionKey'"),
+        "{body}"
+    );
+    let (_, body) = server
+        .raw(
+            "GetShardIterator",
+            r#"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"OLDEST"}"#,
+        )
+        .await;
     assert!(message(&body).contains("Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"));
     let (_, body) = server.raw("GetRecords", r#"{"ShardIterator":"x","Limit":10001}"#).await;
-    assert!(message(&body).contains("at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"));
+    assert!(
+        message(&body)
+            .contains("at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000")
+    );
 }
 
 #[tokio::test]
 async fn serialization_and_unknown_operation() {
     let server = TestServer::start().await;
-    for body in ["{", "[1,2]", r#"{"StreamName": 5}"#, r#"{"ShardCount":"two","StreamName":"s"}"#, "\u{0}\u{1}"] {
+    for body in [
+        "{",
+        "[1,2]",
+        r#"{"StreamName": 5}"#,
+        r#"{"ShardCount":"two","StreamName":"s"}"#,
+        "\u{0}\u{1}",
+    ] {
         let (status, v) = server.raw("CreateStream", body).await;
         assert_eq!((status, kind(&v)), (400, "SerializationException"), "body {body:?}");
     }
-    let (status, v) = server.raw("PutRecord", r#"{"StreamName":"s","PartitionKey":"k","Data":"not base64!"}"#).await;
+    let (status, v) = server
+        .raw(
+            "PutRecord",
+            r#"{"StreamName":"s","PartitionKey":"k","Data":"not base64!"}"#,
+        )
+        .await;
     assert_eq!((status, kind(&v)), (400, "SerializationException"));
     let (status, v) = server.raw("FlyToTheMoon", "{}").await;
     assert_eq!((status, kind(&v)), (400, "UnknownOperationException"));
@@ -53,7 +87,11 @@ async fn serialization_and_unknown_operation() {
 
 #[tokio::test]
 async fn resource_errors_carry_aws_messages() {
-    let server = TestServer::with(Options { shard_limit: 10, ..Default::default() }).await;
+    let server = TestServer::with(Options {
+        shard_limit: 10,
+        ..Default::default()
+    })
+    .await;
     let (status, v) = server.raw("DescribeStream", r#"{"StreamName":"missing"}"#).await;
     assert_eq!(status, 400);
     assert_eq!(kind(&v), "ResourceNotFoundException");
@@ -65,22 +103,61 @@ async fn resource_errors_carry_aws_messages() {
     let (_, v) = server.raw("CreateStream", r#"{"StreamName":"t","ShardCount":3}"#).await;
     assert_eq!(kind(&v), "LimitExceededException");
     assert!(message(&v).starts_with("This request would exceed the shard limit for the account 000000000000 in us-east-1. Current shard count for the account: 8. Limit: 10."));
-    let (_, v) = server.raw("GetShardIterator", r#"{"StreamName":"s","ShardId":"shardId-000000000042","ShardIteratorType":"LATEST"}"#).await;
+    let (_, v) = server
+        .raw(
+            "GetShardIterator",
+            r#"{"StreamName":"s","ShardId":"shardId-000000000042","ShardIteratorType":"LATEST"}"#,
+        )
+        .await;
     assert_eq!(kind(&v), "ResourceNotFoundException");
-    assert_eq!(message(&v), "Shard shardId-000000000042 in stream s under account 000000000000 does not exist");
-    let (_, v) = server.raw("IncreaseStreamRetentionPeriod", r#"{"StreamName":"s","RetentionPeriodHours":8761}"#).await;
+    assert_eq!(
+        message(&v),
+        "Shard shardId-000000000042 in stream s under account 000000000000 does not exist"
+    );
+    let (_, v) = server
+        .raw(
+            "IncreaseStreamRetentionPeriod",
+            r#"{"StreamName":"s","RetentionPeriodHours":8761}"#,
+        )
+        .await;
     assert_eq!(kind(&v), "InvalidArgumentException");
-    assert_eq!(message(&v), "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.");
-    let (_, v) = server.raw("DecreaseStreamRetentionPeriod", r#"{"StreamName":"s","RetentionPeriodHours":23}"#).await;
-    assert_eq!(message(&v), "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.");
-    let (_, v) = server.raw("IncreaseStreamRetentionPeriod", r#"{"StreamName":"s","RetentionPeriodHours":72}"#).await;
+    assert_eq!(
+        message(&v),
+        "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long."
+    );
+    let (_, v) = server
+        .raw(
+            "DecreaseStreamRetentionPeriod",
+            r#"{"StreamName":"s","RetentionPeriodHours":23}"#,
+        )
+        .await;
+    assert_eq!(
+        message(&v),
+        "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short."
+    );
+    let (_, v) = server
+        .raw(
+            "IncreaseStreamRetentionPeriod",
+            r#"{"StreamName":"s","RetentionPeriodHours":72}"#,
+        )
+        .await;
     assert_eq!(v, serde_json::json!({}));
-    let (_, v) = server.raw("IncreaseStreamRetentionPeriod", r#"{"StreamName":"s","RetentionPeriodHours":48}"#).await;
+    let (_, v) = server
+        .raw(
+            "IncreaseStreamRetentionPeriod",
+            r#"{"StreamName":"s","RetentionPeriodHours":48}"#,
+        )
+        .await;
     assert_eq!(kind(&v), "InvalidArgumentException");
     let (_, v) = server.raw("DescribeStream", r#"{}"#).await;
     assert_eq!(kind(&v), "InvalidArgumentException");
     // A stream of another account: AccessDenied.
-    let (status, v) = server.raw("DescribeStreamSummary", r#"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s"}"#).await;
+    let (status, v) = server
+        .raw(
+            "DescribeStreamSummary",
+            r#"{"StreamARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s"}"#,
+        )
+        .await;
     assert_eq!((status, kind(&v)), (400, "AccessDeniedException"));
 }
 
@@ -100,13 +177,29 @@ async fn iterators_expire_and_garbage_iterators_are_refused() {
     let it = it.shard_iterator().unwrap();
     c.get_records().shard_iterator(it).send().await.unwrap();
     server.clock.advance_ms(300_001);
-    assert_eq!(code(c.get_records().shard_iterator(it).send().await), "ExpiredIteratorException");
-    let (_, v) = server.raw("GetRecords", r#"{"ShardIterator":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#).await;
+    assert_eq!(
+        code(c.get_records().shard_iterator(it).send().await),
+        "ExpiredIteratorException"
+    );
+    let (_, v) = server
+        .raw(
+            "GetRecords",
+            r#"{"ShardIterator":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
+        )
+        .await;
     assert_eq!(kind(&v), "InvalidArgumentException");
     assert_eq!(message(&v), "Invalid ShardIterator.");
     // A sequence number of another shard.
     create_active(&c, "two", 2).await;
-    let put = c.put_record().stream_name("two").partition_key("a").explicit_hash_key("0").data(b"x".to_vec().into()).send().await.unwrap();
+    let put = c
+        .put_record()
+        .stream_name("two")
+        .partition_key("a")
+        .explicit_hash_key("0")
+        .data(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
     let (_, v) = server
         .raw(
             "GetShardIterator",
@@ -118,5 +211,8 @@ async fn iterators_expire_and_garbage_iterators_are_refused() {
     // ListShards tokens expire too.
     let page = c.list_shards().stream_name("two").max_results(1).send().await.unwrap();
     server.clock.advance_ms(300_001);
-    assert_eq!(code(c.list_shards().next_token(page.next_token().unwrap()).send().await), "ExpiredNextTokenException");
+    assert_eq!(
+        code(c.list_shards().next_token(page.next_token().unwrap()).send().await),
+        "ExpiredNextTokenException"
+    );
 }

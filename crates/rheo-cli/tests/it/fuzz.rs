@@ -6,10 +6,26 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 
 const TARGETS: [&str; 20] = [
-    "CreateStream", "DeleteStream", "DescribeStream", "DescribeStreamSummary", "ListStreams", "ListShards",
-    "DescribeLimits", "PutRecord", "PutRecords", "GetShardIterator", "GetRecords", "IncreaseStreamRetentionPeriod",
-    "DecreaseStreamRetentionPeriod", "AddTagsToStream", "RemoveTagsFromStream", "ListTagsForStream", "TagResource",
-    "UntagResource", "ListTagsForResource", "Nonsense",
+    "CreateStream",
+    "DeleteStream",
+    "DescribeStream",
+    "DescribeStreamSummary",
+    "ListStreams",
+    "ListShards",
+    "DescribeLimits",
+    "PutRecord",
+    "PutRecords",
+    "GetShardIterator",
+    "GetRecords",
+    "IncreaseStreamRetentionPeriod",
+    "DecreaseStreamRetentionPeriod",
+    "AddTagsToStream",
+    "RemoveTagsFromStream",
+    "ListTagsForStream",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "Nonsense",
 ];
 
 /// JSON values shaped like requests: the right member names with values of any type.
@@ -18,7 +34,8 @@ fn request_like() -> impl Strategy<Value = String> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)),
         "[a-zA-Z0-9_.:/=+ -]{0,40}".prop_map(serde_json::Value::from),
         Just(serde_json::Value::from("s")),
         Just(serde_json::Value::from("shardId-000000000000")),
@@ -27,14 +44,32 @@ fn request_like() -> impl Strategy<Value = String> {
     let value = leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
-            proptest::collection::btree_map("[A-Z][a-zA-Z]{0,12}", inner, 0..4).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            proptest::collection::btree_map("[A-Z][a-zA-Z]{0,12}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
         ]
     });
     let names = prop_oneof![
-        Just("StreamName"), Just("ShardCount"), Just("Records"), Just("Data"), Just("PartitionKey"), Just("ShardId"),
-        Just("ShardIteratorType"), Just("ShardIterator"), Just("Limit"), Just("Tags"), Just("TagKeys"), Just("StreamARN"),
-        Just("ResourceARN"), Just("NextToken"), Just("ShardFilter"), Just("Timestamp"), Just("RetentionPeriodHours"),
-        Just("ExplicitHashKey"), Just("StartingSequenceNumber"), Just("StreamModeDetails"), Just("MaxResults"),
+        Just("StreamName"),
+        Just("ShardCount"),
+        Just("Records"),
+        Just("Data"),
+        Just("PartitionKey"),
+        Just("ShardId"),
+        Just("ShardIteratorType"),
+        Just("ShardIterator"),
+        Just("Limit"),
+        Just("Tags"),
+        Just("TagKeys"),
+        Just("StreamARN"),
+        Just("ResourceARN"),
+        Just("NextToken"),
+        Just("ShardFilter"),
+        Just("Timestamp"),
+        Just("RetentionPeriodHours"),
+        Just("ExplicitHashKey"),
+        Just("StartingSequenceNumber"),
+        Just("StreamModeDetails"),
+        Just("MaxResults"),
     ];
     proptest::collection::btree_map(names, value, 0..6)
         .prop_map(|m| serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).to_string())
@@ -53,9 +88,14 @@ async fn random_requests_get_aws_errors_and_the_server_keeps_serving() {
     let c = server.client();
     create_active(&c, "s", 2).await;
     let cases: Vec<(usize, String)> = {
-        let mut runner = TestRunner::new(Config { cases: 600, ..Config::default() });
+        let mut runner = TestRunner::new(Config {
+            cases: 600,
+            ..Config::default()
+        });
         let strategy = (0..TARGETS.len(), bodies());
-        (0..600).map(|_| strategy.new_tree(&mut runner).unwrap().current()).collect()
+        (0..600)
+            .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+            .collect()
     };
     for (t, body) in cases {
         let (status, v) = server.raw(TARGETS[t], &body).await;

@@ -19,16 +19,31 @@ fn segment_files(dir: &std::path::Path) -> usize {
 
 #[tokio::test]
 async fn records_past_retention_disappear_and_their_segments_are_deleted() {
-    let server = TestServer::with(Options { segment_bytes: 8 * 1024, ..Default::default() }).await;
+    let server = TestServer::with(Options {
+        segment_bytes: 8 * 1024,
+        ..Default::default()
+    })
+    .await;
     let c = server.client();
     create_active(&c, "ret", 1).await;
     let put_batch = |tag: &'static str| {
         let c = c.clone();
         async move {
             let batch: Vec<_> = (0..40)
-                .map(|i| PutRecordsRequestEntry::builder().partition_key("p").data(Blob::new(format!("{tag}{i:0>1000}"))).build().unwrap())
+                .map(|i| {
+                    PutRecordsRequestEntry::builder()
+                        .partition_key("p")
+                        .data(Blob::new(format!("{tag}{i:0>1000}")))
+                        .build()
+                        .unwrap()
+                })
                 .collect();
-            c.put_records().stream_name("ret").set_records(Some(batch)).send().await.unwrap();
+            c.put_records()
+                .stream_name("ret")
+                .set_records(Some(batch))
+                .send()
+                .await
+                .unwrap();
         }
     };
     put_batch("old").await;
@@ -39,21 +54,48 @@ async fn records_past_retention_disappear_and_their_segments_are_deleted() {
     server.clock.advance_ms(23 * 3_600_000);
     put_batch("new").await;
     let it = |c: aws_sdk_kinesis::Client| async move {
-        let out = c.get_shard_iterator().stream_name("ret").shard_id("shardId-000000000000").shard_iterator_type(ShardIteratorType::TrimHorizon).send().await.unwrap();
+        let out = c
+            .get_shard_iterator()
+            .stream_name("ret")
+            .shard_id("shardId-000000000000")
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap();
         out.shard_iterator().unwrap().to_owned()
     };
-    let r = c.get_records().shard_iterator(it(c.clone()).await).send().await.unwrap();
+    let r = c
+        .get_records()
+        .shard_iterator(it(c.clone()).await)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.records().len(), 120);
     server.clock.advance_ms(2 * 3_600_000);
-    let r = c.get_records().shard_iterator(it(c.clone()).await).send().await.unwrap();
+    let r = c
+        .get_records()
+        .shard_iterator(it(c.clone()).await)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.records().len(), 40, "only records younger than 24 hours remain");
     assert!(r.records().iter().all(|r| r.data().as_ref().starts_with(b"new")));
     server.engine.tick().await;
     let after = segment_files(server.dir.path());
     assert!(after < before + 1, "expired segments are deleted: {before} -> {after}");
     // Raising retention keeps records longer.
-    c.increase_stream_retention_period().stream_name("ret").retention_period_hours(100).send().await.unwrap();
+    c.increase_stream_retention_period()
+        .stream_name("ret")
+        .retention_period_hours(100)
+        .send()
+        .await
+        .unwrap();
     server.clock.advance_ms(30 * 3_600_000);
-    let r = c.get_records().shard_iterator(it(c.clone()).await).send().await.unwrap();
+    let r = c
+        .get_records()
+        .shard_iterator(it(c.clone()).await)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.records().len(), 40);
 }

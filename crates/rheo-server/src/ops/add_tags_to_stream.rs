@@ -14,6 +14,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     check_tag_map(&mut v, "tags", &input.tags);
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
-    engine.add_tags(&name, input.tags.unwrap_or_default()).await.map_err(|e| engine_error(engine, e))?;
+    engine
+        .add_tags(&name, input.tags.unwrap_or_default())
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     empty()
 }

@@ -15,19 +15,32 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.required("streamName", &input.stream_name);
     v.stream_name("streamName", input.stream_name.as_deref());
     v.range("shardCount", input.shard_count, Some(1), None);
-    let mode = input.stream_mode_details.as_ref().and_then(|d| d.stream_mode.as_deref());
+    let mode = input
+        .stream_mode_details
+        .as_ref()
+        .and_then(|d| d.stream_mode.as_deref());
     if input.stream_mode_details.is_some() {
         v.required("streamModeDetails.streamMode", &mode);
     }
     v.one_of("streamModeDetails.streamMode", mode, &["PROVISIONED", "ON_DEMAND"]);
     check_tag_map(&mut v, "tags", &input.tags);
-    v.range("maxRecordSizeInKiB", input.max_record_size_in_kib, Some(1024), Some(10240));
+    v.range(
+        "maxRecordSizeInKiB",
+        input.max_record_size_in_kib,
+        Some(1024),
+        Some(10240),
+    );
     v.range("warmThroughputMiBps", input.warm_throughput_mi_bps, Some(0), None);
     check(v)?;
     let req = CreateStream {
-        name: StreamName::parse(input.stream_name.as_deref().unwrap_or_default()).map_err(|_| super::ApiError::internal())?,
+        name: StreamName::parse(input.stream_name.as_deref().unwrap_or_default())
+            .map_err(|_| super::ApiError::internal())?,
         shard_count: input.shard_count.map(|n| n.min(i64::from(u32::MAX)) as u32),
-        mode: if mode == Some("ON_DEMAND") { StreamMode::OnDemand } else { StreamMode::Provisioned },
+        mode: if mode == Some("ON_DEMAND") {
+            StreamMode::OnDemand
+        } else {
+            StreamMode::Provisioned
+        },
         tags: input.tags.unwrap_or_default(),
     };
     engine.create_stream(req).await.map_err(|e| engine_error(engine, e))?;

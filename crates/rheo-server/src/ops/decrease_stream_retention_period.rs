@@ -14,6 +14,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
     let hours = input.retention_period_hours.unwrap_or_default();
-    engine.decrease_retention(&name, hours).await.map_err(|e| engine_error(engine, e))?;
+    engine
+        .decrease_retention(&name, hours)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     empty()
 }

@@ -13,6 +13,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
     let enforce = input.enforce_consumer_deletion.unwrap_or(false);
-    engine.delete_stream(&name, enforce).await.map_err(|e| engine_error(engine, e))?;
+    engine
+        .delete_stream(&name, enforce)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     empty()
 }

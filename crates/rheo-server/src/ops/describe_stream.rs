@@ -15,7 +15,11 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
     let view = engine
-        .describe_stream(&name, input.limit.map(|l| l as u32), input.exclusive_start_shard_id.as_deref())
+        .describe_stream(
+            &name,
+            input.limit.map(|l| l as u32),
+            input.exclusive_start_shard_id.as_deref(),
+        )
         .await
         .map_err(|e| engine_error(engine, e))?;
     json(&DescribeStreamOutput {

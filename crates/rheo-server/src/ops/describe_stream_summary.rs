@@ -12,7 +12,10 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     check_target(&mut v, &input.target);
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
-    let view = engine.describe_stream_summary(&name).await.map_err(|e| engine_error(engine, e))?;
+    let view = engine
+        .describe_stream_summary(&name)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     json(&DescribeStreamSummaryOutput {
         stream_description_summary: StreamDescriptionSummary {
             stream_mode_details: mode_out(&view),

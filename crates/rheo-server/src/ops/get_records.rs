@@ -16,9 +16,17 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.range("limit", input.limit, Some(1), Some(10_000));
     v.stream_arn("streamARN", input.stream_arn.as_deref());
     check(v)?;
-    let stream = input.stream_arn.as_deref().and_then(|a| Arn::parse(a).ok()).map(|a| a.stream);
+    let stream = input
+        .stream_arn
+        .as_deref()
+        .and_then(|a| Arn::parse(a).ok())
+        .map(|a| a.stream);
     let out = engine
-        .get_records(input.shard_iterator.as_deref().unwrap_or_default(), input.limit.map(|l| l as u32), stream.as_ref())
+        .get_records(
+            input.shard_iterator.as_deref().unwrap_or_default(),
+            input.limit.map(|l| l as u32),
+            stream.as_ref(),
+        )
         .await
         .map_err(|e| engine_error(engine, e))?;
     let seqs: Vec<String> = out.records.iter().map(|r| r.sequence_number.to_string()).collect();
@@ -29,5 +37,10 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         partition_key: &r.partition_key,
         data: &r.data,
     });
-    Ok(write_get_records(records, data_bytes, out.next_iterator.as_deref(), out.millis_behind_latest))
+    Ok(write_get_records(
+        records,
+        data_bytes,
+        out.next_iterator.as_deref(),
+        out.millis_behind_latest,
+    ))
 }

@@ -7,7 +7,13 @@ use rheo_engine::data::StartingPosition;
 use rheo_wire::shapes::{GetShardIteratorInput, GetShardIteratorOutput};
 use rheo_wire::validate::Violations;
 
-const TYPES: [&str; 5] = ["AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"];
+const TYPES: [&str; 5] = [
+    "AT_SEQUENCE_NUMBER",
+    "AFTER_SEQUENCE_NUMBER",
+    "TRIM_HORIZON",
+    "LATEST",
+    "AT_TIMESTAMP",
+];
 
 pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     let input: GetShardIteratorInput = parse(body)?;
@@ -45,6 +51,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     };
     let name = resolve_target(engine, &input.target)?;
     let shard = input.shard_id.as_deref().unwrap_or_default();
-    let it = engine.get_shard_iterator(&name, shard, start).await.map_err(|e| engine_error(engine, e))?;
+    let it = engine
+        .get_shard_iterator(&name, shard, start)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     json(&GetShardIteratorOutput { shard_iterator: it })
 }

@@ -7,7 +7,14 @@ use rheo_engine::control::{ListShards, ShardFilter};
 use rheo_wire::shapes::{ListShardsInput, ListShardsOutput, ShardFilterInput};
 use rheo_wire::validate::Violations;
 
-const FILTER_TYPES: [&str; 6] = ["AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP"];
+const FILTER_TYPES: [&str; 6] = [
+    "AFTER_SHARD_ID",
+    "AT_TRIM_HORIZON",
+    "FROM_TRIM_HORIZON",
+    "AT_LATEST",
+    "AT_TIMESTAMP",
+    "FROM_TIMESTAMP",
+];
 
 pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     let input: ListShardsInput = parse(body)?;
@@ -36,17 +43,22 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         filter: input.shard_filter.as_ref().map(filter).transpose()?,
     };
     let (shards, next_token) = engine.list_shards(req).await.map_err(|e| engine_error(engine, e))?;
-    json(&ListShardsOutput { shards: shards.into_iter().map(shard_out).collect(), next_token })
+    json(&ListShardsOutput {
+        shards: shards.into_iter().map(shard_out).collect(),
+        next_token,
+    })
 }
 
 fn filter(f: &ShardFilterInput) -> Result<ShardFilter, ApiError> {
     let need_ts = |kind: &str| {
-        f.timestamp.map(millis).ok_or_else(|| ApiError::invalid_argument(format!("Timestamp must be specified for ShardFilter type {kind}.")))
+        f.timestamp.map(millis).ok_or_else(|| {
+            ApiError::invalid_argument(format!("Timestamp must be specified for ShardFilter type {kind}."))
+        })
     };
     Ok(match f.kind.as_deref().unwrap_or_default() {
-        "AFTER_SHARD_ID" => ShardFilter::AfterShardId(
-            f.shard_id.clone().ok_or_else(|| ApiError::invalid_argument("ShardId must be specified for ShardFilter type AFTER_SHARD_ID."))?,
-        ),
+        "AFTER_SHARD_ID" => ShardFilter::AfterShardId(f.shard_id.clone().ok_or_else(|| {
+            ApiError::invalid_argument("ShardId must be specified for ShardFilter type AFTER_SHARD_ID.")
+        })?),
         "AT_TRIM_HORIZON" => ShardFilter::AtTrimHorizon,
         "FROM_TRIM_HORIZON" => ShardFilter::FromTrimHorizon,
         "AT_LATEST" => ShardFilter::AtLatest,

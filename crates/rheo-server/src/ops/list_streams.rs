@@ -14,12 +14,22 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.stream_name("exclusiveStartStreamName", input.exclusive_start_stream_name.as_deref());
     v.string("nextToken", input.next_token.as_deref(), 1, 1_048_576, None);
     check(v)?;
-    let start = input.exclusive_start_stream_name.as_deref().and_then(|s| StreamName::parse(s).ok());
+    let start = input
+        .exclusive_start_stream_name
+        .as_deref()
+        .and_then(|s| StreamName::parse(s).ok());
     let (streams, has_more) = engine
-        .list_streams(input.limit.map(|l| l as u32), start.as_ref(), input.next_token.as_deref())
+        .list_streams(
+            input.limit.map(|l| l as u32),
+            start.as_ref(),
+            input.next_token.as_deref(),
+        )
         .await
         .map_err(|e| engine_error(engine, e))?;
-    let next_token = streams.last().filter(|_| has_more).map(|s| Engine::list_streams_token(&s.name));
+    let next_token = streams
+        .last()
+        .filter(|_| has_more)
+        .map(|s| Engine::list_streams_token(&s.name));
     json(&ListStreamsOutput {
         stream_names: streams.iter().map(|s| s.name.to_string()).collect(),
         has_more_streams: has_more,

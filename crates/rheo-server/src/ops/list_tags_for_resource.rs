@@ -13,6 +13,11 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.resource_arn("resourceARN", input.resource_arn.as_deref());
     check(v)?;
     let name = resolve(engine, None, input.resource_arn.as_deref())?;
-    let (tags, _) = engine.list_tags(&name, None, None).await.map_err(|e| engine_error(engine, e))?;
-    json(&ListTagsForResourceOutput { tags: tags.into_iter().map(|(key, value)| Tag { key, value }).collect() })
+    let (tags, _) = engine
+        .list_tags(&name, None, None)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
+    json(&ListTagsForResourceOutput {
+        tags: tags.into_iter().map(|(key, value)| Tag { key, value }).collect(),
+    })
 }

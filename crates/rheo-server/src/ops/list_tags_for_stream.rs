@@ -10,12 +10,23 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     let input: ListTagsForStreamInput = parse(body)?;
     let mut v = Violations::default();
     check_target(&mut v, &input.target);
-    v.string("exclusiveStartTagKey", input.exclusive_start_tag_key.as_deref(), 1, 128, None);
+    v.string(
+        "exclusiveStartTagKey",
+        input.exclusive_start_tag_key.as_deref(),
+        1,
+        128,
+        None,
+    );
     v.range("limit", input.limit, Some(1), Some(50));
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
     let limit = Some(input.limit.map_or(50, |l| l as u32));
-    let (tags, has_more_tags) =
-        engine.list_tags(&name, input.exclusive_start_tag_key.as_deref(), limit).await.map_err(|e| engine_error(engine, e))?;
-    json(&ListTagsForStreamOutput { tags: tags.into_iter().map(|(key, value)| Tag { key, value }).collect(), has_more_tags })
+    let (tags, has_more_tags) = engine
+        .list_tags(&name, input.exclusive_start_tag_key.as_deref(), limit)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
+    json(&ListTagsForStreamOutput {
+        tags: tags.into_iter().map(|(key, value)| Tag { key, value }).collect(),
+        has_more_tags,
+    })
 }

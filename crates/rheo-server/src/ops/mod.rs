@@ -76,7 +76,10 @@ pub fn shard_out(s: ShardView) -> shapes::Shard {
         shard_id: s.id,
         parent_shard_id: s.parent,
         adjacent_parent_shard_id: s.adjacent_parent,
-        hash_key_range: shapes::HashKeyRange { starting_hash_key: s.starting_hash_key, ending_hash_key: s.ending_hash_key },
+        hash_key_range: shapes::HashKeyRange {
+            starting_hash_key: s.starting_hash_key,
+            ending_hash_key: s.ending_hash_key,
+        },
         sequence_number_range: shapes::SequenceNumberRange {
             starting_sequence_number: s.starting_sequence,
             ending_sequence_number: s.ending_sequence,
@@ -85,11 +88,15 @@ pub fn shard_out(s: ShardView) -> shapes::Shard {
 }
 
 pub fn mode_out(v: &StreamView) -> shapes::StreamModeDetailsOut {
-    shapes::StreamModeDetailsOut { stream_mode: v.mode.as_str() }
+    shapes::StreamModeDetailsOut {
+        stream_mode: v.mode.as_str(),
+    }
 }
 
 pub fn monitoring() -> Vec<shapes::EnhancedMetrics> {
-    vec![shapes::EnhancedMetrics { shard_level_metrics: Vec::new() }]
+    vec![shapes::EnhancedMetrics {
+        shard_level_metrics: Vec::new(),
+    }]
 }
 
 /// Checks a tag map's size, keys and values against the model.

@@ -12,11 +12,20 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     let input: PutRecordInput = parse(body)?;
     let mut v = Violations::default();
     check_target(&mut v, &input.target);
-    v.sequence_number("sequenceNumberForOrdering", input.sequence_number_for_ordering.as_deref());
-    let raw = RawEntry { data: &input.data, partition_key: &input.partition_key, explicit_hash_key: &input.explicit_hash_key };
+    v.sequence_number(
+        "sequenceNumberForOrdering",
+        input.sequence_number_for_ordering.as_deref(),
+    );
+    let raw = RawEntry {
+        data: &input.data,
+        partition_key: &input.partition_key,
+        explicit_hash_key: &input.explicit_hash_key,
+    };
     let record = entry(&mut v, "", raw)?;
     check(v)?;
-    let Some(record) = record else { return Err(ApiError::internal()) };
+    let Some(record) = record else {
+        return Err(ApiError::internal());
+    };
     let name = resolve_target(engine, &input.target)?;
     let ordering = match input.sequence_number_for_ordering.as_deref() {
         Some(s) => Some(SequenceNumber::parse(s).map_err(|_| {
@@ -27,6 +36,13 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         })?),
         None => None,
     };
-    let (shard, seq) = engine.put_record(&name, record, ordering).await.map_err(|e| engine_error(engine, e))?;
-    json(&PutRecordOutput { shard_id: shard.to_string(), sequence_number: seq.to_string(), encryption_type: "NONE" })
+    let (shard, seq) = engine
+        .put_record(&name, record, ordering)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
+    json(&PutRecordOutput {
+        shard_id: shard.to_string(),
+        sequence_number: seq.to_string(),
+        encryption_type: "NONE",
+    })
 }

@@ -6,7 +6,9 @@ use bytes::Bytes;
 use rheo_engine::Engine;
 use rheo_engine::data::PutEntry;
 use rheo_types::HashKey;
-use rheo_types::limits::{MAX_RECORD_DATA_BYTES, PARTITION_KEY_MAX_CHARS, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS};
+use rheo_types::limits::{
+    MAX_RECORD_DATA_BYTES, PARTITION_KEY_MAX_CHARS, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS,
+};
 use rheo_wire::shapes::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
 use rheo_wire::validate::Violations;
 use std::borrow::Cow;
@@ -24,14 +26,22 @@ pub fn entry(v: &mut Violations, prefix: &str, raw: RawEntry<'_, '_>) -> Result<
     let field = |name: &str| format!("{prefix}{name}");
     v.required(&field("data"), raw.data);
     v.required(&field("partitionKey"), raw.partition_key);
-    v.string(&field("partitionKey"), raw.partition_key.as_deref(), 1, PARTITION_KEY_MAX_CHARS, None);
+    v.string(
+        &field("partitionKey"),
+        raw.partition_key.as_deref(),
+        1,
+        PARTITION_KEY_MAX_CHARS,
+        None,
+    );
     v.hash_key(&field("explicitHashKey"), raw.explicit_hash_key.as_deref());
     let data = match raw.data.as_deref() {
         Some(d) => rheo_wire::decode_blob(d).map_err(|_| ApiError::serialization("Data is not valid base64."))?,
         None => Vec::new(),
     };
     v.blob(&field("data"), data.len(), MAX_RECORD_DATA_BYTES);
-    let (Some(pk), true) = (raw.partition_key.as_deref(), v.is_empty()) else { return Ok(None) };
+    let (Some(pk), true) = (raw.partition_key.as_deref(), v.is_empty()) else {
+        return Ok(None);
+    };
     let explicit_hash_key = match raw.explicit_hash_key.as_deref() {
         Some(h) => Some(HashKey::parse(h).ok_or_else(|| {
             ApiError::invalid_argument(format!(
@@ -40,7 +50,11 @@ pub fn entry(v: &mut Violations, prefix: &str, raw: RawEntry<'_, '_>) -> Result<
         })?),
         None => None,
     };
-    Ok(Some(PutEntry { partition_key: Bytes::copy_from_slice(pk.as_bytes()), explicit_hash_key, data: Bytes::from(data) }))
+    Ok(Some(PutEntry {
+        partition_key: Bytes::copy_from_slice(pk.as_bytes()),
+        explicit_hash_key,
+        data: Bytes::from(data),
+    }))
 }
 
 pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
@@ -51,12 +65,22 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.required("records", &input.records);
     let records = input.records.unwrap_or_default();
     if !records.is_empty() || v.is_empty() {
-        v.list_len("records", &format!("[{} records]", records.len()), records.len(), 1, PUT_RECORDS_MAX_RECORDS);
+        v.list_len(
+            "records",
+            &format!("[{} records]", records.len()),
+            records.len(),
+            1,
+            PUT_RECORDS_MAX_RECORDS,
+        );
     }
     let mut entries = Vec::with_capacity(records.len());
     if records.len() <= PUT_RECORDS_MAX_RECORDS {
         for (i, r) in records.iter().enumerate() {
-            let raw = RawEntry { data: &r.data, partition_key: &r.partition_key, explicit_hash_key: &r.explicit_hash_key };
+            let raw = RawEntry {
+                data: &r.data,
+                partition_key: &r.partition_key,
+                explicit_hash_key: &r.explicit_hash_key,
+            };
             entries.extend(entry(&mut v, &format!("records.{}.member.", i + 1), raw)?);
         }
     }
@@ -66,7 +90,10 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         return Err(ApiError::invalid_argument("Records size exceeds 5 MB limit"));
     }
     let name = resolve(engine, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    let outcomes = engine.put_records(&name, entries).await.map_err(|e| engine_error(engine, e))?;
+    let outcomes = engine
+        .put_records(&name, entries)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     let failed = outcomes.iter().filter(|o| o.is_err()).count() as u32;
     let records = outcomes
         .into_iter()
@@ -77,8 +104,17 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
                 error_code: None,
                 error_message: None,
             },
-            Err(f) => PutRecordsResultEntry { sequence_number: None, shard_id: None, error_code: Some(f.code), error_message: Some(f.message) },
+            Err(f) => PutRecordsResultEntry {
+                sequence_number: None,
+                shard_id: None,
+                error_code: Some(f.code),
+                error_message: Some(f.message),
+            },
         })
         .collect();
-    json(&PutRecordsOutput { failed_record_count: failed, records, encryption_type: "NONE" })
+    json(&PutRecordsOutput {
+        failed_record_count: failed,
+        records,
+        encryption_type: "NONE",
+    })
 }

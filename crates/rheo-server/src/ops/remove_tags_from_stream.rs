@@ -13,6 +13,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     check_tag_keys(&mut v, "tagKeys", &input.tag_keys);
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
-    engine.remove_tags(&name, &input.tag_keys.unwrap_or_default()).await.map_err(|e| engine_error(engine, e))?;
+    engine
+        .remove_tags(&name, &input.tag_keys.unwrap_or_default())
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     empty()
 }

@@ -15,6 +15,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.resource_arn("resourceARN", input.resource_arn.as_deref());
     check(v)?;
     let name = resolve(engine, None, input.resource_arn.as_deref())?;
-    engine.add_tags(&name, input.tags.unwrap_or_default()).await.map_err(|e| engine_error(engine, e))?;
+    engine
+        .add_tags(&name, input.tags.unwrap_or_default())
+        .await
+        .map_err(|e| engine_error(engine, e))?;
     empty()
 }

@@ -1,0 +1,78 @@
+"""Drives a running Rheo with boto3, as a Python producer and consumer would.
+
+Usage: python boto3_check.py http://127.0.0.1:PORT
+"""
+
+import hashlib
+import sys
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+url = sys.argv[1]
+kinesis = boto3.client(
+    "kinesis",
+    endpoint_url=url,
+    region_name="us-east-1",
+    aws_access_key_id="AKIDCI",
+    aws_secret_access_key="secret",
+    config=Config(retries={"max_attempts": 1}),
+)
+
+
+def error_code(call, **kwargs):
+    try:
+        call(**kwargs)
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
+    raise AssertionError(f"{call.__name__} should have failed")
+
+
+kinesis.create_stream(StreamName="py", ShardCount=3)
+kinesis.get_waiter("stream_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+desc = kinesis.describe_stream(StreamName="py")["StreamDescription"]
+assert desc["StreamStatus"] == "ACTIVE", desc
+assert len(desc["Shards"]) == 3
+ranges = {s["ShardId"]: (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])) for s in desc["Shards"]}
+
+# Routing by MD5 of the partition key, checked independently.
+sent = {}
+records = [{"Data": f"payload-{i}".encode(), "PartitionKey": f"key-{i}"} for i in range(100)]
+out = kinesis.put_records(StreamName="py", Records=records)
+assert out["FailedRecordCount"] == 0, out
+for rec, res in zip(records, out["Records"]):
+    h = int.from_bytes(hashlib.md5(rec["PartitionKey"].encode()).digest(), "big")
+    lo, hi = ranges[res["ShardId"]]
+    assert lo <= h <= hi, (rec, res)
+    sent[res["SequenceNumber"]] = rec["Data"]
+single = kinesis.put_record(StreamName="py", PartitionKey="solo", Data=b"\x00\xffbinary")
+sent[single["SequenceNumber"]] = b"\x00\xffbinary"
+
+got = {}
+for shard in kinesis.list_shards(StreamName="py")["Shards"]:
+    it = kinesis.get_shard_iterator(StreamName="py", ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    while True:
+        page = kinesis.get_records(ShardIterator=it, Limit=25)
+        for r in page["Records"]:
+            got[r["SequenceNumber"]] = r["Data"]
+        if not page["Records"]:
+            break
+        it = page["NextShardIterator"]
+assert got == sent, (len(got), len(sent))
+
+# Paginators and tags.
+names = [n for page in kinesis.get_paginator("list_streams").paginate(PaginationConfig={"PageSize": 1}) for n in page["StreamNames"]]
+assert names == ["py"], names
+kinesis.add_tags_to_stream(StreamName="py", Tags={"team": "ci"})
+assert kinesis.list_tags_for_stream(StreamName="py")["Tags"] == [{"Key": "team", "Value": "ci"}]
+
+# Errors come back with AWS's codes and status.
+assert error_code(kinesis.describe_stream, StreamName="missing") == ("ResourceNotFoundException", 400)
+assert error_code(kinesis.create_stream, StreamName="py", ShardCount=1) == ("ResourceInUseException", 400)
+assert error_code(kinesis.get_records, ShardIterator="bogus") == ("InvalidArgumentException", 400)
+assert error_code(kinesis.increase_stream_retention_period, StreamName="py", RetentionPeriodHours=9000) == ("InvalidArgumentException", 400)
+
+kinesis.delete_stream(StreamName="py")
+kinesis.get_waiter("stream_not_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+print("boto3 check passed")

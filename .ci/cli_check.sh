@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Drives a running Rheo with the aws CLI, as the README walkthrough does.
+# Usage: cli_check.sh http://127.0.0.1:PORT
+set -euo pipefail
+url=$1
+export AWS_ACCESS_KEY_ID=AKIDCI AWS_SECRET_ACCESS_KEY=secret AWS_DEFAULT_REGION=us-east-1
+k() { aws --endpoint-url "$url" kinesis "$@"; }
+
+k create-stream --stream-name cli --shard-count 2
+k wait stream-exists --stream-name cli
+[ "$(k describe-stream-summary --stream-name cli --query StreamDescriptionSummary.StreamStatus --output text)" = ACTIVE ]
+seq=$(k put-record --stream-name cli --partition-key user-1 --data "hello from the cli" --query SequenceNumber --output text)
+shard=$(k put-record --stream-name cli --partition-key user-1 --data "second" --query ShardId --output text)
+it=$(k get-shard-iterator --stream-name cli --shard-id "$shard" --shard-iterator-type AT_SEQUENCE_NUMBER \
+  --starting-sequence-number "$seq" --query ShardIterator --output text)
+data=$(k get-records --shard-iterator "$it" --query 'Records[].Data' --output text)
+decoded=$(for d in $data; do echo "$d" | base64 -d; echo; done)
+[ "$decoded" = $'hello from the cli\nsecond' ] || { echo "unexpected records: $decoded"; exit 1; }
+[ "$(k list-streams --query 'StreamNames[0]' --output text)" = cli ]
+[ "$(k list-shards --stream-name cli --query 'length(Shards)')" = 2 ]
+if k describe-stream --stream-name nope 2>/tmp/cli_err; then echo "describe of a missing stream succeeded"; exit 1; fi
+grep -q ResourceNotFoundException /tmp/cli_err
+k delete-stream --stream-name cli
+k wait stream-not-exists --stream-name cli
+echo "aws CLI check passed"

@@ -1,5 +1,394 @@
-pub async fn run(_a: BenchArgs) -> anyhow::Result<()> {
+//! `rheo bench`: a load generator for any Kinesis endpoint (Rheo, kinesalite, ...).
+//!
+//! It speaks AWS JSON 1.1 over HTTP/1.1 with a fixed, unverified SigV4-shaped Authorization
+//! header (emulators accept it) and measures, for each target, in one run:
+//! PutRecords throughput (500 × 1 KiB and 500 × 100 B, many requests in flight), PutRecord
+//! latency with one request in flight, the GetRecords drain rate of a shard, put-to-get latency
+//! with a polling reader, and optionally the server's peak resident memory while 100 requests of
+//! 5 × 1 MiB records arrive at once. Results print as a Markdown table with ratios to the first
+//! target.
+
+use anyhow::{Context, bail};
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// A target as NAME=URL (repeatable); ratios are against the first. Add `@PID` to the URL
+    /// (e.g. rheo=http://127.0.0.1:4567@1234) to also measure that process's peak memory.
+    #[arg(long = "target", required = true)]
+    pub targets: Vec<String>,
+    /// Seconds each throughput measurement runs.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Requests in flight for throughput measurements.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Records in the GetRecords drain measurement.
+    #[arg(long, default_value_t = 100_000)]
+    pub drain_records: usize,
+    /// Sequential PutRecord calls for the latency measurement.
+    #[arg(long, default_value_t = 2000)]
+    pub latency_requests: usize,
+}
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+struct Target {
+    name: String,
+    url: String,
+    pid: Option<u32>,
+    http: Http,
+}
+
+#[derive(Default, Clone)]
+struct Results {
+    put_1k_records_s: f64,
+    put_1k_mib_s: f64,
+    put_100b_records_s: f64,
+    put_100b_mib_s: f64,
+    put_p50_ms: f64,
+    put_p99_ms: f64,
+    drain_records_s: f64,
+    e2e_p50_ms: f64,
+    e2e_p99_ms: f64,
+    peak_rss_mib: Option<f64>,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let mut all = Vec::new();
+    for spec in &args.targets {
+        let target = parse_target(spec)?;
+        eprintln!("== {} ({})", target.name, target.url);
+        let r = measure(&target, &args).await.with_context(|| format!("benchmarking {}", target.name))?;
+        all.push((target.name.clone(), r));
+    }
+    print_table(&all);
     Ok(())
 }
-#[derive(clap::Args, Debug)]
-pub struct BenchArgs {}
+
+fn parse_target(spec: &str) -> anyhow::Result<Target> {
+    let (name, rest) = spec.split_once('=').context("a target is NAME=URL")?;
+    let (url, pid) = match rest.rsplit_once('@') {
+        Some((u, p)) => (u.to_owned(), Some(p.parse().context("the PID after @ is a number")?)),
+        None => (rest.to_owned(), None),
+    };
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(connector);
+    Ok(Target { name: name.to_owned(), url, pid, http })
+}
+
+impl Target {
+    async fn call(&self, op: &str, body: Bytes) -> anyhow::Result<(u16, Bytes)> {
+        let req = http::Request::post(format!("{}/", self.url))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", format!("Kinesis_20131202.{op}"))
+            .header("x-amz-date", "20260101T000000Z")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000",
+            )
+            .body(Full::new(body))?;
+        let resp = self.http.request(req).await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.into_body().collect().await?.to_bytes()))
+    }
+
+    async fn ok(&self, op: &str, body: Value) -> anyhow::Result<Value> {
+        let (status, bytes) = self.call(op, Bytes::from(body.to_string())).await?;
+        if status != 200 {
+            bail!("{op} failed with {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn create_stream(&self, name: &str, shards: u32) -> anyhow::Result<()> {
+        self.ok("CreateStream", json!({"StreamName": name, "ShardCount": shards})).await?;
+        for _ in 0..600 {
+            let d = self.ok("DescribeStreamSummary", json!({"StreamName": name})).await?;
+            if d["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE" {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("stream {name} did not become ACTIVE")
+    }
+
+    async fn iterator(&self, stream: &str, kind: &str) -> anyhow::Result<String> {
+        let body = json!({"StreamName": stream, "ShardId": "shardId-000000000000", "ShardIteratorType": kind});
+        let out = self.ok("GetShardIterator", body).await?;
+        Ok(out["ShardIterator"].as_str().context("no iterator")?.to_owned())
+    }
+}
+
+fn put_records_body(stream: &str, count: usize, size: usize, salt: usize) -> Bytes {
+    let data = base64::engine::general_purpose::STANDARD.encode(vec![b'x'; size]);
+    let records: Vec<Value> =
+        (0..count).map(|i| json!({"Data": data, "PartitionKey": format!("pk-{salt}-{i}")})).collect();
+    Bytes::from(json!({"StreamName": stream, "Records": records}).to_string())
+}
+
+async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
+    let nonce = std::process::id();
+    let mut r = Results::default();
+    let stream = format!("bench-put-{nonce}");
+    t.create_stream(&stream, 4).await?;
+    (r.put_1k_records_s, r.put_1k_mib_s) = put_throughput(t, &stream, 1024, args).await?;
+    eprintln!("  PutRecords 500 x 1 KiB: {:.0} records/s, {:.1} MiB/s", r.put_1k_records_s, r.put_1k_mib_s);
+    (r.put_100b_records_s, r.put_100b_mib_s) = put_throughput(t, &stream, 100, args).await?;
+    eprintln!("  PutRecords 500 x 100 B: {:.0} records/s, {:.1} MiB/s", r.put_100b_records_s, r.put_100b_mib_s);
+    (r.put_p50_ms, r.put_p99_ms) = put_latency(t, &stream, args.latency_requests).await?;
+    eprintln!("  PutRecord latency: p50 {:.3} ms, p99 {:.3} ms", r.put_p50_ms, r.put_p99_ms);
+    r.drain_records_s = drain(t, &format!("bench-drain-{nonce}"), args).await?;
+    eprintln!("  GetRecords drain: {:.0} records/s", r.drain_records_s);
+    (r.e2e_p50_ms, r.e2e_p99_ms) = put_to_get(t, &format!("bench-e2e-{nonce}")).await?;
+    eprintln!("  put-to-get latency: p50 {:.3} ms, p99 {:.3} ms", r.e2e_p50_ms, r.e2e_p99_ms);
+    if let Some(pid) = t.pid {
+        let peak = memory_under_large_requests(t, &stream, pid).await?;
+        eprintln!("  peak RSS with 100 x (5 x 1 MiB) requests at once: {peak:.0} MiB");
+        r.peak_rss_mib = Some(peak);
+    }
+    Ok(r)
+}
+
+/// Runs `concurrency` workers sending PutRecords of 500 records for `seconds`.
+async fn put_throughput(t: &Target, stream: &str, size: usize, args: &BenchArgs) -> anyhow::Result<(f64, f64)> {
+    let bodies: Arc<Vec<Bytes>> = Arc::new((0..8).map(|s| put_records_body(stream, 500, size, s)).collect());
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..args.concurrency {
+        let (bodies, done) = (bodies.clone(), done.clone());
+        let t = Target { name: t.name.clone(), url: t.url.clone(), pid: None, http: t.http.clone() };
+        workers.push(tokio::spawn(async move {
+            let mut i = w;
+            while Instant::now() < deadline {
+                let (status, body) = t.call("PutRecords", bodies[i % bodies.len()].clone()).await?;
+                if status != 200 {
+                    bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&body));
+                }
+                let out: PutRecordsOut = serde_json::from_slice(&body)?;
+                done.fetch_add(500 - out.failed.unwrap_or(0), Ordering::Relaxed);
+                i += 1;
+            }
+            Ok(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let records = done.load(Ordering::Relaxed) as f64 / secs;
+    Ok((records, records * size as f64 / (1024.0 * 1024.0)))
+}
+
+fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+    (at(0.50), at(0.99))
+}
+
+async fn put_latency(t: &Target, stream: &str, n: usize) -> anyhow::Result<(f64, f64)> {
+    let data = base64::engine::general_purpose::STANDARD.encode([b'x'; 100]);
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n + 50 {
+        let body = Bytes::from(json!({"StreamName": stream, "PartitionKey": format!("k{i}"), "Data": data}).to_string());
+        let start = Instant::now();
+        let (status, out) = t.call("PutRecord", body).await?;
+        if status != 200 {
+            bail!("PutRecord failed with {status}: {}", String::from_utf8_lossy(&out));
+        }
+        if i >= 50 {
+            lat.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(percentiles(lat))
+}
+
+/// Fills a one-shard stream with `drain_records` records of 1 KiB, then times reading them all.
+async fn drain(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<f64> {
+    t.create_stream(stream, 1).await?;
+    let batches = args.drain_records.div_ceil(500);
+    let body = put_records_body(stream, 500, 1024, 0);
+    let mut inflight = Vec::new();
+    for b in 0..batches {
+        let (tt, body) = (Target { name: String::new(), url: t.url.clone(), pid: None, http: t.http.clone() }, body.clone());
+        inflight.push(tokio::spawn(async move { tt.call("PutRecords", body).await }));
+        if inflight.len() == 8 || b + 1 == batches {
+            for f in inflight.drain(..) {
+                let (status, out) = f.await??;
+                if status != 200 {
+                    bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&out));
+                }
+            }
+        }
+    }
+    let mut it = t.iterator(stream, "TRIM_HORIZON").await?;
+    let start = Instant::now();
+    let mut read = 0usize;
+    while read < batches * 500 {
+        let (status, out) = t.call("GetRecords", Bytes::from(json!({"ShardIterator": it, "Limit": 10000}).to_string())).await?;
+        if status != 200 {
+            bail!("GetRecords failed with {status}: {}", String::from_utf8_lossy(&out));
+        }
+        let page: GetRecordsPage = serde_json::from_slice(&out)?;
+        read += page.records.len();
+        it = page.next_shard_iterator.context("no next iterator")?;
+    }
+    Ok(read as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The one member of a PutRecords response the load generator needs; the rest is skipped.
+#[derive(serde::Deserialize)]
+struct PutRecordsOut {
+    #[serde(rename = "FailedRecordCount")]
+    failed: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct GetRecordsPage<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<RecordData<'a>>,
+    #[serde(rename = "NextShardIterator")]
+    next_shard_iterator: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordData<'a> {
+    #[serde(rename = "Data", borrow)]
+    data: std::borrow::Cow<'a, str>,
+}
+
+/// A reader polls GetRecords without pause while a writer puts a record every 5 ms carrying its
+/// send time; the latency is the time from sending the put to reading the record.
+async fn put_to_get(t: &Target, stream: &str) -> anyhow::Result<(f64, f64)> {
+    t.create_stream(stream, 1).await?;
+    let n = 400usize;
+    let origin = Instant::now();
+    let mut it = t.iterator(stream, "LATEST").await?;
+    let reader_t = Target { name: String::new(), url: t.url.clone(), pid: None, http: t.http.clone() };
+    let reader = tokio::spawn(async move {
+        let mut lat = Vec::with_capacity(n);
+        let give_up = Instant::now() + Duration::from_secs(120);
+        while lat.len() < n && Instant::now() < give_up {
+            let (status, out) = reader_t.call("GetRecords", Bytes::from(json!({"ShardIterator": it}).to_string())).await?;
+            if status != 200 {
+                bail!("GetRecords failed with {status}: {}", String::from_utf8_lossy(&out));
+            }
+            let now = origin.elapsed().as_secs_f64() * 1000.0;
+            let page: GetRecordsPage = serde_json::from_slice(&out)?;
+            for r in &page.records {
+                let sent = base64::engine::general_purpose::STANDARD.decode(r.data.as_bytes())?;
+                let sent: f64 = String::from_utf8_lossy(&sent).parse()?;
+                lat.push(now - sent);
+            }
+            it = page.next_shard_iterator.context("no next iterator")?;
+        }
+        Ok(lat)
+    });
+    for _ in 0..n {
+        let sent = origin.elapsed().as_secs_f64() * 1000.0;
+        let data = base64::engine::general_purpose::STANDARD.encode(format!("{sent:.4}"));
+        t.ok("PutRecord", json!({"StreamName": stream, "PartitionKey": "e2e", "Data": data})).await?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let lat = reader.await??;
+    if lat.len() < n {
+        bail!("the reader saw {} of {n} records", lat.len());
+    }
+    Ok(percentiles(lat))
+}
+
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Sends 100 PutRecords of 5 × 1 MiB records at once and samples the server's RSS.
+async fn memory_under_large_requests(t: &Target, stream: &str, pid: u32) -> anyhow::Result<f64> {
+    let body = put_records_body(stream, 5, 1024 * 1024 - 64, 9);
+    let peak = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop) = (peak.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(m) = rss_mib(pid) {
+                    peak.fetch_max(m as u64, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let mut calls = Vec::new();
+    for _ in 0..100 {
+        let tt = Target { name: String::new(), url: t.url.clone(), pid: None, http: t.http.clone() };
+        let body = body.clone();
+        calls.push(tokio::spawn(async move { tt.call("PutRecords", body).await }));
+    }
+    for c in calls {
+        let (status, out) = c.await??;
+        if status != 200 {
+            bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&out));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    sampler.await?;
+    Ok(peak.load(Ordering::Relaxed) as f64)
+}
+
+fn print_table(all: &[(String, Results)]) {
+    let Some((base_name, base)) = all.first() else { return };
+    let rows: [(&str, fn(&Results) -> f64, bool); 10] = [
+        ("PutRecords 500 × 1 KiB, records/s", |r| r.put_1k_records_s, true),
+        ("PutRecords 500 × 1 KiB, MiB/s", |r| r.put_1k_mib_s, true),
+        ("PutRecords 500 × 100 B, records/s", |r| r.put_100b_records_s, true),
+        ("PutRecords 500 × 100 B, MiB/s", |r| r.put_100b_mib_s, true),
+        ("PutRecord latency p50, ms", |r| r.put_p50_ms, false),
+        ("PutRecord latency p99, ms", |r| r.put_p99_ms, false),
+        ("GetRecords drain, records/s", |r| r.drain_records_s, true),
+        ("put-to-get latency p50, ms", |r| r.e2e_p50_ms, false),
+        ("put-to-get latency p99, ms", |r| r.e2e_p99_ms, false),
+        ("peak RSS, 100 × 5 MiB requests at once, MiB", |r| r.peak_rss_mib.unwrap_or(f64::NAN), false),
+    ];
+    print!("| metric | {base_name} |");
+    for (name, _) in &all[1..] {
+        print!(" {name} | {base_name} vs {name} |");
+    }
+    println!();
+    print!("|---|---:|");
+    for _ in &all[1..] {
+        print!("---:|---:|");
+    }
+    println!();
+    for (label, get, higher_is_better) in rows {
+        print!("| {label} | {} |", fmt(get(base)));
+        for (_, r) in &all[1..] {
+            let ratio = if higher_is_better { get(base) / get(r) } else { get(r) / get(base) };
+            print!(" {} | {} |", fmt(get(r)), if ratio.is_finite() { format!("{ratio:.1}×") } else { "–".into() });
+        }
+        println!();
+    }
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        "–".into()
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}

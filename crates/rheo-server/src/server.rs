@@ -20,7 +20,8 @@ use tracing::Instrument;
 pub struct ServerOptions {
     /// Largest request body accepted.
     pub max_body_bytes: usize,
-    /// Request body bytes held in memory at once across all requests.
+    /// Request bytes held in memory at once across all requests. Each request is charged twice
+    /// its body size: the body plus the records decoded from it.
     pub body_budget_bytes: usize,
 }
 
@@ -42,7 +43,7 @@ struct App {
 
 /// Serves until the task running it is dropped or aborted.
 pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions) -> std::io::Result<()> {
-    let permits = (options.body_budget_bytes / 1024).max(options.max_body_bytes / 1024 + 1);
+    let permits = (options.body_budget_bytes / 1024).max(charge_kib(options.max_body_bytes) as usize);
     let app = Arc::new(App {
         engine,
         budget: Semaphore::new(permits),
@@ -108,14 +109,18 @@ async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> R
     if declared.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let kib = (declared.unwrap_or(max) / 1024 + 1) as u32;
-    let _permit = app.budget.acquire_many(kib).await.map_err(|_| ApiError::internal())?;
+    let _permit = app.budget.acquire_many(charge_kib(declared.unwrap_or(max))).await.map_err(|_| ApiError::internal())?;
     let body = match Limited::new(req.into_body(), max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
         Err(_) => return Err(ApiError::serialization("The request body could not be read.")),
     };
     router::dispatch(&app.engine, target, &body).await
+}
+
+/// KiB of budget a request body of `bytes` takes: the body and what is decoded from it.
+fn charge_kib(bytes: usize) -> u32 {
+    (bytes.saturating_mul(2) / 1024 + 1).min(u32::MAX as usize) as u32
 }
 
 fn too_large(max: usize) -> ApiError {

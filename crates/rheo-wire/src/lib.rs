@@ -10,10 +10,14 @@ pub mod shapes;
 pub mod validate;
 
 use base64::Engine as _;
-use base64::engine::GeneralPurpose;
+use base64::engine::{DecodePaddingMode, GeneralPurposeConfig, Simd};
+use std::sync::LazyLock;
 
-/// The base64 engine for blobs (standard alphabet, padded, as the AWS SDKs write them).
-pub const BASE64: GeneralPurpose = base64::engine::general_purpose::STANDARD;
+/// The base64 engine for blobs: standard alphabet, SIMD where the CPU has it (detected once).
+/// It writes padding, as the AWS SDKs do, and accepts blobs with or without it.
+pub static BASE64: LazyLock<Simd> = LazyLock::new(|| {
+    Simd::standard(GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent))
+});
 
 /// Decodes a JSON request body; an empty body counts as `{}` as in AWS.
 pub fn parse_body<'a, T: serde::Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, String> {

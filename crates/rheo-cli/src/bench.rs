@@ -68,7 +68,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     for spec in &args.targets {
         let target = parse_target(spec)?;
         eprintln!("== {} ({})", target.name, target.url);
-        let r = measure(&target, &args).await.with_context(|| format!("benchmarking {}", target.name))?;
+        let r = measure(&target, &args)
+            .await
+            .with_context(|| format!("benchmarking {}", target.name))?;
         all.push((target.name.clone(), r));
     }
     print_table(&all);
@@ -83,8 +85,15 @@ fn parse_target(spec: &str) -> anyhow::Result<Target> {
     };
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    let http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(connector);
-    Ok(Target { name: name.to_owned(), url, pid, http })
+    let http = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(256)
+        .build(connector);
+    Ok(Target {
+        name: name.to_owned(),
+        url,
+        pid,
+        http,
+    })
 }
 
 impl Target {
@@ -112,7 +121,8 @@ impl Target {
     }
 
     async fn create_stream(&self, name: &str, shards: u32) -> anyhow::Result<()> {
-        self.ok("CreateStream", json!({"StreamName": name, "ShardCount": shards})).await?;
+        self.ok("CreateStream", json!({"StreamName": name, "ShardCount": shards}))
+            .await?;
         for _ in 0..600 {
             let d = self.ok("DescribeStreamSummary", json!({"StreamName": name})).await?;
             if d["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE" {
@@ -132,8 +142,9 @@ impl Target {
 
 fn put_records_body(stream: &str, count: usize, size: usize, salt: usize) -> Bytes {
     let data = base64::engine::general_purpose::STANDARD.encode(vec![b'x'; size]);
-    let records: Vec<Value> =
-        (0..count).map(|i| json!({"Data": data, "PartitionKey": format!("pk-{salt}-{i}")})).collect();
+    let records: Vec<Value> = (0..count)
+        .map(|i| json!({"Data": data, "PartitionKey": format!("pk-{salt}-{i}")}))
+        .collect();
     Bytes::from(json!({"StreamName": stream, "Records": records}).to_string())
 }
 
@@ -143,15 +154,27 @@ async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
     let stream = format!("bench-put-{nonce}");
     t.create_stream(&stream, 4).await?;
     (r.put_1k_records_s, r.put_1k_mib_s) = put_throughput(t, &stream, 1024, args).await?;
-    eprintln!("  PutRecords 500 x 1 KiB: {:.0} records/s, {:.1} MiB/s", r.put_1k_records_s, r.put_1k_mib_s);
+    eprintln!(
+        "  PutRecords 500 x 1 KiB: {:.0} records/s, {:.1} MiB/s",
+        r.put_1k_records_s, r.put_1k_mib_s
+    );
     (r.put_100b_records_s, r.put_100b_mib_s) = put_throughput(t, &stream, 100, args).await?;
-    eprintln!("  PutRecords 500 x 100 B: {:.0} records/s, {:.1} MiB/s", r.put_100b_records_s, r.put_100b_mib_s);
+    eprintln!(
+        "  PutRecords 500 x 100 B: {:.0} records/s, {:.1} MiB/s",
+        r.put_100b_records_s, r.put_100b_mib_s
+    );
     (r.put_p50_ms, r.put_p99_ms) = put_latency(t, &stream, args.latency_requests).await?;
-    eprintln!("  PutRecord latency: p50 {:.3} ms, p99 {:.3} ms", r.put_p50_ms, r.put_p99_ms);
+    eprintln!(
+        "  PutRecord latency: p50 {:.3} ms, p99 {:.3} ms",
+        r.put_p50_ms, r.put_p99_ms
+    );
     r.drain_records_s = drain(t, &format!("bench-drain-{nonce}"), args).await?;
     eprintln!("  GetRecords drain: {:.0} records/s", r.drain_records_s);
     (r.e2e_p50_ms, r.e2e_p99_ms) = put_to_get(t, &format!("bench-e2e-{nonce}")).await?;
-    eprintln!("  put-to-get latency: p50 {:.3} ms, p99 {:.3} ms", r.e2e_p50_ms, r.e2e_p99_ms);
+    eprintln!(
+        "  put-to-get latency: p50 {:.3} ms, p99 {:.3} ms",
+        r.e2e_p50_ms, r.e2e_p99_ms
+    );
     if let Some(pid) = t.pid {
         let peak = memory_under_large_requests(t, &stream, pid).await?;
         eprintln!("  peak RSS with 100 x (5 x 1 MiB) requests at once: {peak:.0} MiB");
@@ -169,7 +192,12 @@ async fn put_throughput(t: &Target, stream: &str, size: usize, args: &BenchArgs)
     let mut workers = Vec::new();
     for w in 0..args.concurrency {
         let (bodies, done) = (bodies.clone(), done.clone());
-        let t = Target { name: t.name.clone(), url: t.url.clone(), pid: None, http: t.http.clone() };
+        let t = Target {
+            name: t.name.clone(),
+            url: t.url.clone(),
+            pid: None,
+            http: t.http.clone(),
+        };
         workers.push(tokio::spawn(async move {
             let mut i = w;
             while Instant::now() < deadline {
@@ -202,7 +230,8 @@ async fn put_latency(t: &Target, stream: &str, n: usize) -> anyhow::Result<(f64,
     let data = base64::engine::general_purpose::STANDARD.encode([b'x'; 100]);
     let mut lat = Vec::with_capacity(n);
     for i in 0..n + 50 {
-        let body = Bytes::from(json!({"StreamName": stream, "PartitionKey": format!("k{i}"), "Data": data}).to_string());
+        let body =
+            Bytes::from(json!({"StreamName": stream, "PartitionKey": format!("k{i}"), "Data": data}).to_string());
         let start = Instant::now();
         let (status, out) = t.call("PutRecord", body).await?;
         if status != 200 {
@@ -222,7 +251,15 @@ async fn drain(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<f64
     let body = put_records_body(stream, 500, 1024, 0);
     let mut inflight = Vec::new();
     for b in 0..batches {
-        let (tt, body) = (Target { name: String::new(), url: t.url.clone(), pid: None, http: t.http.clone() }, body.clone());
+        let (tt, body) = (
+            Target {
+                name: String::new(),
+                url: t.url.clone(),
+                pid: None,
+                http: t.http.clone(),
+            },
+            body.clone(),
+        );
         inflight.push(tokio::spawn(async move { tt.call("PutRecords", body).await }));
         if inflight.len() == 8 || b + 1 == batches {
             for f in inflight.drain(..) {
@@ -237,7 +274,12 @@ async fn drain(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<f64
     let start = Instant::now();
     let mut read = 0usize;
     while read < batches * 500 {
-        let (status, out) = t.call("GetRecords", Bytes::from(json!({"ShardIterator": it, "Limit": 10000}).to_string())).await?;
+        let (status, out) = t
+            .call(
+                "GetRecords",
+                Bytes::from(json!({"ShardIterator": it, "Limit": 10000}).to_string()),
+            )
+            .await?;
         if status != 200 {
             bail!("GetRecords failed with {status}: {}", String::from_utf8_lossy(&out));
         }
@@ -276,12 +318,19 @@ async fn put_to_get(t: &Target, stream: &str) -> anyhow::Result<(f64, f64)> {
     let n = 400usize;
     let origin = Instant::now();
     let mut it = t.iterator(stream, "LATEST").await?;
-    let reader_t = Target { name: String::new(), url: t.url.clone(), pid: None, http: t.http.clone() };
+    let reader_t = Target {
+        name: String::new(),
+        url: t.url.clone(),
+        pid: None,
+        http: t.http.clone(),
+    };
     let reader = tokio::spawn(async move {
         let mut lat = Vec::with_capacity(n);
         let give_up = Instant::now() + Duration::from_secs(120);
         while lat.len() < n && Instant::now() < give_up {
-            let (status, out) = reader_t.call("GetRecords", Bytes::from(json!({"ShardIterator": it}).to_string())).await?;
+            let (status, out) = reader_t
+                .call("GetRecords", Bytes::from(json!({"ShardIterator": it}).to_string()))
+                .await?;
             if status != 200 {
                 bail!("GetRecords failed with {status}: {}", String::from_utf8_lossy(&out));
             }
@@ -299,7 +348,11 @@ async fn put_to_get(t: &Target, stream: &str) -> anyhow::Result<(f64, f64)> {
     for _ in 0..n {
         let sent = origin.elapsed().as_secs_f64() * 1000.0;
         let data = base64::engine::general_purpose::STANDARD.encode(format!("{sent:.4}"));
-        t.ok("PutRecord", json!({"StreamName": stream, "PartitionKey": "e2e", "Data": data})).await?;
+        t.ok(
+            "PutRecord",
+            json!({"StreamName": stream, "PartitionKey": "e2e", "Data": data}),
+        )
+        .await?;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let lat = reader.await??;
@@ -334,7 +387,12 @@ async fn memory_under_large_requests(t: &Target, stream: &str, pid: u32) -> anyh
     };
     let mut calls = Vec::new();
     for _ in 0..100 {
-        let tt = Target { name: String::new(), url: t.url.clone(), pid: None, http: t.http.clone() };
+        let tt = Target {
+            name: String::new(),
+            url: t.url.clone(),
+            pid: None,
+            http: t.http.clone(),
+        };
         let body = body.clone();
         calls.push(tokio::spawn(async move { tt.call("PutRecords", body).await }));
     }
@@ -361,7 +419,11 @@ fn print_table(all: &[(String, Results)]) {
         ("GetRecords drain, records/s", |r| r.drain_records_s, true),
         ("put-to-get latency p50, ms", |r| r.e2e_p50_ms, false),
         ("put-to-get latency p99, ms", |r| r.e2e_p99_ms, false),
-        ("peak RSS, 100 × 5 MiB requests at once, MiB", |r| r.peak_rss_mib.unwrap_or(f64::NAN), false),
+        (
+            "peak RSS, 100 × 5 MiB requests at once, MiB",
+            |r| r.peak_rss_mib.unwrap_or(f64::NAN),
+            false,
+        ),
     ];
     print!("| metric | {base_name} |");
     for (name, _) in &all[1..] {
@@ -376,8 +438,20 @@ fn print_table(all: &[(String, Results)]) {
     for (label, get, higher_is_better) in rows {
         print!("| {label} | {} |", fmt(get(base)));
         for (_, r) in &all[1..] {
-            let ratio = if higher_is_better { get(base) / get(r) } else { get(r) / get(base) };
-            print!(" {} | {} |", fmt(get(r)), if ratio.is_finite() { format!("{ratio:.1}×") } else { "–".into() });
+            let ratio = if higher_is_better {
+                get(base) / get(r)
+            } else {
+                get(r) / get(base)
+            };
+            print!(
+                " {} | {} |",
+                fmt(get(r)),
+                if ratio.is_finite() {
+                    format!("{ratio:.1}×")
+                } else {
+                    "–".into()
+                }
+            );
         }
         println!();
     }

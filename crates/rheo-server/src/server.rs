@@ -109,7 +109,11 @@ async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> R
     if declared.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let _permit = app.budget.acquire_many(charge_kib(declared.unwrap_or(max))).await.map_err(|_| ApiError::internal())?;
+    let _permit = app
+        .budget
+        .acquire_many(charge_kib(declared.unwrap_or(max)))
+        .await
+        .map_err(|_| ApiError::internal())?;
     let body = match Limited::new(req.into_body(), max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),

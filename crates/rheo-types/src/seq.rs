@@ -56,6 +56,25 @@ impl SequenceNumber {
     }
 }
 
+impl SequenceNumber {
+    /// Appends the 34-digit decimal form to `out` without allocating.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"49");
+        push_digits(out, self.counter, 20);
+        push_digits(out, u64::from(self.shard), 12);
+    }
+}
+
+/// Appends `v` as exactly `width` decimal digits (zero-padded; `v` must fit).
+fn push_digits(out: &mut Vec<u8>, mut v: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for slot in out[start..].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
 impl fmt::Display for SequenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "49{:020}{:012}", self.counter, self.shard)
@@ -73,6 +92,9 @@ mod tests {
             let x = SequenceNumber { counter: a, shard: s };
             let y = SequenceNumber { counter: b, shard: s };
             prop_assert_eq!(SequenceNumber::parse(&x.to_string()), Ok(x));
+            let mut written = Vec::new();
+            x.write_to(&mut written);
+            prop_assert_eq!(written, x.to_string().into_bytes());
             prop_assert_eq!(x.to_string().cmp(&y.to_string()), a.cmp(&b));
         }
     }

@@ -9,7 +9,7 @@ use base64::Engine as _;
 
 /// One record as GetRecords returns it.
 pub struct RecordOut<'a> {
-    pub sequence_number: &'a str,
+    pub sequence_number: rheo_types::SequenceNumber,
     pub arrival_ms: i64,
     pub partition_key: &'a [u8],
     pub data: &'a [u8],
@@ -29,7 +29,7 @@ pub fn write_get_records<'a>(
             out.push(b',');
         }
         out.extend_from_slice(b"{\"SequenceNumber\":\"");
-        out.extend_from_slice(r.sequence_number.as_bytes());
+        r.sequence_number.write_to(&mut out);
         out.extend_from_slice(b"\",\"ApproximateArrivalTimestamp\":");
         write_timestamp(&mut out, r.arrival_ms);
         out.extend_from_slice(b",\"Data\":\"");
@@ -38,7 +38,7 @@ pub fn write_get_records<'a>(
         let n = BASE64.encode_slice(r.data, &mut out[start..]).unwrap_or(0);
         out.truncate(start + n);
         out.extend_from_slice(b"\",\"PartitionKey\":");
-        write_json_string(&mut out, &String::from_utf8_lossy(r.partition_key));
+        write_partition_key(&mut out, r.partition_key);
         out.push(b'}');
     }
     out.extend_from_slice(b"],");
@@ -55,8 +55,41 @@ pub fn write_get_records<'a>(
 
 /// Epoch seconds with millisecond precision, e.g. `1700000000.123`.
 fn write_timestamp(out: &mut Vec<u8>, ms: i64) {
-    let (secs, frac) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    out.extend_from_slice(format!("{secs}.{frac:03}").as_bytes());
+    if ms < 0 {
+        // Arrival times are never before 1970; keep the output right anyway.
+        out.extend_from_slice((ms as f64 / 1000.0).to_string().as_bytes());
+        return;
+    }
+    let (secs, frac) = (ms / 1000, ms % 1000);
+    let mut digits = [0u8; 20];
+    let mut n = secs as u64;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+}
+
+/// Partition keys are UTF-8 (checked on the way in); plain ASCII needs no escaping.
+fn write_partition_key(out: &mut Vec<u8>, pk: &[u8]) {
+    if pk.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(pk);
+        out.push(b'"');
+    } else {
+        write_json_string(out, &String::from_utf8_lossy(pk));
+    }
 }
 
 fn write_json_string(out: &mut Vec<u8>, s: &str) {
@@ -72,11 +105,12 @@ mod tests {
     proptest! {
         #[test]
         fn output_is_json_with_the_same_records(
-            recs in proptest::collection::vec((any::<String>(), proptest::collection::vec(any::<u8>(), 0..100), 0i64..4_000_000_000_000), 0..5)
+            recs in proptest::collection::vec((any::<String>(), proptest::collection::vec(any::<u8>(), 0..100), -4_000_000_000_000i64..4_000_000_000_000), 0..5)
         ) {
-            let seqs: Vec<String> = (0..recs.len()).map(|i| format!("49{i:032}")).collect();
+            let seqs: Vec<rheo_types::SequenceNumber> =
+                (0..recs.len()).map(|i| rheo_types::SequenceNumber { counter: i as u64 * 7919, shard: i as u32 }).collect();
             let out = write_get_records(
-                recs.iter().zip(&seqs).map(|((pk, data, ms), seq)| RecordOut { sequence_number: seq, arrival_ms: *ms, partition_key: pk.as_bytes(), data }),
+                recs.iter().zip(&seqs).map(|((pk, data, ms), seq)| RecordOut { sequence_number: *seq, arrival_ms: *ms, partition_key: pk.as_bytes(), data }),
                 0, Some("it"), 7);
             let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
             prop_assert_eq!(v["MillisBehindLatest"].as_i64(), Some(7));
@@ -86,7 +120,8 @@ mod tests {
                 prop_assert_eq!(r["PartitionKey"].as_str(), Some(pk.as_str()));
                 prop_assert_eq!(BASE64.decode(r["Data"].as_str().unwrap()).unwrap(), data.clone());
                 prop_assert_eq!((r["ApproximateArrivalTimestamp"].as_f64().unwrap() * 1000.0).round() as i64, *ms);
-                prop_assert_eq!(r["SequenceNumber"].as_str(), Some(seqs[i].as_str()));
+                let seq = seqs[i].to_string();
+                prop_assert_eq!(r["SequenceNumber"].as_str(), Some(seq.as_str()));
             }
         }
     }

@@ -29,10 +29,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         )
         .await
         .map_err(|e| engine_error(engine, e))?;
-    let seqs: Vec<String> = out.records.iter().map(|r| r.sequence_number.to_string()).collect();
     let data_bytes = out.records.iter().map(|r| r.data.len()).sum();
-    let records = out.records.iter().zip(&seqs).map(|(r, seq)| RecordOut {
-        sequence_number: seq,
+    let records = out.records.iter().map(|r| RecordOut {
+        sequence_number: r.sequence_number,
         arrival_ms: r.arrival_ms,
         partition_key: &r.partition_key,
         data: &r.data,

@@ -407,9 +407,12 @@ async fn memory_under_large_requests(t: &Target, stream: &str, pid: u32) -> anyh
     Ok(peak.load(Ordering::Relaxed) as f64)
 }
 
+/// A table row: its label, how to read it from the results, and whether higher is better.
+type Row = (&'static str, fn(&Results) -> f64, bool);
+
 fn print_table(all: &[(String, Results)]) {
     let Some((base_name, base)) = all.first() else { return };
-    let rows: [(&str, fn(&Results) -> f64, bool); 10] = [
+    let rows: [Row; 10] = [
         ("PutRecords 500 × 1 KiB, records/s", |r| r.put_1k_records_s, true),
         ("PutRecords 500 × 1 KiB, MiB/s", |r| r.put_1k_mib_s, true),
         ("PutRecords 500 × 100 B, records/s", |r| r.put_100b_records_s, true),

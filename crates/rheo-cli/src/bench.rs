@@ -38,6 +38,23 @@ pub struct BenchArgs {
     /// Sequential PutRecord calls for the latency measurement.
     #[arg(long, default_value_t = 2000)]
     pub latency_requests: usize,
+    /// Measure only these (comma-separated): put, latency, drain, e2e, memory.
+    #[arg(long, value_delimiter = ',', default_value = "put,latency,drain,e2e,memory")]
+    pub only: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_records_and_finds_the_iterator_without_parsing() {
+        let body = br#"{"Records":[{"SequenceNumber":"491","Data":"AA==","PartitionKey":"\"SequenceNumber\":"},{"SequenceNumber":"492","Data":"","PartitionKey":"k"}],"NextShardIterator":"AQE+/=","MillisBehindLatest":0}"#;
+        let parsed: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(count_records(body), parsed["Records"].as_array().unwrap().len());
+        assert_eq!(next_iterator(body).as_deref(), parsed["NextShardIterator"].as_str());
+        assert_eq!(next_iterator(br#"{"Records":[]}"#), None);
+    }
 }
 
 type Http = Client<HttpConnector, Full<Bytes>>;
@@ -49,7 +66,7 @@ struct Target {
     http: Http,
 }
 
-#[derive(Default, Clone)]
+#[derive(Clone)]
 struct Results {
     put_1k_records_s: f64,
     put_1k_mib_s: f64,
@@ -98,6 +115,12 @@ fn parse_target(spec: &str) -> anyhow::Result<Target> {
 
 impl Target {
     async fn call(&self, op: &str, body: Bytes) -> anyhow::Result<(u16, Bytes)> {
+        let resp = self.http.request(self.request(op, body)?).await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.into_body().collect().await?.to_bytes()))
+    }
+
+    fn request(&self, op: &str, body: Bytes) -> anyhow::Result<http::Request<Full<Bytes>>> {
         let req = http::Request::post(format!("{}/", self.url))
             .header("content-type", "application/x-amz-json-1.1")
             .header("x-amz-target", format!("Kinesis_20131202.{op}"))
@@ -107,9 +130,35 @@ impl Target {
                 "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000",
             )
             .body(Full::new(body))?;
+        Ok(req)
+    }
+
+    /// GetRecords read frame by frame: counts the records and finds the next iterator without
+    /// holding the whole response (the last few bytes of each frame carry over, so a member
+    /// name split across frames is still seen).
+    async fn get_records_streaming(&self, iterator: &str) -> anyhow::Result<(usize, Option<String>)> {
+        let body = Bytes::from(json!({"ShardIterator": iterator, "Limit": 10000}).to_string());
+        let req = self.request("GetRecords", body)?;
         let resp = self.http.request(req).await?;
         let status = resp.status().as_u16();
-        Ok((status, resp.into_body().collect().await?.to_bytes()))
+        let mut body = resp.into_body();
+        let (mut count, mut window) = (0usize, Vec::<u8>::new());
+        const KEEP: usize = 1024;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else { continue };
+            window.extend_from_slice(&data);
+            // Count only matches that start before the carried-over tail, so none is counted twice.
+            let cut = window.len().saturating_sub(KEEP);
+            count += memchr::memmem::find_iter(&window, b"\"SequenceNumber\":")
+                .filter(|&at| at < cut)
+                .count();
+            window.drain(..cut);
+        }
+        if status != 200 {
+            bail!("GetRecords failed with {status}: {}", String::from_utf8_lossy(&window));
+        }
+        count += count_records(&window);
+        Ok((count, next_iterator(&window)))
     }
 
     async fn ok(&self, op: &str, body: Value) -> anyhow::Result<Value> {
@@ -148,9 +197,28 @@ fn put_records_body(stream: &str, count: usize, size: usize, salt: usize) -> Byt
     Bytes::from(json!({"StreamName": stream, "Records": records}).to_string())
 }
 
+impl Results {
+    /// Every figure starts as "not measured".
+    fn new() -> Results {
+        let n = f64::NAN;
+        Results {
+            put_1k_records_s: n,
+            put_1k_mib_s: n,
+            put_100b_records_s: n,
+            put_100b_mib_s: n,
+            put_p50_ms: n,
+            put_p99_ms: n,
+            drain_records_s: n,
+            e2e_p50_ms: n,
+            e2e_p99_ms: n,
+            peak_rss_mib: None,
+        }
+    }
+}
+
 async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
     let nonce = std::process::id();
-    let mut r = Results::default();
+    let mut r = Results::new();
     let stream = format!("bench-put-{nonce}");
     t.create_stream(&stream, 4).await?;
     (r.put_1k_records_s, r.put_1k_mib_s) = put_throughput(t, &stream, 1024, args).await?;
@@ -271,23 +339,29 @@ async fn drain(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<f64
         }
     }
     let mut it = t.iterator(stream, "TRIM_HORIZON").await?;
+    eprintln!("  draining {} records", batches * 500);
     let start = Instant::now();
     let mut read = 0usize;
     while read < batches * 500 {
-        let (status, out) = t
-            .call(
-                "GetRecords",
-                Bytes::from(json!({"ShardIterator": it, "Limit": 10000}).to_string()),
-            )
-            .await?;
-        if status != 200 {
-            bail!("GetRecords failed with {status}: {}", String::from_utf8_lossy(&out));
-        }
-        let page: GetRecordsPage = serde_json::from_slice(&out)?;
-        read += page.records.len();
-        it = page.next_shard_iterator.context("no next iterator")?;
+        let (count, next) = t.get_records_streaming(&it).await?;
+        read += count;
+        it = next.context("no next iterator")?;
     }
     Ok(read as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Records in a GetRecords response, counted without decoding it: inside JSON strings every `"`
+/// is escaped, so `"SequenceNumber":` only matches the member name, once per record.
+fn count_records(body: &[u8]) -> usize {
+    memchr::memmem::find_iter(body, b"\"SequenceNumber\":").count()
+}
+
+/// The `NextShardIterator` of a GetRecords response (iterators hold no quotes or escapes).
+fn next_iterator(body: &[u8]) -> Option<String> {
+    let key = b"\"NextShardIterator\":\"";
+    let start = memchr::memmem::rfind(body, key)? + key.len();
+    let len = memchr::memchr(b'"', &body[start..])?;
+    Some(String::from_utf8_lossy(&body[start..start + len]).into_owned())
 }
 
 /// The one member of a PutRecords response the load generator needs; the rest is skipped.

@@ -322,11 +322,33 @@ pub struct DescribeLimitsOutput {
     pub on_demand_stream_count_limit: u32,
 }
 
+/// A sequence number written as its decimal string without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct SeqOut(pub rheo_types::SequenceNumber);
+
+impl Serialize for SeqOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = Vec::with_capacity(34);
+        self.0.write_to(&mut buf);
+        s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
+}
+
+/// A shard id written as `shardId-000000000000`.
+#[derive(Debug, Clone, Copy)]
+pub struct ShardOut(pub rheo_types::ShardId);
+
+impl Serialize for ShardOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PutRecordOutput {
-    pub shard_id: String,
-    pub sequence_number: String,
+    pub shard_id: ShardOut,
+    pub sequence_number: SeqOut,
     pub encryption_type: &'static str,
 }
 
@@ -334,9 +356,9 @@ pub struct PutRecordOutput {
 #[serde(rename_all = "PascalCase")]
 pub struct PutRecordsResultEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sequence_number: Option<String>,
+    pub sequence_number: Option<SeqOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shard_id: Option<String>,
+    pub shard_id: Option<ShardOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]

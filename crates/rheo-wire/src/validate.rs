@@ -151,7 +151,7 @@ impl Violations {
 }
 
 /// `0` or a decimal without leading zeros of at most `max_digits` digits.
-fn is_decimal(s: &str, max_digits: usize) -> bool {
+pub fn is_decimal(s: &str, max_digits: usize) -> bool {
     s == "0" || (!s.is_empty() && s.len() <= max_digits && !s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit()))
 }
 

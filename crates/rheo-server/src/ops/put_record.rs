@@ -5,7 +5,7 @@ use super::{ApiError, check, check_target, engine_error, json, parse, resolve_ta
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_types::SequenceNumber;
-use rheo_wire::shapes::{PutRecordInput, PutRecordOutput};
+use rheo_wire::shapes::{PutRecordInput, PutRecordOutput, SeqOut, ShardOut};
 use rheo_wire::validate::Violations;
 
 pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
@@ -21,7 +21,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         partition_key: &input.partition_key,
         explicit_hash_key: &input.explicit_hash_key,
     };
-    let record = entry(&mut v, "", raw)?;
+    let record = entry(&mut v, None, raw)?;
     check(v)?;
     let Some(record) = record else {
         return Err(ApiError::internal());
@@ -41,8 +41,8 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         .await
         .map_err(|e| engine_error(engine, e))?;
     json(&PutRecordOutput {
-        shard_id: shard.to_string(),
-        sequence_number: seq.to_string(),
+        shard_id: ShardOut(shard),
+        sequence_number: SeqOut(seq),
         encryption_type: "NONE",
     })
 }

@@ -1,6 +1,6 @@
 //! PutRecords, and the record checks PutRecord shares.
 
-use super::{ApiError, check, engine_error, json, parse, resolve};
+use super::{ApiError, check, engine_error, parse, resolve};
 use crate::router::Reply;
 use bytes::Bytes;
 use rheo_engine::Engine;
@@ -9,8 +9,8 @@ use rheo_types::HashKey;
 use rheo_types::limits::{
     MAX_RECORD_DATA_BYTES, PARTITION_KEY_MAX_CHARS, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS,
 };
-use rheo_wire::shapes::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
-use rheo_wire::validate::Violations;
+use rheo_wire::shapes::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry, SeqOut, ShardOut};
+use rheo_wire::validate::{Violations, is_decimal};
 use std::borrow::Cow;
 
 /// A record's members after the JSON is decoded.
@@ -20,26 +20,24 @@ pub struct RawEntry<'a, 'b> {
     pub explicit_hash_key: &'b Option<String>,
 }
 
-/// Checks one record's members (field names under `prefix`) and decodes it. Returns `None`
-/// when a violation was recorded.
-pub fn entry(v: &mut Violations, prefix: &str, raw: RawEntry<'_, '_>) -> Result<Option<PutEntry>, ApiError> {
-    let field = |name: &str| format!("{prefix}{name}");
-    v.required(&field("data"), raw.data);
-    v.required(&field("partitionKey"), raw.partition_key);
-    v.string(
-        &field("partitionKey"),
-        raw.partition_key.as_deref(),
-        1,
-        PARTITION_KEY_MAX_CHARS,
-        None,
-    );
-    v.hash_key(&field("explicitHashKey"), raw.explicit_hash_key.as_deref());
+/// Checks one record's members and decodes it. `index` is the record's place in a PutRecords
+/// request (field names then read `records.N.member.x`), `None` for PutRecord. Returns `None`
+/// when a violation was recorded in `v`.
+pub fn entry(v: &mut Violations, index: Option<usize>, raw: RawEntry<'_, '_>) -> Result<Option<PutEntry>, ApiError> {
     let data = match raw.data.as_deref() {
         Some(d) => rheo_wire::decode_blob(d).map_err(|_| ApiError::serialization("Data is not valid base64."))?,
         None => Vec::new(),
     };
-    v.blob(&field("data"), data.len(), MAX_RECORD_DATA_BYTES);
-    let (Some(pk), true) = (raw.partition_key.as_deref(), v.is_empty()) else {
+    let pk_ok = raw
+        .partition_key
+        .as_deref()
+        .is_some_and(|pk| (1..=PARTITION_KEY_MAX_CHARS).contains(&pk.chars().count()));
+    let hash_ok = raw.explicit_hash_key.as_deref().is_none_or(|h| is_decimal(h, 39));
+    let (Some(pk), true) = (
+        raw.partition_key.as_deref(),
+        raw.data.is_some() && pk_ok && hash_ok && data.len() <= MAX_RECORD_DATA_BYTES,
+    ) else {
+        report(v, index, &raw, data.len());
         return Ok(None);
     };
     let explicit_hash_key = match raw.explicit_hash_key.as_deref() {
@@ -55,6 +53,23 @@ pub fn entry(v: &mut Violations, prefix: &str, raw: RawEntry<'_, '_>) -> Result<
         explicit_hash_key,
         data: Bytes::from(data),
     }))
+}
+
+/// Records every violation of an invalid record, with AWS's field names.
+fn report(v: &mut Violations, index: Option<usize>, raw: &RawEntry<'_, '_>, data_len: usize) {
+    let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i + 1));
+    let field = |name: &str| format!("{prefix}{name}");
+    v.required(&field("data"), raw.data);
+    v.required(&field("partitionKey"), raw.partition_key);
+    v.string(
+        &field("partitionKey"),
+        raw.partition_key.as_deref(),
+        1,
+        PARTITION_KEY_MAX_CHARS,
+        None,
+    );
+    v.hash_key(&field("explicitHashKey"), raw.explicit_hash_key.as_deref());
+    v.blob(&field("data"), data_len, MAX_RECORD_DATA_BYTES);
 }
 
 pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
@@ -81,7 +96,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
                 partition_key: &r.partition_key,
                 explicit_hash_key: &r.explicit_hash_key,
             };
-            entries.extend(entry(&mut v, &format!("records.{}.member.", i + 1), raw)?);
+            entries.extend(entry(&mut v, Some(i), raw)?);
         }
     }
     check(v)?;
@@ -95,12 +110,12 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         .await
         .map_err(|e| engine_error(engine, e))?;
     let failed = outcomes.iter().filter(|o| o.is_err()).count() as u32;
-    let records = outcomes
+    let records: Vec<PutRecordsResultEntry> = outcomes
         .into_iter()
         .map(|o| match o {
             Ok((shard, seq)) => PutRecordsResultEntry {
-                sequence_number: Some(seq.to_string()),
-                shard_id: Some(shard.to_string()),
+                sequence_number: Some(SeqOut(seq)),
+                shard_id: Some(ShardOut(shard)),
                 error_code: None,
                 error_message: None,
             },
@@ -112,9 +127,12 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
             },
         })
         .collect();
-    json(&PutRecordsOutput {
+    let mut out = Vec::with_capacity(64 + 110 * records.len());
+    let body = PutRecordsOutput {
         failed_record_count: failed,
         records,
         encryption_type: "NONE",
-    })
+    };
+    serde_json::to_writer(&mut out, &body).map_err(|_| ApiError::internal())?;
+    Ok(out)
 }

@@ -61,6 +61,13 @@ for shard in kinesis.list_shards(StreamName="py")["Shards"]:
         it = page["NextShardIterator"]
 assert got == sent, (len(got), len(sent))
 
+# A GetRecords response over 1 MiB is streamed (chunked transfer encoding).
+big = [bytes([i]) * 600_000 for i in range(4)]
+kinesis.put_records(StreamName="py", Records=[{"Data": b, "PartitionKey": "big", "ExplicitHashKey": "0"} for b in big])
+it = kinesis.get_shard_iterator(StreamName="py", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+page = kinesis.get_records(ShardIterator=it)
+assert [r["Data"] for r in page["Records"] if r["PartitionKey"] == "big"] == big
+
 # Paginators and tags.
 names = [n for page in kinesis.get_paginator("list_streams").paginate(PaginationConfig={"PageSize": 1}) for n in page["StreamNames"]]
 assert names == ["py"], names

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod body;
 pub mod error;
 mod ops;
 mod router;

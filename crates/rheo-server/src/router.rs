@@ -1,5 +1,6 @@
 //! Picks the action from `X-Amz-Target` and runs its handler.
 
+use crate::body::ResponseBody;
 use crate::error::ApiError;
 use crate::ops;
 use rheo_engine::Engine;
@@ -9,10 +10,18 @@ pub const TARGET_PREFIX: &str = "Kinesis_20131202.";
 /// A successful response body (JSON).
 pub type Reply = Result<Vec<u8>, ApiError>;
 
-pub async fn dispatch(engine: &Engine, target: &str, body: &[u8]) -> Reply {
+pub async fn dispatch(engine: &Engine, target: &str, body: &[u8]) -> Result<ResponseBody, ApiError> {
     let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
         return Err(ApiError::unknown_operation());
     };
+    if action == "GetRecords" {
+        return ops::get_records::handle(engine, body).await;
+    }
+    dispatch_whole(engine, action, body).await.map(ResponseBody::full)
+}
+
+/// The actions whose responses are built whole.
+async fn dispatch_whole(engine: &Engine, action: &str, body: &[u8]) -> Reply {
     match action {
         "CreateStream" => ops::create_stream::handle(engine, body).await,
         "DeleteStream" => ops::delete_stream::handle(engine, body).await,
@@ -24,7 +33,6 @@ pub async fn dispatch(engine: &Engine, target: &str, body: &[u8]) -> Reply {
         "PutRecord" => ops::put_record::handle(engine, body).await,
         "PutRecords" => ops::put_records::handle(engine, body).await,
         "GetShardIterator" => ops::get_shard_iterator::handle(engine, body).await,
-        "GetRecords" => ops::get_records::handle(engine, body).await,
         "IncreaseStreamRetentionPeriod" => ops::increase_stream_retention_period::handle(engine, body).await,
         "DecreaseStreamRetentionPeriod" => ops::decrease_stream_retention_period::handle(engine, body).await,
         "AddTagsToStream" => ops::add_tags_to_stream::handle(engine, body).await,

@@ -1,11 +1,12 @@
 //! Connections and requests: one port serves HTTP/1.1 and h2c. Request bodies are read under a
 //! shared byte budget, so many large requests at once queue instead of exhausting memory.
 
+use crate::body::ResponseBody;
 use crate::error::ApiError;
 use crate::router;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -75,9 +76,12 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
     }
 }
 
-async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
     if req.method() == Method::GET && req.uri().path() == "/health" {
-        return respond(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}"));
+        return respond(
+            StatusCode::OK,
+            ResponseBody::full(Bytes::from_static(b"{\"status\":\"ok\"}")),
+        );
     }
     let target = req
         .headers()
@@ -91,7 +95,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             return error_response(&ApiError::unknown_operation());
         }
         match read_and_dispatch(app, &target, req).await {
-            Ok(body) => respond(StatusCode::OK, Bytes::from(body)),
+            Ok(body) => respond(StatusCode::OK, body),
             Err(e) => error_response(&e),
         }
     }
@@ -99,7 +103,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     .await
 }
 
-async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> Result<Vec<u8>, ApiError> {
+async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> Result<ResponseBody, ApiError> {
     let max = app.options.max_body_bytes;
     let declared = req
         .headers()
@@ -135,8 +139,8 @@ fn too_large(max: usize) -> ApiError {
     }
 }
 
-fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(body));
+fn respond(status: StatusCode, body: ResponseBody) -> Response<ResponseBody> {
+    let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(
@@ -150,11 +154,9 @@ fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     resp
 }
 
-fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
-    let mut resp = respond(
-        e.status,
-        Bytes::from(rheo_wire::error::error_body(e.kind, e.message.as_deref())),
-    );
+fn error_response(e: &ApiError) -> Response<ResponseBody> {
+    let body = rheo_wire::error::error_body(e.kind, e.message.as_deref());
+    let mut resp = respond(e.status, ResponseBody::full(body));
     if let Ok(v) = HeaderValue::from_str(e.kind) {
         resp.headers_mut().insert("x-amzn-errortype", v);
     }

@@ -15,7 +15,7 @@ pub struct RecordOut<'a> {
     pub data: &'a [u8],
 }
 
-/// Writes `{"Records":[...],"NextShardIterator":...,"MillisBehindLatest":...}`.
+/// Writes `{"Records":[...],"NextShardIterator":...,"MillisBehindLatest":...}` in one buffer.
 pub fn write_get_records<'a>(
     records: impl ExactSizeIterator<Item = RecordOut<'a>>,
     data_bytes: usize,
@@ -23,34 +23,47 @@ pub fn write_get_records<'a>(
     millis_behind_latest: i64,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(data_bytes * 4 / 3 + records.len() * 160 + 600);
-    out.extend_from_slice(b"{\"Records\":[");
+    write_prefix(&mut out);
     for (i, r) in records.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"SequenceNumber\":\"");
-        r.sequence_number.write_to(&mut out);
-        out.extend_from_slice(b"\",\"ApproximateArrivalTimestamp\":");
-        write_timestamp(&mut out, r.arrival_ms);
-        out.extend_from_slice(b",\"Data\":\"");
-        let start = out.len();
-        out.resize(start + base64::encoded_len(r.data.len(), true).unwrap_or(0), 0);
-        let n = BASE64.encode_slice(r.data, &mut out[start..]).unwrap_or(0);
-        out.truncate(start + n);
-        out.extend_from_slice(b"\",\"PartitionKey\":");
-        write_partition_key(&mut out, r.partition_key);
-        out.push(b'}');
+        write_record(&mut out, &r, i == 0);
     }
+    write_suffix(&mut out, next_iterator, millis_behind_latest);
+    out
+}
+
+/// The response in pieces, for streaming: the opening, each record, then the closing.
+pub fn write_prefix(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"Records\":[");
+}
+
+pub fn write_record(out: &mut Vec<u8>, r: &RecordOut<'_>, first: bool) {
+    if !first {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"{\"SequenceNumber\":\"");
+    r.sequence_number.write_to(out);
+    out.extend_from_slice(b"\",\"ApproximateArrivalTimestamp\":");
+    write_timestamp(out, r.arrival_ms);
+    out.extend_from_slice(b",\"Data\":\"");
+    let start = out.len();
+    out.resize(start + base64::encoded_len(r.data.len(), true).unwrap_or(0), 0);
+    let n = BASE64.encode_slice(r.data, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + n);
+    out.extend_from_slice(b"\",\"PartitionKey\":");
+    write_partition_key(out, r.partition_key);
+    out.push(b'}');
+}
+
+pub fn write_suffix(out: &mut Vec<u8>, next_iterator: Option<&str>, millis_behind_latest: i64) {
     out.extend_from_slice(b"],");
     if let Some(it) = next_iterator {
         out.extend_from_slice(b"\"NextShardIterator\":");
-        write_json_string(&mut out, it);
+        write_json_string(out, it);
         out.push(b',');
     }
     out.extend_from_slice(b"\"MillisBehindLatest\":");
     out.extend_from_slice(millis_behind_latest.to_string().as_bytes());
     out.push(b'}');
-    out
 }
 
 /// Epoch seconds with millisecond precision, e.g. `1700000000.123`.

@@ -354,13 +354,24 @@ async fn large_records_and_large_batches_round_trip() {
         .await
         .unwrap();
     assert_eq!(out.failed_record_count(), Some(0));
-    let mut total = 0;
+    // Responses over 1 MiB of data are streamed in chunks; every byte must arrive intact.
+    let mut got = Vec::new();
     for shard in ["shardId-000000000000", "shardId-000000000001"] {
-        total += drain(&c, iterator(&c, "big", shard, ShardIteratorType::TrimHorizon).await)
-            .await
-            .len();
+        got.extend(drain(&c, iterator(&c, "big", shard, ShardIteratorType::TrimHorizon).await).await);
     }
-    assert_eq!(total, 6);
+    assert_eq!(got.len(), 6);
+    for r in &got {
+        let expected = if r.partition_key() == Some("p") {
+            &mib[..]
+        } else {
+            &mib[..1024 * 1000]
+        };
+        assert!(
+            r.data().as_ref() == expected,
+            "record {:?} arrives intact",
+            r.partition_key()
+        );
+    }
     // Over the limits: one record over 1 MiB, a batch over 5 MiB.
     let over = vec![0u8; 1024 * 1024 + 1];
     assert_eq!(

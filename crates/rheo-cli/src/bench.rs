@@ -134,20 +134,23 @@ impl Target {
     }
 
     /// GetRecords read frame by frame: counts the records and finds the next iterator without
-    /// holding the whole response (the last few bytes of each frame carry over, so a member
-    /// name split across frames is still seen).
+    /// holding the whole response. The last bytes of each frame carry over, so a member name
+    /// split across frames is still seen; the first bytes are kept too, because some servers
+    /// write `NextShardIterator` before `Records`.
     async fn get_records_streaming(&self, iterator: &str) -> anyhow::Result<(usize, Option<String>)> {
+        const KEEP: usize = 1024;
         let body = Bytes::from(json!({"ShardIterator": iterator, "Limit": 10000}).to_string());
-        let req = self.request("GetRecords", body)?;
-        let resp = self.http.request(req).await?;
+        let resp = self.http.request(self.request("GetRecords", body)?).await?;
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
-        let (mut count, mut window) = (0usize, Vec::<u8>::new());
-        const KEEP: usize = 1024;
+        let (mut count, mut head, mut window) = (0usize, Vec::<u8>::new(), Vec::<u8>::new());
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame?.into_data() else { continue };
+            if head.len() < 4 * KEEP {
+                head.extend_from_slice(&data[..data.len().min(4 * KEEP - head.len())]);
+            }
             window.extend_from_slice(&data);
-            // Count only matches that start before the carried-over tail, so none is counted twice.
+            // Count only matches that start before the carried-over tail, so none counts twice.
             let cut = window.len().saturating_sub(KEEP);
             count += memchr::memmem::find_iter(&window, b"\"SequenceNumber\":")
                 .filter(|&at| at < cut)
@@ -158,7 +161,7 @@ impl Target {
             bail!("GetRecords failed with {status}: {}", String::from_utf8_lossy(&window));
         }
         count += count_records(&window);
-        Ok((count, next_iterator(&window)))
+        Ok((count, next_iterator(&window).or_else(|| next_iterator(&head))))
     }
 
     async fn ok(&self, op: &str, body: Value) -> anyhow::Result<Value> {

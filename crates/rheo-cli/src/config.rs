@@ -115,9 +115,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, data_dir = %data_dir.display(), ?durability, "rheo is serving");
     // Scripts and tests read the address from this line.
     println!("rheo listening on http://{addr}");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Every acknowledged record is already durable, so stopping needs no flush.
     tokio::select! {
         r = rheo_server::serve(listener, engine, rheo_server::ServerOptions::default()) => r.context("serving")?,
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+        _ = terminate.recv() => tracing::info!("terminated; stopping"),
     }
     Ok(())
 }

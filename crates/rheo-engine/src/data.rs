@@ -6,6 +6,7 @@ use crate::runtime::StreamRuntime;
 use crate::writer::{AppendReply, AppendRequest, PendingRecord};
 use crate::{Engine, Error};
 use bytes::Bytes;
+use rheo_log::{LogReader, ReadLimits};
 use rheo_types::{HashKey, SequenceNumber, ShardId, StreamName, hash_key_for_partition_key};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -50,13 +51,6 @@ pub struct Record {
     pub arrival_ms: i64,
     pub partition_key: Bytes,
     pub data: Bytes,
-}
-
-#[derive(Debug, Clone)]
-pub struct GetRecordsOutput {
-    pub records: Vec<Record>,
-    pub next_iterator: Option<String>,
-    pub millis_behind_latest: i64,
 }
 
 impl Engine {
@@ -205,6 +199,12 @@ impl Engine {
             StartingPosition::AtSequenceNumber(s) => parse_seq(&s)?,
             StartingPosition::AfterSequenceNumber(s) => parse_seq(&s)?.saturating_add(1),
             StartingPosition::AtTimestamp(ts) => {
+                let now = self.now();
+                if ts > now {
+                    return Err(Error::InvalidArgument(format!(
+                        "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: {ts}, currentTimestampInMillis: {now}"
+                    )));
+                }
                 let reader = shard.reader.clone();
                 let found = tokio::task::spawn_blocking(move || reader.first_key_at_or_after(ts))
                     .await
@@ -226,25 +226,24 @@ impl Engine {
         iterator::encode(&pos, self.inner.secret)
     }
 
-    /// Reads from the iterator's position: at most `limit` records and 10 MiB.
-    pub async fn get_records(
+    /// Checks a GetRecords request: the iterator, its stream and shard. The read itself is
+    /// [`RecordsRead::run`], which blocks and so belongs on a blocking thread.
+    pub fn prepare_get_records(
         &self,
         token: &str,
         limit: Option<u32>,
         stream: Option<&StreamName>,
-    ) -> Result<GetRecordsOutput, Error> {
+    ) -> Result<RecordsRead, Error> {
         let now = self.now();
         let pos = iterator::decode(token, self.inner.secret, now).map_err(|e| match e {
             IteratorError::Invalid => Error::InvalidArgument("Invalid ShardIterator.".into()),
             IteratorError::Expired { minted_ms } => Error::ExpiredIterator(format!(
-                "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of 300000 milliseconds.",
-                minted_ms, now
+                "Iterator expired. The iterator was created at time {minted_ms} while right now it is {now} which is further in the future than the tolerated delay of 300000 milliseconds."
             )),
         })?;
-        if stream.is_some_and(|s| *s != pos.stream) {
+        if let Some(s) = stream.filter(|s| **s != pos.stream) {
             return Err(Error::InvalidArgument(format!(
-                "ShardIterator does not belong to stream {}.",
-                stream.map(|s| s.as_str()).unwrap_or_default()
+                "ShardIterator does not belong to stream {s}."
             )));
         }
         let shard_missing = || Error::ShardNotFound {
@@ -255,39 +254,65 @@ impl Engine {
         if rt.incarnation != pos.incarnation {
             return Err(shard_missing());
         }
-        let shard = rt.shard(ShardId(pos.shard)).ok_or_else(shard_missing)?;
-        let reader = shard.reader.clone();
-        let max_records = limit.map_or(rheo_types::limits::GET_RECORDS_MAX_RECORDS, |l| l as usize);
-        let cutoff = rt.cutoff_ms(now);
-        let from = pos.position;
-        let read = tokio::task::spawn_blocking(move || {
-            let records = reader.read(from, max_records, rheo_types::limits::GET_RECORDS_MAX_BYTES, cutoff);
-            (records, reader.tail())
+        let reader = rt.shard(ShardId(pos.shard)).ok_or_else(shard_missing)?.reader.clone();
+        let limits = ReadLimits {
+            from_key: pos.position,
+            max_records: limit.map_or(rheo_types::limits::GET_RECORDS_MAX_RECORDS, |l| l as usize),
+            max_bytes: rheo_types::limits::GET_RECORDS_MAX_BYTES,
+            min_timestamp_ms: rt.cutoff_ms(now),
+        };
+        Ok(RecordsRead {
+            engine: self.clone(),
+            rt,
+            shard: ShardId(pos.shard),
+            reader,
+            limits,
         })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        let (records, tail) = (read.0?, read.1);
-        let next = records.last().map_or(pos.position, |r| r.key + 1);
-        let caught_up = tail.last_key.is_none_or(|k| next > k);
-        let millis_behind_latest = match records.last() {
-            Some(r) if !caught_up => (now - r.timestamp_ms).max(0),
+    }
+}
+
+/// A checked GetRecords request, ready to read.
+pub struct RecordsRead {
+    engine: Engine,
+    rt: Arc<StreamRuntime>,
+    shard: ShardId,
+    reader: LogReader,
+    limits: ReadLimits,
+}
+
+/// What follows the records in a GetRecords response.
+#[derive(Debug, Clone)]
+pub struct ReadSummary {
+    pub next_iterator: String,
+    pub millis_behind_latest: i64,
+}
+
+impl RecordsRead {
+    /// Reads the records (blocking), handing them to `each` in batches of about `batch_bytes`
+    /// as the log is scanned; stops early if `each` returns false.
+    pub fn run(self, batch_bytes: usize, mut each: impl FnMut(Vec<Record>) -> bool) -> Result<ReadSummary, Error> {
+        let shard = self.shard.0;
+        let last = self.reader.read_batches(self.limits, batch_bytes, |batch| {
+            each(
+                batch
+                    .into_iter()
+                    .map(|r| Record {
+                        sequence_number: SequenceNumber { counter: r.key, shard },
+                        arrival_ms: r.timestamp_ms,
+                        partition_key: r.partition_key,
+                        data: r.data,
+                    })
+                    .collect(),
+            )
+        })?;
+        let next = last.map_or(self.limits.from_key, |(key, _)| key + 1);
+        let caught_up = self.reader.tail().last_key.is_none_or(|k| next > k);
+        let millis_behind_latest = match last {
+            Some((_, ts)) if !caught_up => (self.engine.now() - ts).max(0),
             _ => 0,
         };
-        let records = records
-            .into_iter()
-            .map(|r| Record {
-                sequence_number: SequenceNumber {
-                    counter: r.key,
-                    shard: pos.shard,
-                },
-                arrival_ms: r.timestamp_ms,
-                partition_key: r.partition_key,
-                data: r.data,
-            })
-            .collect();
-        Ok(GetRecordsOutput {
-            records,
-            next_iterator: Some(self.mint(&rt, shard.id, next)),
+        Ok(ReadSummary {
+            next_iterator: self.engine.mint(&self.rt, self.shard, next),
             millis_behind_latest,
         })
     }

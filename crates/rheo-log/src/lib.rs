@@ -39,7 +39,7 @@ mod log;
 
 pub use disk::{Disk, DiskFile, RealDisk};
 pub use frame::{FRAME_HEADER, MAX_BODY, NewRecord, ReadRecord};
-pub use log::{Durability, LogConfig, LogReader, LogWriter, Tail, open};
+pub use log::{Durability, LogConfig, LogReader, LogWriter, ReadLimits, Tail, open};
 
 /// Bytes between two sparse index entries.
 pub const INDEX_INTERVAL: u64 = 64 * 1024;

@@ -369,6 +369,16 @@ impl LogWriter {
     }
 }
 
+/// What a read returns: records with key ≥ `from_key` and timestamp ≥ `min_timestamp_ms`, at
+/// most `max_records` of them and, past the first one, at most `max_bytes` of data and keys.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadLimits {
+    pub from_key: u64,
+    pub max_records: usize,
+    pub max_bytes: usize,
+    pub min_timestamp_ms: i64,
+}
+
 /// Where a read starts: a file and a position, and the committed end of each later segment.
 type ReadPlan = Vec<(Arc<dyn DiskFile>, PathBuf, u64, u64)>;
 
@@ -386,31 +396,71 @@ impl LogReader {
         max_bytes: usize,
         min_timestamp_ms: i64,
     ) -> Result<Vec<ReadRecord>, LogError> {
+        let mut out = Vec::new();
+        let limits = ReadLimits {
+            from_key,
+            max_records,
+            max_bytes,
+            min_timestamp_ms,
+        };
+        self.read_batches(limits, usize::MAX, |batch| {
+            out.extend(batch);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Like [`LogReader::read`], but hands the records over in batches of up to `batch_bytes`
+    /// as the scan goes, so the caller can process one batch while the next is read. Stops
+    /// early when `each` returns false. Returns the key and timestamp of the last record.
+    pub fn read_batches(
+        &self,
+        limits: ReadLimits,
+        batch_bytes: usize,
+        mut each: impl FnMut(Vec<ReadRecord>) -> bool,
+    ) -> Result<Option<(u64, i64)>, LogError> {
+        let ReadLimits {
+            from_key,
+            max_records,
+            max_bytes,
+            min_timestamp_ms,
+        } = limits;
         let seg = self.shared.read().segments.partition_point(|s| s.base_key <= from_key);
         let plan = self.plan(seg.saturating_sub(1), |e| e.key <= from_key);
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
+        let (mut batch, mut batch_size) = (Vec::new(), 0usize);
+        let (mut count, mut bytes, mut last) = (0usize, 0usize, None);
+        let mut stopped = false;
         for (file, path, start, end) in plan {
-            let mut full = false;
             let r = scan(&*file, start, end, |rec, _, _| {
                 if rec.key < from_key || rec.timestamp_ms < min_timestamp_ms {
                     return true;
                 }
                 let size = rec.data.len() + rec.partition_key.len();
-                if out.len() >= max_records || (!out.is_empty() && bytes + size > max_bytes) {
-                    full = true;
+                if count >= max_records || (count > 0 && bytes + size > max_bytes) {
+                    stopped = true;
                     return false;
                 }
-                bytes += size;
-                out.push(rec);
+                (count, bytes, batch_size) = (count + 1, bytes + size, batch_size + size);
+                last = Some((rec.key, rec.timestamp_ms));
+                batch.push(rec);
+                if batch_size >= batch_bytes {
+                    batch_size = 0;
+                    if !each(std::mem::take(&mut batch)) {
+                        stopped = true;
+                        return false;
+                    }
+                }
                 true
             });
             r.map_err(|source| LogError::Io { path, source })?;
-            if full {
+            if stopped {
                 break;
             }
         }
-        Ok(out)
+        if !batch.is_empty() {
+            each(batch);
+        }
+        Ok(last)
     }
 
     /// The key of the first record whose timestamp is ≥ `timestamp_ms`.

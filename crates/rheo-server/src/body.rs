@@ -1,17 +1,30 @@
-//! Response bodies: a whole buffer (sent with Content-Length), or chunks produced while the
-//! response is being sent (chunked), which lets a large GetRecords response be encoded and
+//! Response bodies: a whole buffer (sent with Content-Length), or pieces produced while the
+//! response is being sent (chunked), which lets a large GetRecords response be read, encoded and
 //! transferred at the same time.
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
+/// One piece of a streamed response, from its producer.
+pub enum Piece {
+    /// More of the body follows.
+    More(Bytes),
+    /// The end of the body.
+    Last(Bytes),
+    /// The producer failed part-way: the connection is aborted so the client sees an error
+    /// rather than a truncated response.
+    Failed(std::io::Error),
+}
+
 pub enum ResponseBody {
     Full(Option<Bytes>),
-    Stream(mpsc::Receiver<Bytes>),
+    Stream {
+        first: Option<Bytes>,
+        rest: mpsc::Receiver<Piece>,
+    },
 }
 
 impl ResponseBody {
@@ -22,12 +35,20 @@ impl ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = std::io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResponseBody::Stream(rx) => rx.poll_recv(cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+            ResponseBody::Stream { first, rest } => {
+                if let Some(b) = first.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
+                }
+                rest.poll_recv(cx).map(|piece| match piece? {
+                    Piece::More(b) | Piece::Last(b) => Some(Ok(Frame::data(b))),
+                    Piece::Failed(e) => Some(Err(e)),
+                })
+            }
         }
     }
 
@@ -39,7 +60,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             ResponseBody::Full(None) => SizeHint::with_exact(0),
-            ResponseBody::Stream(_) => SizeHint::default(),
+            ResponseBody::Stream { .. } => SizeHint::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rheo_engine::Engine;
 use std::sync::Arc;
@@ -24,6 +24,9 @@ pub struct ServerOptions {
     /// Request bytes held in memory at once across all requests. Each request is charged twice
     /// its body size: the body plus the records decoded from it.
     pub body_budget_bytes: usize,
+    /// Time allowed to receive a request's headers, and then its body. A client that sends
+    /// slower than this gives its share of the budget back instead of holding it.
+    pub read_timeout: std::time::Duration,
 }
 
 impl Default for ServerOptions {
@@ -31,6 +34,7 @@ impl Default for ServerOptions {
         ServerOptions {
             max_body_bytes: 16 * 1024 * 1024,
             body_budget_bytes: 256 * 1024 * 1024,
+            read_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -50,7 +54,11 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         budget: Semaphore::new(permits),
         options,
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(app.options.read_timeout);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
@@ -118,10 +126,12 @@ async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> R
         .acquire_many(charge_kib(declared.unwrap_or(max)))
         .await
         .map_err(|_| ApiError::internal())?;
-    let body = match Limited::new(req.into_body(), max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
-        Err(_) => return Err(ApiError::serialization("The request body could not be read.")),
+    let read = tokio::time::timeout(app.options.read_timeout, Limited::new(req.into_body(), max).collect());
+    let body = match read.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
+        Ok(Err(_)) => return Err(ApiError::serialization("The request body could not be read.")),
+        Err(_) => return Err(ApiError::serialization("The request body did not arrive in time.")),
     };
     router::dispatch(&app.engine, target, &body).await
 }
@@ -147,11 +157,31 @@ fn respond(status: StatusCode, body: ResponseBody) -> Response<ResponseBody> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-amz-json-1.1"),
     );
-    h.insert(
-        "x-amzn-requestid",
-        HeaderValue::from_static("00000000-0000-0000-0000-000000000000"),
-    );
+    if let Ok(id) = HeaderValue::from_str(&request_id()) {
+        h.insert("x-amzn-requestid", id);
+    }
     resp
+}
+
+/// A request id in AWS's UUID shape: unique within the process (a counter) and across restarts
+/// (a random part drawn at start).
+fn request_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: LazyLock<u64> =
+        LazyLock::new(|| std::collections::hash_map::RandomState::new().build_hasher().finish());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let s = *SEED;
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        s >> 32,
+        (s >> 16) & 0xffff,
+        s & 0xfff,
+        (n >> 48) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
 }
 
 fn error_response(e: &ApiError) -> Response<ResponseBody> {

@@ -15,23 +15,8 @@ pub struct RecordOut<'a> {
     pub data: &'a [u8],
 }
 
-/// Writes `{"Records":[...],"NextShardIterator":...,"MillisBehindLatest":...}` in one buffer.
-pub fn write_get_records<'a>(
-    records: impl ExactSizeIterator<Item = RecordOut<'a>>,
-    data_bytes: usize,
-    next_iterator: Option<&str>,
-    millis_behind_latest: i64,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data_bytes * 4 / 3 + records.len() * 160 + 600);
-    write_prefix(&mut out);
-    for (i, r) in records.enumerate() {
-        write_record(&mut out, &r, i == 0);
-    }
-    write_suffix(&mut out, next_iterator, millis_behind_latest);
-    out
-}
-
-/// The response in pieces, for streaming: the opening, each record, then the closing.
+/// The response in pieces, so it can be streamed: the opening, each record, then the closing
+/// (`{"Records":[...],"NextShardIterator":...,"MillisBehindLatest":...}`).
 pub fn write_prefix(out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"Records\":[");
 }
@@ -122,9 +107,13 @@ mod tests {
         ) {
             let seqs: Vec<rheo_types::SequenceNumber> =
                 (0..recs.len()).map(|i| rheo_types::SequenceNumber { counter: i as u64 * 7919, shard: i as u32 }).collect();
-            let out = write_get_records(
-                recs.iter().zip(&seqs).map(|((pk, data, ms), seq)| RecordOut { sequence_number: *seq, arrival_ms: *ms, partition_key: pk.as_bytes(), data }),
-                0, Some("it"), 7);
+            let mut out = Vec::new();
+            write_prefix(&mut out);
+            for (i, ((pk, data, ms), seq)) in recs.iter().zip(&seqs).enumerate() {
+                let r = RecordOut { sequence_number: *seq, arrival_ms: *ms, partition_key: pk.as_bytes(), data };
+                write_record(&mut out, &r, i == 0);
+            }
+            write_suffix(&mut out, Some("it"), 7);
             let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
             prop_assert_eq!(v["MillisBehindLatest"].as_i64(), Some(7));
             prop_assert_eq!(v["NextShardIterator"].as_str(), Some("it"));

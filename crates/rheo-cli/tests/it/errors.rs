@@ -208,6 +208,15 @@ async fn iterators_expire_and_garbage_iterators_are_refused() {
         .await;
     assert_eq!(kind(&v), "InvalidArgumentException");
     assert!(message(&v).starts_with("Invalid StartingSequenceNumber. It encodes shardId-000000000000"));
+    // AT_TIMESTAMP cannot point into the future.
+    let future = server.clock_now() + 60_000;
+    let body = json!({"StreamName": "two", "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP",
+                      "Timestamp": future as f64 / 1000.0});
+    let (_, v) = server.raw("GetShardIterator", &body.to_string()).await;
+    assert_eq!(kind(&v), "InvalidArgumentException");
+    assert!(
+        message(&v).starts_with("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis.")
+    );
     // ListShards tokens expire too.
     let page = c.list_shards().stream_name("two").max_results(1).send().await.unwrap();
     server.clock.advance_ms(300_001);

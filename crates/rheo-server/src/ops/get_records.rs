@@ -1,15 +1,23 @@
-//! GetRecords, written with the fast response writer.
+//! GetRecords: the request is checked first, so every error is a proper AWS error; then a
+//! blocking task reads the log and encodes the response piece by piece while earlier pieces are
+//! sent. A response that fits in one piece is sent whole, with Content-Length.
 
 use super::{check, engine_error, parse};
-use crate::body::ResponseBody;
+use crate::body::{Piece, ResponseBody};
 use crate::error::ApiError;
 use bytes::Bytes;
 use rheo_engine::Engine;
-use rheo_engine::data::GetRecordsOutput;
+use rheo_engine::data::{Record, RecordsRead};
 use rheo_types::Arn;
-use rheo_wire::records::{RecordOut, write_get_records, write_prefix, write_record, write_suffix};
+use rheo_wire::records::{RecordOut, write_prefix, write_record, write_suffix};
 use rheo_wire::shapes::GetRecordsInput;
 use rheo_wire::validate::Violations;
+use tokio::sync::mpsc;
+
+/// Encoded bytes per streamed piece.
+const PIECE_BYTES: usize = 1024 * 1024;
+/// Record bytes the log hands over at a time.
+const BATCH_BYTES: usize = 256 * 1024;
 
 pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiError> {
     let input: GetRecordsInput = parse(body)?;
@@ -24,34 +32,24 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
         .as_deref()
         .and_then(|a| Arn::parse(a).ok())
         .map(|a| a.stream);
-    let out = engine
-        .get_records(
-            input.shard_iterator.as_deref().unwrap_or_default(),
-            input.limit.map(|l| l as u32),
-            stream.as_ref(),
-        )
-        .await
+    let iterator = input.shard_iterator.as_deref().unwrap_or_default();
+    let limit = input.limit.map(|l| l as u32);
+    let read = engine
+        .prepare_get_records(iterator, limit, stream.as_ref())
         .map_err(|e| engine_error(engine, e))?;
-    let data_bytes: usize = out.records.iter().map(|r| r.data.len()).sum();
-    if data_bytes <= STREAM_ABOVE_BYTES {
-        let records = out.records.iter().map(record_out);
-        let body = write_get_records(
-            records,
-            data_bytes,
-            out.next_iterator.as_deref(),
-            out.millis_behind_latest,
-        );
-        return Ok(ResponseBody::full(body));
+    let (tx, mut rx) = mpsc::channel(8);
+    tokio::task::spawn_blocking(move || encode(read, &tx));
+    match rx.recv().await {
+        Some(Piece::Last(whole)) => Ok(ResponseBody::full(whole)),
+        Some(Piece::More(first)) => Ok(ResponseBody::Stream {
+            first: Some(first),
+            rest: rx,
+        }),
+        Some(Piece::Failed(_)) | None => Err(ApiError::internal()),
     }
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(send_in_chunks(out, tx));
-    Ok(ResponseBody::Stream(rx))
 }
 
-/// Responses with more record data than this are streamed in chunks of about this size.
-const STREAM_ABOVE_BYTES: usize = 1024 * 1024;
-
-fn record_out(r: &rheo_engine::data::Record) -> RecordOut<'_> {
+fn record_out(r: &Record) -> RecordOut<'_> {
     RecordOut {
         sequence_number: r.sequence_number,
         arrival_ms: r.arrival_ms,
@@ -60,21 +58,32 @@ fn record_out(r: &rheo_engine::data::Record) -> RecordOut<'_> {
     }
 }
 
-/// Encodes the response chunk by chunk while earlier chunks are being sent. Ends early if the
+/// Reads and encodes the response, sending a piece whenever one is full. Ends early if the
 /// client goes away.
-async fn send_in_chunks(out: GetRecordsOutput, tx: tokio::sync::mpsc::Sender<Bytes>) {
-    let capacity = STREAM_ABOVE_BYTES * 3 / 2;
-    let mut buf = Vec::with_capacity(capacity);
+fn encode(read: RecordsRead, tx: &mpsc::Sender<Piece>) {
+    let mut buf = Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 2);
     write_prefix(&mut buf);
-    for (i, r) in out.records.iter().enumerate() {
-        write_record(&mut buf, &record_out(r), i == 0);
-        if buf.len() >= STREAM_ABOVE_BYTES {
-            let chunk = std::mem::replace(&mut buf, Vec::with_capacity(capacity));
-            if tx.send(Bytes::from(chunk)).await.is_err() {
-                return;
-            }
+    let mut first = true;
+    let summary = read.run(BATCH_BYTES, |records| {
+        for r in &records {
+            write_record(&mut buf, &record_out(r), first);
+            first = false;
         }
-    }
-    write_suffix(&mut buf, out.next_iterator.as_deref(), out.millis_behind_latest);
-    let _ = tx.send(Bytes::from(buf)).await;
+        if buf.len() < PIECE_BYTES {
+            return true;
+        }
+        let piece = std::mem::replace(&mut buf, Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 2));
+        tx.blocking_send(Piece::More(Bytes::from(piece))).is_ok()
+    });
+    let last = match summary {
+        Ok(s) => {
+            write_suffix(&mut buf, Some(&s.next_iterator), s.millis_behind_latest);
+            Piece::Last(Bytes::from(buf))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading records failed");
+            Piece::Failed(std::io::Error::other(e.to_string()))
+        }
+    };
+    let _ = tx.blocking_send(last);
 }

@@ -221,37 +221,55 @@ impl Results {
 
 async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
     let nonce = std::process::id();
+    let wanted = |m: &str| args.only.iter().any(|o| o == m);
     let mut r = Results::new();
     let stream = format!("bench-put-{nonce}");
     t.create_stream(&stream, 4).await?;
-    (r.put_1k_records_s, r.put_1k_mib_s) = put_throughput(t, &stream, 1024, args).await?;
-    eprintln!(
-        "  PutRecords 500 x 1 KiB: {:.0} records/s, {:.1} MiB/s",
-        r.put_1k_records_s, r.put_1k_mib_s
-    );
-    (r.put_100b_records_s, r.put_100b_mib_s) = put_throughput(t, &stream, 100, args).await?;
-    eprintln!(
-        "  PutRecords 500 x 100 B: {:.0} records/s, {:.1} MiB/s",
-        r.put_100b_records_s, r.put_100b_mib_s
-    );
-    (r.put_p50_ms, r.put_p99_ms) = put_latency(t, &stream, args.latency_requests).await?;
-    eprintln!(
-        "  PutRecord latency: p50 {:.3} ms, p99 {:.3} ms",
-        r.put_p50_ms, r.put_p99_ms
-    );
-    r.drain_records_s = drain(t, &format!("bench-drain-{nonce}"), args).await?;
-    eprintln!("  GetRecords drain: {:.0} records/s", r.drain_records_s);
-    (r.e2e_p50_ms, r.e2e_p99_ms) = put_to_get(t, &format!("bench-e2e-{nonce}")).await?;
-    eprintln!(
-        "  put-to-get latency: p50 {:.3} ms, p99 {:.3} ms",
-        r.e2e_p50_ms, r.e2e_p99_ms
-    );
-    if let Some(pid) = t.pid {
+    if wanted("put") {
+        (r.put_1k_records_s, r.put_1k_mib_s) = put_throughput(t, &stream, 1024, args).await?;
+        eprintln!(
+            "  PutRecords 500 x 1 KiB: {:.0} records/s, {:.1} MiB/s",
+            r.put_1k_records_s, r.put_1k_mib_s
+        );
+        (r.put_100b_records_s, r.put_100b_mib_s) = put_throughput(t, &stream, 100, args).await?;
+        eprintln!(
+            "  PutRecords 500 x 100 B: {:.0} records/s, {:.1} MiB/s",
+            r.put_100b_records_s, r.put_100b_mib_s
+        );
+    }
+    if wanted("latency") {
+        settle().await;
+        (r.put_p50_ms, r.put_p99_ms) = put_latency(t, &stream, args.latency_requests).await?;
+        eprintln!(
+            "  PutRecord latency: p50 {:.3} ms, p99 {:.3} ms",
+            r.put_p50_ms, r.put_p99_ms
+        );
+    }
+    if wanted("drain") {
+        r.drain_records_s = drain(t, &format!("bench-drain-{nonce}"), args).await?;
+        eprintln!("  GetRecords drain: {:.0} records/s", r.drain_records_s);
+    }
+    if wanted("e2e") {
+        settle().await;
+        (r.e2e_p50_ms, r.e2e_p99_ms) = put_to_get(t, &format!("bench-e2e-{nonce}")).await?;
+        eprintln!(
+            "  put-to-get latency: p50 {:.3} ms, p99 {:.3} ms",
+            r.e2e_p50_ms, r.e2e_p99_ms
+        );
+    }
+    if let Some(pid) = t.pid.filter(|_| wanted("memory")) {
         let peak = memory_under_large_requests(t, &stream, pid).await?;
         eprintln!("  peak RSS with 100 x (5 x 1 MiB) requests at once: {peak:.0} MiB");
         r.peak_rss_mib = Some(peak);
     }
     Ok(r)
+}
+
+/// Lets the disk finish the previous phase's work (the kernel's writeback of gigabytes just
+/// written) before a latency measurement, so one phase does not spill into the next.
+async fn settle() {
+    let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
 }
 
 /// Runs `concurrency` workers sending PutRecords of 500 records for `seconds`.
@@ -392,7 +410,7 @@ struct RecordData<'a> {
 /// send time; the latency is the time from sending the put to reading the record.
 async fn put_to_get(t: &Target, stream: &str) -> anyhow::Result<(f64, f64)> {
     t.create_stream(stream, 1).await?;
-    let n = 400usize;
+    let n = 1000usize;
     let origin = Instant::now();
     let mut it = t.iterator(stream, "LATEST").await?;
     let reader_t = Target {

@@ -171,36 +171,14 @@ impl Engine {
     }
 
     pub async fn delete_stream(&self, name: &StreamName, _enforce_consumer_deletion: bool) -> Result<(), Error> {
-        let now = self.now();
-        let inner = &self.inner;
-        let mut st = inner.lock();
-        let meta = st
-            .catalog
-            .streams
-            .get_mut(name)
-            .filter(|m| m.status(now) != Status::Gone)
-            .ok_or_else(|| not_found(name))?;
-        match meta.status(now) {
-            Status::Active => {}
-            other => {
-                return Err(Error::StreamNotActive {
-                    stream: name.clone(),
-                    status: other.as_str(),
-                });
-            }
-        }
-        let previous = meta.status;
-        meta.status = StoredStatus::Deleting {
-            gone_ms: now + inner.config.transition_delay_ms,
-        };
-        let incarnation = meta.incarnation;
-        if let Err(e) = inner.save(&st) {
-            if let Some(m) = st.catalog.streams.get_mut(name) {
-                m.status = previous;
-            }
-            return Err(e);
-        }
-        st.runtimes.remove(&incarnation);
+        let delay = self.inner.config.transition_delay_ms;
+        let incarnation = self.update_meta(name, |meta, now| {
+            require_active(meta, now)?;
+            meta.status = StoredStatus::Deleting { gone_ms: now + delay };
+            Ok(meta.incarnation)
+        })?;
+        // The catalog says DELETING now, so no new request finds the runtime; stop its writers.
+        self.inner.lock().runtimes.remove(&incarnation);
         Ok(())
     }
 
@@ -382,15 +360,9 @@ impl Engine {
         }
     }
 
-    pub async fn increase_retention(&self, name: &StreamName, hours: i64) -> Result<(), Error> {
-        self.set_retention(name, hours, true)
-    }
-
-    pub async fn decrease_retention(&self, name: &StreamName, hours: i64) -> Result<(), Error> {
-        self.set_retention(name, hours, false)
-    }
-
-    fn set_retention(&self, name: &StreamName, hours: i64, increase: bool) -> Result<(), Error> {
+    /// IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod.
+    pub async fn change_retention(&self, name: &StreamName, hours: i64, change: RetentionChange) -> Result<(), Error> {
+        let increase = change == RetentionChange::Increase;
         if hours < MIN_RETENTION_HOURS {
             return Err(Error::InvalidArgument(format!(
                 "Minimum allowed retention period is {MIN_RETENTION_HOURS} hours. Requested retention period ({hours} hours) is too short."
@@ -402,9 +374,7 @@ impl Engine {
             )));
         }
         let incarnation = self.update_meta(name, |meta, now| {
-            if meta.status(now) != Status::Active {
-                return Err(Error::StreamNotActive { stream: name.clone(), status: meta.status(now).as_str() });
-            }
+            require_active(meta, now)?;
             let current = meta.retention_hours;
             if increase && hours < current {
                 return Err(Error::InvalidArgument(format!(
@@ -463,6 +433,23 @@ impl Engine {
                 .collect();
             Ok((page, after.next().is_some()))
         })
+    }
+}
+
+/// Which way a retention change may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionChange {
+    Increase,
+    Decrease,
+}
+
+fn require_active(meta: &StreamMeta, now: i64) -> Result<(), Error> {
+    match meta.status(now) {
+        Status::Active => Ok(()),
+        other => Err(Error::StreamNotActive {
+            stream: meta.name.clone(),
+            status: other.as_str(),
+        }),
     }
 }
 

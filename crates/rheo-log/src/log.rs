@@ -41,6 +41,30 @@ struct IndexEntry {
     pos: u64,
 }
 
+/// Picks the frames that get a sparse index entry: a segment's first, then the first after
+/// every [`INDEX_INTERVAL`] bytes.
+struct Sampler {
+    /// Bytes since the last entry.
+    since: u64,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Sampler { since: u64::MAX }
+    }
+}
+
+impl Sampler {
+    fn next(&mut self, key: u64, timestamp_ms: i64, pos: u64, len: usize) -> Option<IndexEntry> {
+        let entry = (self.since >= INDEX_INTERVAL).then_some(IndexEntry { key, timestamp_ms, pos });
+        if entry.is_some() {
+            self.since = 0;
+        }
+        self.since += len as u64;
+        entry
+    }
+}
+
 struct Segment {
     base_key: u64,
     path: PathBuf,
@@ -206,21 +230,13 @@ fn recover_segment(
     let file_len = shared.io(&path, file.size())?;
     let mut index = Vec::new();
     let mut last_ts: Option<i64> = None;
-    let mut since_index = u64::MAX;
+    let mut sampler = Sampler::default();
     let valid_end = scan(&*file, 0, file_len, |rec, pos, len| {
         if last_key.is_some_and(|k| rec.key <= k) || rec.key < base_key || last_ts.is_some_and(|t| rec.timestamp_ms < t)
         {
             return false;
         }
-        if since_index >= INDEX_INTERVAL {
-            index.push(IndexEntry {
-                key: rec.key,
-                timestamp_ms: rec.timestamp_ms,
-                pos,
-            });
-            since_index = 0;
-        }
-        since_index += len as u64;
+        index.extend(sampler.next(rec.key, rec.timestamp_ms, pos, len));
         last_key = Some(rec.key);
         last_ts = Some(rec.timestamp_ms);
         true
@@ -315,27 +331,21 @@ impl LogWriter {
     }
 
     fn write_batch(&mut self, records: &[NewRecord<'_>]) -> Result<(), LogError> {
-        let (file, path, start, mut since_index) = {
+        let (file, path, start, mut sampler) = {
             let st = self.shared.read();
             let seg = st.segments.last().ok_or(LogError::Poisoned)?;
-            let since = seg.index.last().map_or(u64::MAX, |e| seg.len - e.pos);
-            (seg.file.clone(), seg.path.clone(), seg.len, since)
+            let sampler = Sampler {
+                since: seg.index.last().map_or(u64::MAX, |e| seg.len - e.pos),
+            };
+            (seg.file.clone(), seg.path.clone(), seg.len, sampler)
         };
         self.buf.clear();
         let mut new_index = Vec::new();
         for r in records {
             let pos = start + self.buf.len() as u64;
-            if since_index >= INDEX_INTERVAL {
-                new_index.push(IndexEntry {
-                    key: r.key,
-                    timestamp_ms: r.timestamp_ms,
-                    pos,
-                });
-                since_index = 0;
-            }
-            let before = self.buf.len();
             r.encode(&mut self.buf);
-            since_index += (self.buf.len() - before) as u64;
+            let len = (start + self.buf.len() as u64 - pos) as usize;
+            new_index.extend(sampler.next(r.key, r.timestamp_ms, pos, len));
         }
         let sh = &self.shared;
         let written = file.write_all_at(&self.buf, start);

@@ -118,6 +118,23 @@ pub async fn raw(url: &str, target: &str, body: &str) -> (u16, serde_json::Value
     (status, json)
 }
 
+/// Puts one record by partition key.
+pub async fn put(
+    c: &Client,
+    stream: &str,
+    partition_key: &str,
+    data: impl Into<Vec<u8>>,
+) -> aws_sdk_kinesis::operation::put_record::PutRecordOutput {
+    let data = aws_sdk_kinesis::primitives::Blob::new(data);
+    c.put_record()
+        .stream_name(stream)
+        .partition_key(partition_key)
+        .data(data)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Creates a stream and waits until it is ACTIVE.
 pub async fn create_active(client: &Client, name: &str, shards: i32) {
     client

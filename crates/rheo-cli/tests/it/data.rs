@@ -14,11 +14,25 @@ fn entry(pk: &str, data: &[u8]) -> PutRecordsRequestEntry {
 }
 
 async fn iterator(c: &Client, stream: &str, shard: &str, kind: ShardIteratorType) -> String {
+    iterator_with(c, stream, shard, kind, None, None).await
+}
+
+/// A shard iterator of any type, with its sequence number or timestamp when given.
+async fn iterator_with(
+    c: &Client,
+    stream: &str,
+    shard: &str,
+    kind: ShardIteratorType,
+    seq: Option<&str>,
+    ts_ms: Option<i64>,
+) -> String {
     let out = c
         .get_shard_iterator()
         .stream_name(stream)
         .shard_id(shard)
         .shard_iterator_type(kind)
+        .set_starting_sequence_number(seq.map(str::to_owned))
+        .set_timestamp(ts_ms.map(DateTime::from_millis))
         .send()
         .await
         .unwrap();
@@ -125,14 +139,7 @@ async fn per_shard_order_and_sequence_numbers_increase() {
     create_active(&c, "order", 1).await;
     let mut seqs = Vec::new();
     for i in 0..30 {
-        let r = c
-            .put_record()
-            .stream_name("order")
-            .partition_key("p")
-            .data(Blob::new(format!("m{i}")))
-            .send()
-            .await
-            .unwrap();
+        let r = put(&c, "order", "p", format!("m{i}")).await;
         seqs.push(r.sequence_number().to_owned());
     }
     for b in 0..3 {
@@ -189,27 +196,13 @@ async fn all_five_iterator_types() {
     let shard = "shardId-000000000000";
     let mut seqs = Vec::new();
     for i in 0..5 {
-        let r = c
-            .put_record()
-            .stream_name("iters")
-            .partition_key("p")
-            .data(Blob::new(format!("{i}")))
-            .send()
-            .await
-            .unwrap();
+        let r = put(&c, "iters", "p", format!("{i}")).await;
         seqs.push(r.sequence_number().to_owned());
     }
     let mid = server.clock_now();
     server.clock.advance_ms(1000);
     for i in 5..10 {
-        let r = c
-            .put_record()
-            .stream_name("iters")
-            .partition_key("p")
-            .data(Blob::new(format!("{i}")))
-            .send()
-            .await
-            .unwrap();
+        let r = put(&c, "iters", "p", format!("{i}")).await;
         seqs.push(r.sequence_number().to_owned());
     }
     let data = |recs: &[aws_sdk_kinesis::types::Record]| -> Vec<String> {
@@ -230,62 +223,42 @@ async fn all_five_iterator_types() {
             .records()
             .is_empty()
     );
-    c.put_record()
-        .stream_name("iters")
-        .partition_key("p")
-        .data(Blob::new("10"))
-        .send()
-        .await
-        .unwrap();
+    put(&c, "iters", "p", "10").await;
     assert_eq!(data(&drain(&c, latest).await), ["10"]);
 
-    let at = c
-        .get_shard_iterator()
-        .stream_name("iters")
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
-        .starting_sequence_number(&seqs[3])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(data(&drain(&c, at.shard_iterator().unwrap().to_owned()).await)[0], "3");
-    let after = c
-        .get_shard_iterator()
-        .stream_name("iters")
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-        .starting_sequence_number(&seqs[3])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        data(&drain(&c, after.shard_iterator().unwrap().to_owned()).await)[0],
-        "4"
-    );
-    let ts = c
-        .get_shard_iterator()
-        .stream_name("iters")
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::AtTimestamp)
-        .timestamp(DateTime::from_millis(mid + 500))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(data(&drain(&c, ts.shard_iterator().unwrap().to_owned()).await)[0], "5");
+    let at = iterator_with(
+        &c,
+        "iters",
+        shard,
+        ShardIteratorType::AtSequenceNumber,
+        Some(&seqs[3]),
+        None,
+    )
+    .await;
+    assert_eq!(data(&drain(&c, at).await)[0], "3");
+    let after = iterator_with(
+        &c,
+        "iters",
+        shard,
+        ShardIteratorType::AfterSequenceNumber,
+        Some(&seqs[3]),
+        None,
+    )
+    .await;
+    assert_eq!(data(&drain(&c, after).await)[0], "4");
+    let ts = iterator_with(
+        &c,
+        "iters",
+        shard,
+        ShardIteratorType::AtTimestamp,
+        None,
+        Some(mid + 500),
+    )
+    .await;
+    assert_eq!(data(&drain(&c, ts).await)[0], "5");
     // A timestamp before the stream reads from the start.
-    let early = c
-        .get_shard_iterator()
-        .stream_name("iters")
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::AtTimestamp)
-        .timestamp(DateTime::from_millis(0))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        data(&drain(&c, early.shard_iterator().unwrap().to_owned()).await).len(),
-        11
-    );
+    let early = iterator_with(&c, "iters", shard, ShardIteratorType::AtTimestamp, None, Some(0)).await;
+    assert_eq!(data(&drain(&c, early).await).len(), 11);
 }
 
 #[tokio::test]
@@ -338,13 +311,7 @@ async fn large_records_and_large_batches_round_trip() {
     let c = server.client();
     create_active(&c, "big", 2).await;
     let mib = vec![0x5au8; 1024 * 1024];
-    c.put_record()
-        .stream_name("big")
-        .partition_key("p")
-        .data(Blob::new(mib.clone()))
-        .send()
-        .await
-        .unwrap();
+    put(&c, "big", "p", mib.clone()).await;
     let batch: Vec<_> = (0..5).map(|i| entry(&format!("k{i}"), &mib[..1024 * 1000])).collect();
     let out = c
         .put_records()

@@ -22,6 +22,7 @@ pub mod tag_resource;
 pub mod untag_resource;
 
 use crate::error::ApiError;
+use crate::router::Reply;
 use rheo_engine::control::{ShardView, StreamView};
 use rheo_engine::{Engine, Error};
 use rheo_types::{Arn, StreamName};
@@ -116,6 +117,23 @@ pub fn check_tag_keys(v: &mut Violations, field: &str, keys: &Option<Vec<String>
     for (i, k) in keys.iter().enumerate() {
         v.string(&format!("{field}.{}.member", i + 1), Some(k), 1, 128, None);
     }
+}
+
+/// IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod, which differ only in
+/// the direction they allow.
+pub async fn change_retention(engine: &Engine, body: &[u8], change: rheo_engine::control::RetentionChange) -> Reply {
+    let input: shapes::RetentionInput = parse(body)?;
+    let mut v = Violations::default();
+    check_target(&mut v, &input.target);
+    v.required("retentionPeriodHours", &input.retention_period_hours);
+    check(v)?;
+    let name = resolve_target(engine, &input.target)?;
+    let hours = input.retention_period_hours.unwrap_or_default();
+    engine
+        .change_retention(&name, hours, change)
+        .await
+        .map_err(|e| engine_error(engine, e))?;
+    empty()
 }
 
 /// Epoch seconds (as AWS JSON sends timestamps) to milliseconds.

@@ -127,7 +127,18 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(150 + 70 * round as u64)).await;
+        // Kill only once this round has acknowledged something, then at a varying moment.
+        let acked_before: usize = acked.lock().unwrap().values().map(Vec::len).sum();
+        let mut progressed = false;
+        for _ in 0..1000 {
+            progressed = acked.lock().unwrap().values().map(Vec::len).sum::<usize>() > acked_before;
+            if progressed {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(progressed, "round {round} acknowledged records before the kill");
+        tokio::time::sleep(Duration::from_millis(50 + 70 * round as u64)).await;
         server.child.kill().unwrap();
         server.child.wait().unwrap();
         for p in producers {
@@ -157,8 +168,6 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
             }
         }
         assert!(twice.is_empty(), "no record is stored twice: {twice:?}");
-        let total: usize = acked.values().map(Vec::len).sum();
-        assert!(total > 0, "round {round} acknowledged some records");
         for (p, payloads) in &acked {
             // A producer's records share a partition key, so one shard holds them in order.
             let shard = stored

@@ -171,3 +171,48 @@ pub fn md5_hash_key(pk: &str) -> u128 {
     use md5::{Digest, Md5};
     u128::from_be_bytes(Md5::digest(pk.as_bytes()).into())
 }
+
+/// A `rheo serve` child process listening on a free port.
+pub struct ChildServer {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl ChildServer {
+    /// Starts the built binary with extra arguments and environment, and waits for the line
+    /// that names its address.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> ChildServer {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rheo"))
+            .arg("serve")
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("rheo listening on ")
+            .expect("the server prints its address")
+            .to_owned();
+        ChildServer { child, url }
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

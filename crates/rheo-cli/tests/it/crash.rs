@@ -3,47 +3,28 @@
 //! and new sequence numbers keep increasing. (Power-cut safety, which SIGKILL cannot show, is
 //! proven on the log with a simulated disk in rheo-log's tests.)
 
-use crate::common::client_for;
+use crate::common::{ChildServer, client_for};
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-struct Child_ {
-    child: Child,
-    url: String,
-}
-
-fn start(data: &Path) -> Child_ {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rheo"))
-        .args([
-            "serve",
+fn start(data: &Path) -> ChildServer {
+    let data = data.to_str().unwrap();
+    ChildServer::start(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--transition-delay-ms",
             "0",
             "--data-dir",
-        ])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("rheo listening on ")
-        .expect("the server prints its address")
-        .to_owned();
-    Child_ { child, url }
+            data,
+        ],
+        &[],
+    )
 }
 
 /// Every record in the stream, per shard, in shard order: (sequence number, payload).
@@ -139,8 +120,7 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
         }
         assert!(progressed, "round {round} acknowledged records before the kill");
         tokio::time::sleep(Duration::from_millis(50 + 70 * round as u64)).await;
-        server.child.kill().unwrap();
-        server.child.wait().unwrap();
+        server.kill();
         for p in producers {
             p.await.unwrap();
         }
@@ -204,6 +184,4 @@ async fn sigkill_under_load_never_loses_acknowledged_records() {
         );
         max_seq = put.sequence_number().to_owned();
     }
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
 }

@@ -8,4 +8,5 @@ mod data;
 mod errors;
 mod fuzz;
 mod retention;
+mod settings;
 mod tags;

@@ -4,7 +4,7 @@
 //! small enum of domain outcomes rather than one per operation; `rheo-server` maps each variant
 //! to its AWS name, status and message in one place.
 
-use rheo_types::{ShardId, StreamName};
+use rheo_types::StreamName;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -16,8 +16,6 @@ pub enum Error {
     StreamNotActive { stream: StreamName, status: &'static str },
     #[error("shard {shard} of stream {stream} not found")]
     ShardNotFound { stream: StreamName, shard: String },
-    #[error("shard {shard} of stream {stream} is closed")]
-    ShardClosed { stream: StreamName, shard: ShardId },
     /// The request is well formed but its values do not fit together; the message is AWS's.
     #[error("{0}")]
     InvalidArgument(String),

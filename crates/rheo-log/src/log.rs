@@ -537,15 +537,6 @@ impl LogReader {
         Ok(removed.len())
     }
 
-    /// Removes the whole log directory (the stream was deleted).
-    pub fn destroy(&self) -> Result<(), LogError> {
-        let sh = &self.shared;
-        let mut st = sh.write();
-        st.segments.clear();
-        st.tail = Tail::default();
-        sh.io(&sh.dir, sh.disk.remove_dir_all(&sh.dir))
-    }
-
     pub fn segment_count(&self) -> usize {
         self.shared.read().segments.len()
     }

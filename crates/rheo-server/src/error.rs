@@ -62,9 +62,6 @@ impl ApiError {
                 "ResourceNotFoundException",
                 format!("Shard {shard} in stream {stream} under account {account} does not exist"),
             ),
-            Error::ShardClosed { stream, shard } => ApiError::invalid_argument(format!(
-                "Shard {shard} in stream {stream} under account {account} is closed"
-            )),
             Error::InvalidArgument(m) => ApiError::invalid_argument(m),
             Error::LimitExceeded(m) => ApiError::new("LimitExceededException", m),
             Error::ExpiredIterator(m) => ApiError::new("ExpiredIteratorException", m),

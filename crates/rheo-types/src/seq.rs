@@ -39,11 +39,6 @@ impl SequenceNumber {
         (now_ms.max(0) as u64) << COUNTER_TIME_SHIFT
     }
 
-    /// The millisecond time encoded in the counter.
-    pub fn time_ms(&self) -> i64 {
-        (self.counter >> COUNTER_TIME_SHIFT) as i64
-    }
-
     /// Parses a sequence number that Rheo minted.
     pub fn parse(s: &str) -> Result<SequenceNumber, SequenceParseError> {
         let b = s.as_bytes();

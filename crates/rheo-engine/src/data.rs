@@ -288,6 +288,15 @@ pub struct ReadSummary {
 }
 
 impl RecordsRead {
+    /// Whether records were committed at or after the read's position when asked (more may
+    /// arrive at any moment).
+    pub fn has_records(&self) -> bool {
+        self.reader
+            .tail()
+            .last_key
+            .is_some_and(|last| last >= self.limits.from_key)
+    }
+
     /// Reads the records (blocking), handing them to `each` in batches of about `batch_bytes`
     /// as the log is scanned; stops early if `each` returns false.
     pub fn run(self, batch_bytes: usize, mut each: impl FnMut(Vec<Record>) -> bool) -> Result<ReadSummary, Error> {

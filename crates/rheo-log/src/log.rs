@@ -435,6 +435,10 @@ impl LogReader {
             max_bytes,
             min_timestamp_ms,
         } = limits;
+        if self.tail().last_key.is_none_or(|last| from_key > last) {
+            // At or past the end: nothing to scan.
+            return Ok(None);
+        }
         let seg = self.shared.read().segments.partition_point(|s| s.base_key <= from_key);
         let plan = self.plan(seg.saturating_sub(1), |e| e.key <= from_key);
         let (mut batch, mut batch_size) = (Vec::new(), 0usize);

@@ -37,8 +37,18 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
     let read = engine
         .prepare_get_records(iterator, limit, stream.as_ref())
         .map_err(|e| engine_error(engine, e))?;
+    if !read.has_records() {
+        // A reader that is caught up (the usual poll of a tailing consumer) is answered at
+        // once, without the blocking pool; records that arrive meanwhile are still included.
+        let mut pieces = Vec::new();
+        encode(read, |piece| {
+            pieces.push(piece);
+            true
+        });
+        return whole(pieces);
+    }
     let (tx, mut rx) = mpsc::channel(8);
-    tokio::task::spawn_blocking(move || encode(read, &tx));
+    tokio::task::spawn_blocking(move || encode(read, |piece| tx.blocking_send(piece).is_ok()));
     match rx.recv().await {
         Some(Piece::Last(whole)) => Ok(ResponseBody::full(whole)),
         Some(Piece::More(first)) => Ok(ResponseBody::Stream {
@@ -47,6 +57,18 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
         }),
         Some(Piece::Failed(_)) | None => Err(ApiError::internal()),
     }
+}
+
+/// Joins pieces produced in place into one body.
+fn whole(pieces: Vec<Piece>) -> Result<ResponseBody, ApiError> {
+    let mut body = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::More(b) | Piece::Last(b) => body.extend_from_slice(&b),
+            Piece::Failed(_) => return Err(ApiError::internal()),
+        }
+    }
+    Ok(ResponseBody::full(body))
 }
 
 fn record_out(r: &Record) -> RecordOut<'_> {
@@ -58,9 +80,9 @@ fn record_out(r: &Record) -> RecordOut<'_> {
     }
 }
 
-/// Reads and encodes the response, sending a piece whenever one is full. Ends early if the
-/// client goes away.
-fn encode(read: RecordsRead, tx: &mpsc::Sender<Piece>) {
+/// Reads and encodes the response, handing over a piece whenever one is full. Ends early if
+/// `send` returns false (the client went away).
+fn encode(read: RecordsRead, mut send: impl FnMut(Piece) -> bool) {
     let mut buf = Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 2);
     write_prefix(&mut buf);
     let mut first = true;
@@ -73,7 +95,7 @@ fn encode(read: RecordsRead, tx: &mpsc::Sender<Piece>) {
             return true;
         }
         let piece = std::mem::replace(&mut buf, Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 2));
-        tx.blocking_send(Piece::More(Bytes::from(piece))).is_ok()
+        send(Piece::More(Bytes::from(piece)))
     });
     let last = match summary {
         Ok(s) => {
@@ -85,5 +107,5 @@ fn encode(read: RecordsRead, tx: &mpsc::Sender<Piece>) {
             Piece::Failed(std::io::Error::other(e.to_string()))
         }
     };
-    let _ = tx.blocking_send(last);
+    send(last);
 }

@@ -135,6 +135,25 @@ pub async fn put(
         .unwrap()
 }
 
+/// The records one GetRecords call returns from TRIM_HORIZON of a shard.
+pub async fn first_records(c: &Client, stream: &str, shard: &str) -> Vec<aws_sdk_kinesis::types::Record> {
+    let it = c
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap();
+    let out = c
+        .get_records()
+        .shard_iterator(it.shard_iterator().unwrap())
+        .send()
+        .await
+        .unwrap();
+    out.records().to_vec()
+}
+
 /// Creates a stream and waits until it is ACTIVE.
 pub async fn create_active(client: &Client, name: &str, shards: i32) {
     client

@@ -78,21 +78,8 @@ async fn stream_lifecycle_passes_through_creating_and_deleting() {
         .unwrap();
     server.clock.advance_ms(300);
     wait_active(&c, "life").await;
-    let it = c
-        .get_shard_iterator()
-        .stream_name("life")
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type("TRIM_HORIZON".into())
-        .send()
-        .await
-        .unwrap();
-    let r = c
-        .get_records()
-        .shard_iterator(it.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.records().is_empty());
+    let records = first_records(&c, "life", "shardId-000000000000").await;
+    assert!(records.is_empty());
 }
 
 #[tokio::test]

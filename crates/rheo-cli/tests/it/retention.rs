@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 
 fn segment_files(dir: &std::path::Path) -> usize {
     let mut n = 0;
@@ -53,11 +53,11 @@ async fn records_past_retention_disappear_and_their_segments_are_deleted() {
     // 23 hours later new records arrive; at 25 hours the first ones are past 24 hours.
     server.clock.advance_ms(23 * 3_600_000);
     put_batch("new").await;
-    assert_eq!(from_trim_horizon(&c).await.len(), 120);
+    assert_eq!(first_records(&c, "ret", "shardId-000000000000").await.len(), 120);
     // Counted while nothing has expired yet, so the background tick cannot have trimmed.
     let before_trim = segment_files(server.dir.path());
     server.clock.advance_ms(2 * 3_600_000);
-    let left = from_trim_horizon(&c).await;
+    let left = first_records(&c, "ret", "shardId-000000000000").await;
     assert_eq!(left.len(), 40, "only records younger than 24 hours remain");
     assert!(left.iter().all(|r| r.data().as_ref().starts_with(b"new")));
     server.engine.tick().await;
@@ -66,7 +66,11 @@ async fn records_past_retention_disappear_and_their_segments_are_deleted() {
         after_trim < before_trim,
         "expired segments are deleted: {before_trim} -> {after_trim}"
     );
-    assert_eq!(from_trim_horizon(&c).await.len(), 40, "trimming removes no live record");
+    assert_eq!(
+        first_records(&c, "ret", "shardId-000000000000").await.len(),
+        40,
+        "trimming removes no live record"
+    );
     // Raising retention keeps records longer.
     c.increase_stream_retention_period()
         .stream_name("ret")
@@ -75,24 +79,5 @@ async fn records_past_retention_disappear_and_their_segments_are_deleted() {
         .await
         .unwrap();
     server.clock.advance_ms(30 * 3_600_000);
-    assert_eq!(from_trim_horizon(&c).await.len(), 40);
-}
-
-/// One GetRecords call from TRIM_HORIZON of the test stream's only shard.
-async fn from_trim_horizon(c: &aws_sdk_kinesis::Client) -> Vec<aws_sdk_kinesis::types::Record> {
-    let it = c
-        .get_shard_iterator()
-        .stream_name("ret")
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap();
-    let out = c
-        .get_records()
-        .shard_iterator(it.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
-    out.records().to_vec()
+    assert_eq!(first_records(&c, "ret", "shardId-000000000000").await.len(), 40);
 }

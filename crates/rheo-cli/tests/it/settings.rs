@@ -1,8 +1,7 @@
 //! `rheo serve` settings from the environment, a TOML file and flags, checked on the running
 //! binary; and the relaxed durability mode end to end.
 
-use crate::common::{ChildServer, client_for, code, put, wait_active};
-use aws_sdk_kinesis::types::ShardIteratorType;
+use crate::common::{ChildServer, client_for, code, first_records, put, wait_active};
 
 #[tokio::test]
 async fn environment_file_and_flags_configure_the_server() {
@@ -49,21 +48,8 @@ async fn environment_file_and_flags_configure_the_server() {
     server.kill();
     let server = ChildServer::start(&["--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()], &[]);
     let c = client_for(&server.url);
-    let it = c
-        .get_shard_iterator()
-        .stream_name("cfg")
-        .shard_id(put.shard_id())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap();
-    let r = c
-        .get_records()
-        .shard_iterator(it.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.records()[0].data().as_ref(), b"relaxed");
+    let records = first_records(&c, "cfg", put.shard_id()).await;
+    assert_eq!(records[0].data().as_ref(), b"relaxed");
 }
 
 #[tokio::test]

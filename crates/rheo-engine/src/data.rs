@@ -61,11 +61,8 @@ impl Engine {
         let meta = st
             .catalog
             .get_live(name, now)
+            .filter(|m| m.status(now) == Status::Active)
             .ok_or_else(|| Error::StreamNotFound(name.clone()))?;
-        match meta.status(now) {
-            Status::Active => {}
-            _ => return Err(Error::StreamNotFound(name.clone())),
-        }
         st.runtimes
             .get(&meta.incarnation)
             .cloned()

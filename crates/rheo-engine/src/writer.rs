@@ -97,10 +97,6 @@ pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<AppendRequest>, cloc
             };
             let _ = req.reply.send(reply);
         }
-        if result.is_err() {
-            // The log refuses further appends; keep answering so callers see the failure.
-            last = None;
-        }
     }
 }
 

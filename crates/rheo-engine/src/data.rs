@@ -45,12 +45,13 @@ pub enum StartingPosition {
     AtTimestamp(i64),
 }
 
-#[derive(Debug, Clone)]
-pub struct Record {
+/// A record being read, borrowed from the log's read buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
     pub sequence_number: SequenceNumber,
     pub arrival_ms: i64,
-    pub partition_key: Bytes,
-    pub data: Bytes,
+    pub partition_key: &'a [u8],
+    pub data: &'a [u8],
 }
 
 impl Engine {
@@ -294,22 +295,17 @@ impl RecordsRead {
             .is_some_and(|last| last >= self.limits.from_key)
     }
 
-    /// Reads the records (blocking), handing them to `each` in batches of about `batch_bytes`
-    /// as the log is scanned; stops early if `each` returns false.
-    pub fn run(self, batch_bytes: usize, mut each: impl FnMut(Vec<Record>) -> bool) -> Result<ReadSummary, Error> {
+    /// Reads the records (blocking), handing each to `each` as the log is scanned; stops early
+    /// if `each` returns false.
+    pub fn run(self, mut each: impl FnMut(Record<'_>) -> bool) -> Result<ReadSummary, Error> {
         let shard = self.shard.0;
-        let last = self.reader.read_batches(self.limits, batch_bytes, |batch| {
-            each(
-                batch
-                    .into_iter()
-                    .map(|r| Record {
-                        sequence_number: SequenceNumber { counter: r.key, shard },
-                        arrival_ms: r.timestamp_ms,
-                        partition_key: r.partition_key,
-                        data: r.data,
-                    })
-                    .collect(),
-            )
+        let last = self.reader.read_each(self.limits, |r| {
+            each(Record {
+                sequence_number: SequenceNumber { counter: r.key, shard },
+                arrival_ms: r.timestamp_ms,
+                partition_key: r.partition_key,
+                data: r.data,
+            })
         })?;
         let next = last.map_or(self.limits.from_key, |(key, _)| key + 1);
         let caught_up = self.reader.tail().last_key.is_none_or(|k| next > k);

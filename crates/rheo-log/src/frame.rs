@@ -18,13 +18,33 @@ pub struct NewRecord<'a> {
     pub data: &'a [u8],
 }
 
-/// A record read back; `partition_key` and `data` share the read buffer.
+/// A record read back, borrowing the read buffer: valid only inside the reader's callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub key: u64,
+    pub timestamp_ms: i64,
+    pub partition_key: &'a [u8],
+    pub data: &'a [u8],
+}
+
+/// A record read back and owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadRecord {
     pub key: u64,
     pub timestamp_ms: i64,
     pub partition_key: Bytes,
     pub data: Bytes,
+}
+
+impl From<RecordRef<'_>> for ReadRecord {
+    fn from(r: RecordRef<'_>) -> ReadRecord {
+        ReadRecord {
+            key: r.key,
+            timestamp_ms: r.timestamp_ms,
+            partition_key: Bytes::copy_from_slice(r.partition_key),
+            data: Bytes::copy_from_slice(r.data),
+        }
+    }
 }
 
 impl NewRecord<'_> {
@@ -48,9 +68,9 @@ impl NewRecord<'_> {
 
 /// What the bytes at the start of a buffer hold.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Decoded {
+pub enum Decoded<'a> {
     /// A whole valid frame of `len` bytes.
-    Frame(ReadRecord, usize),
+    Frame(RecordRef<'a>, usize),
     /// A frame that may be valid but needs `needed` bytes in all.
     Incomplete(usize),
     /// Bytes that are no frame.
@@ -70,7 +90,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 }
 
 /// Decodes the frame at the start of `buf`.
-pub fn decode(buf: &Bytes) -> Decoded {
+pub fn decode(buf: &[u8]) -> Decoded<'_> {
     if buf.len() < FRAME_HEADER {
         return Decoded::Incomplete(FRAME_HEADER);
     }
@@ -91,11 +111,11 @@ pub fn decode(buf: &Bytes) -> Decoded {
         return Decoded::Corrupt;
     }
     let pk_start = FRAME_HEADER + BODY_FIXED;
-    let record = ReadRecord {
+    let record = RecordRef {
         key: u64_at(body, 0),
         timestamp_ms: u64_at(body, 8) as i64,
-        partition_key: buf.slice(pk_start..pk_start + pk_len),
-        data: buf.slice(pk_start + pk_len..total),
+        partition_key: &buf[pk_start..pk_start + pk_len],
+        data: &buf[pk_start + pk_len..total],
     };
     Decoded::Frame(record, total)
 }

@@ -38,7 +38,7 @@ mod frame;
 mod log;
 
 pub use disk::{Disk, DiskFile, RealDisk};
-pub use frame::{FRAME_HEADER, MAX_BODY, NewRecord, ReadRecord};
+pub use frame::{FRAME_HEADER, MAX_BODY, NewRecord, ReadRecord, RecordRef};
 pub use log::{Durability, LogConfig, LogReader, LogWriter, ReadLimits, Tail, open};
 
 /// Bytes between two sparse index entries.

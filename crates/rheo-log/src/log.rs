@@ -1,9 +1,8 @@
 //! Opening (with recovery), appending, reading and trimming one shard's log.
 
 use crate::disk::{Disk, DiskFile, read_full_at};
-use crate::frame::{Decoded, NewRecord, ReadRecord, decode};
+use crate::frame::{Decoded, NewRecord, ReadRecord, RecordRef, decode};
 use crate::{INDEX_INTERVAL, LogError, MAX_BODY};
-use bytes::BytesMut;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -177,25 +176,27 @@ fn parse_segment_name(path: &Path) -> Option<u64> {
     stem.parse().ok()
 }
 
-/// Reads the whole segment in chunks, yielding each valid frame with its position; stops at
-/// the first invalid one and returns where valid data ends.
+/// Bytes read from a segment at a time.
+const SCAN_CHUNK: usize = 256 * 1024;
+
+/// Calls `each` with every valid frame in `from..end` (with its position and length) until it
+/// returns false; returns where the valid frames end.
 fn scan(
     file: &dyn DiskFile,
     from: u64,
     end: u64,
-    mut each: impl FnMut(ReadRecord, u64, usize) -> bool,
+    mut each: impl FnMut(RecordRef<'_>, u64, usize) -> bool,
 ) -> std::io::Result<u64> {
     let mut pos = from;
-    let mut chunk = 256 * 1024usize;
+    // One buffer for the whole scan, grown only for a frame larger than it.
+    let mut buf = vec![0u8; (SCAN_CHUNK as u64).min(end.saturating_sub(from)) as usize];
     while pos < end {
-        let want = (chunk as u64).min(end - pos) as usize;
-        let mut buf = BytesMut::zeroed(want);
+        let want = (buf.capacity() as u64).min(end - pos) as usize;
+        buf.resize(want, 0);
         let n = read_full_at(file, &mut buf, pos)?;
-        buf.truncate(n);
-        let buf = buf.freeze();
         let mut off = 0usize;
         loop {
-            match decode(&buf.slice(off..)) {
+            match decode(&buf[off..n]) {
                 Decoded::Frame(rec, len) => {
                     if !each(rec, pos + off as u64, len) {
                         return Ok(pos + off as u64);
@@ -206,7 +207,9 @@ fn scan(
                     if pos + (off + needed) as u64 > end {
                         return Ok(pos + off as u64);
                     }
-                    chunk = chunk.max(needed);
+                    if needed > buf.capacity() {
+                        buf.reserve_exact(needed - buf.len());
+                    }
                     break;
                 }
                 Decoded::Corrupt => return Ok(pos + off as u64),
@@ -413,21 +416,20 @@ impl LogReader {
             max_bytes,
             min_timestamp_ms,
         };
-        self.read_batches(limits, usize::MAX, |batch| {
-            out.extend(batch);
+        self.read_each(limits, |rec| {
+            out.push(rec.into());
             true
         })?;
         Ok(out)
     }
 
-    /// Like [`LogReader::read`], but hands the records over in batches of up to `batch_bytes`
-    /// as the scan goes, so the caller can process one batch while the next is read. Stops
-    /// early when `each` returns false. Returns the key and timestamp of the last record.
-    pub fn read_batches(
+    /// Like [`LogReader::read`], but hands each record to `each` as the scan reaches it,
+    /// borrowed from the read buffer (nothing is copied or collected). Stops early when `each`
+    /// returns false. Returns the key and timestamp of the last record handed over.
+    pub fn read_each(
         &self,
         limits: ReadLimits,
-        batch_bytes: usize,
-        mut each: impl FnMut(Vec<ReadRecord>) -> bool,
+        mut each: impl FnMut(RecordRef<'_>) -> bool,
     ) -> Result<Option<(u64, i64)>, LogError> {
         let ReadLimits {
             from_key,
@@ -441,7 +443,6 @@ impl LogReader {
         }
         let seg = self.shared.read().segments.partition_point(|s| s.base_key <= from_key);
         let plan = self.plan(seg.saturating_sub(1), |e| e.key <= from_key);
-        let (mut batch, mut batch_size) = (Vec::new(), 0usize);
         let (mut count, mut bytes, mut last) = (0usize, 0usize, None);
         let mut stopped = false;
         for (file, path, start, end) in plan {
@@ -454,15 +455,11 @@ impl LogReader {
                     stopped = true;
                     return false;
                 }
-                (count, bytes, batch_size) = (count + 1, bytes + size, batch_size + size);
+                (count, bytes) = (count + 1, bytes + size);
                 last = Some((rec.key, rec.timestamp_ms));
-                batch.push(rec);
-                if batch_size >= batch_bytes {
-                    batch_size = 0;
-                    if !each(std::mem::take(&mut batch)) {
-                        stopped = true;
-                        return false;
-                    }
+                if !each(rec) {
+                    stopped = true;
+                    return false;
                 }
                 true
             });
@@ -470,9 +467,6 @@ impl LogReader {
             if stopped {
                 break;
             }
-        }
-        if !batch.is_empty() {
-            each(batch);
         }
         Ok(last)
     }

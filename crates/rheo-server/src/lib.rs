@@ -7,6 +7,7 @@
 mod body;
 pub mod error;
 mod ops;
+mod pool;
 mod router;
 mod server;
 

@@ -5,6 +5,7 @@
 use super::{check, engine_error, parse};
 use crate::body::{Piece, ResponseBody};
 use crate::error::ApiError;
+use crate::pool;
 use bytes::Bytes;
 use rheo_engine::Engine;
 use rheo_engine::data::{Record, RecordsRead};
@@ -16,8 +17,6 @@ use tokio::sync::mpsc;
 
 /// Encoded bytes per streamed piece.
 const PIECE_BYTES: usize = 1024 * 1024;
-/// Record bytes the log hands over at a time.
-const BATCH_BYTES: usize = 256 * 1024;
 
 pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiError> {
     let input: GetRecordsInput = parse(body)?;
@@ -41,14 +40,18 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
         // A reader that is caught up (the usual poll of a tailing consumer) is answered at
         // once, without the blocking pool; records that arrive meanwhile are still included.
         let mut pieces = Vec::new();
-        encode(read, |piece| {
+        encode(read, Vec::with_capacity(1024), Bytes::from, |piece| {
             pieces.push(piece);
             true
         });
         return whole(pieces);
     }
     let (tx, mut rx) = mpsc::channel(8);
-    tokio::task::spawn_blocking(move || encode(read, |piece| tx.blocking_send(piece).is_ok()));
+    tokio::task::spawn_blocking(move || {
+        encode(read, pool::take(), pool::freeze, |piece| {
+            tx.blocking_send(piece).is_ok()
+        })
+    });
     match rx.recv().await {
         Some(Piece::Last(whole)) => Ok(ResponseBody::full(whole)),
         Some(Piece::More(first)) => Ok(ResponseBody::Stream {
@@ -60,7 +63,13 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
 }
 
 /// Joins pieces produced in place into one body.
-fn whole(pieces: Vec<Piece>) -> Result<ResponseBody, ApiError> {
+fn whole(mut pieces: Vec<Piece>) -> Result<ResponseBody, ApiError> {
+    if let [Piece::Last(_)] = &pieces[..] {
+        let Some(Piece::Last(body)) = pieces.pop() else {
+            unreachable!()
+        };
+        return Ok(ResponseBody::full(body));
+    }
     let mut body = Vec::new();
     for piece in pieces {
         match piece {
@@ -71,36 +80,34 @@ fn whole(pieces: Vec<Piece>) -> Result<ResponseBody, ApiError> {
     Ok(ResponseBody::full(body))
 }
 
-fn record_out(r: &Record) -> RecordOut<'_> {
+fn record_out(r: Record<'_>) -> RecordOut<'_> {
     RecordOut {
         sequence_number: r.sequence_number,
         arrival_ms: r.arrival_ms,
-        partition_key: &r.partition_key,
-        data: &r.data,
+        partition_key: r.partition_key,
+        data: r.data,
     }
 }
 
-/// Reads and encodes the response, handing over a piece whenever one is full. Ends early if
-/// `send` returns false (the client went away).
-fn encode(read: RecordsRead, mut send: impl FnMut(Piece) -> bool) {
-    let mut buf = Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 2);
+/// Reads and encodes the response into `buf` (and pool buffers once it is full), handing over
+/// a piece (made by `freeze`) whenever one is full. Ends early if `send` returns false (the client
+/// went away).
+fn encode(read: RecordsRead, mut buf: Vec<u8>, freeze: impl Fn(Vec<u8>) -> Bytes, mut send: impl FnMut(Piece) -> bool) {
     write_prefix(&mut buf);
     let mut first = true;
-    let summary = read.run(BATCH_BYTES, |records| {
-        for r in &records {
-            write_record(&mut buf, &record_out(r), first);
-            first = false;
-        }
+    let summary = read.run(|r| {
+        write_record(&mut buf, &record_out(r), first);
+        first = false;
         if buf.len() < PIECE_BYTES {
             return true;
         }
-        let piece = std::mem::replace(&mut buf, Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 2));
-        send(Piece::More(Bytes::from(piece)))
+        let piece = std::mem::replace(&mut buf, pool::take());
+        send(Piece::More(freeze(piece)))
     });
     let last = match summary {
         Ok(s) => {
             write_suffix(&mut buf, Some(&s.next_iterator), s.millis_behind_latest);
-            Piece::Last(Bytes::from(buf))
+            Piece::Last(freeze(buf))
         }
         Err(e) => {
             tracing::error!(error = %e, "reading records failed");

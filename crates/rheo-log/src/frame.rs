@@ -137,8 +137,8 @@ mod tests {
             prop_assert_eq!(len, buf.len());
             prop_assert_eq!(back.key, key);
             prop_assert_eq!(back.timestamp_ms, ts);
-            prop_assert_eq!(&back.partition_key[..], &pk[..]);
-            prop_assert_eq!(&back.data[..], &data[..]);
+            prop_assert_eq!(back.partition_key, &pk[..]);
+            prop_assert_eq!(back.data, &data[..]);
             // Every strict prefix is incomplete, never a frame.
             for cut in [0, 1, 7, 8, buf.len() / 2, buf.len() - 1] {
                 prop_assert!(matches!(decode(&buf.slice(..cut)), Decoded::Incomplete(_)));

@@ -1,7 +1,6 @@
 //! Stream management operations: create, delete, describe, list, limits, retention, tags.
 
 use crate::catalog::{ShardMeta, Status, StoredStatus, StreamMeta, StreamMode};
-use crate::runtime::initial_shards;
 use crate::{Engine, Error};
 use rheo_types::limits::{
     MAX_RETENTION_HOURS, MAX_TAGS, MIN_RETENTION_HOURS, ON_DEMAND_INITIAL_SHARDS, ON_DEMAND_STREAM_LIMIT,
@@ -148,7 +147,7 @@ impl Engine {
             },
             mode: req.mode,
             retention_hours: rheo_types::limits::DEFAULT_RETENTION_HOURS,
-            shards: initial_shards(count, now),
+            shards: crate::reshard::initial(count, now),
             tags: req.tags,
         };
         let runtime = inner.start_stream(&meta)?;

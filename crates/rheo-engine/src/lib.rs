@@ -4,6 +4,7 @@
 //! - [`writer`]: one task per open shard that assigns sequence numbers and group-commits
 //!   appends to the shard's log.
 //! - [`iterator`]: shard iterators as opaque, checked tokens (pure functions of `now`).
+//! - [`reshard`]: SplitShard, MergeShards and UpdateShardCount as pure functions of a shard map.
 //! - [`control`] and [`data`]: one async method per Kinesis operation.
 //!
 //! Time comes from a [`Clock`] so tests can move it; stream state transitions (CREATING →
@@ -17,6 +18,7 @@ pub mod control;
 pub mod data;
 mod error;
 pub mod iterator;
+pub mod reshard;
 mod runtime;
 pub mod writer;
 

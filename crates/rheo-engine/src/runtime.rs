@@ -1,7 +1,7 @@
 //! The running engine: the catalog in memory, one writer task and log reader per shard, and the
 //! background tick that applies state transitions and retention.
 
-use crate::catalog::{Catalog, ShardMeta, Status, StoredStatus, StreamMeta};
+use crate::catalog::{Catalog, Status, StoredStatus, StreamMeta};
 use crate::writer::{self, AppendRequest};
 use crate::{Clock, Error};
 use rheo_log::{Disk, LogConfig, LogReader, RealDisk};
@@ -271,22 +271,4 @@ async fn tick_loop(inner: Weak<Inner>) {
         let Some(strong) = inner.upgrade() else { return };
         let _ = tokio::task::spawn_blocking(move || strong.tick_blocking()).await;
     }
-}
-
-/// Builds the shard list of a new stream: `n` shards splitting the hash space evenly.
-pub(crate) fn initial_shards(n: u32, now_ms: i64) -> Vec<ShardMeta> {
-    rheo_types::split_evenly(n)
-        .into_iter()
-        .enumerate()
-        .map(|(i, range)| ShardMeta {
-            id: ShardId(i as u32),
-            range,
-            starting_counter: rheo_types::SequenceNumber::counter_at(now_ms),
-            ending_counter: None,
-            parent: None,
-            adjacent_parent: None,
-            created_ms: now_ms,
-            closed_ms: None,
-        })
-        .collect()
 }

@@ -9,7 +9,11 @@
 //!
 //! Stream states are stored with the time they end (`Creating { ready_ms }`,
 //! `Deleting { gone_ms }`) and read through [`StreamMeta::status`], which takes `now`.
+//! `Updating { ready_ms, op }` holds a reshard that has been accepted but not applied: the
+//! shard map stays the old one until a single save replaces map and status together, so a crash
+//! leaves either the old map (and the reshard still pending) or the new one.
 
+use crate::reshard::Reshard;
 use rheo_types::{HashKeyRange, SequenceNumber, ShardId, StreamName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,11 +34,21 @@ pub struct Catalog {
     pub streams: BTreeMap<StreamName, StreamMeta>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StoredStatus {
-    Creating { ready_ms: i64 },
+    Creating {
+        ready_ms: i64,
+    },
     Active,
-    Deleting { gone_ms: i64 },
+    /// A reshard waiting to be applied once `ready_ms` has passed; until then the shard map is
+    /// the old one. Applying it replaces map and status in one catalog save.
+    Updating {
+        ready_ms: i64,
+        op: Reshard,
+    },
+    Deleting {
+        gone_ms: i64,
+    },
 }
 
 /// A stream's state as clients see it at some instant.
@@ -42,6 +56,7 @@ pub enum StoredStatus {
 pub enum Status {
     Creating,
     Active,
+    Updating,
     Deleting,
     Gone,
 }
@@ -51,6 +66,7 @@ impl Status {
         match self {
             Status::Creating => "CREATING",
             Status::Active => "ACTIVE",
+            Status::Updating => "UPDATING",
             Status::Deleting | Status::Gone => "DELETING",
         }
     }
@@ -99,6 +115,10 @@ impl ShardMeta {
     pub fn is_open(&self) -> bool {
         self.closed_ms.is_none()
     }
+    /// Open, or closed less than the retention period ago (so it may still hold records).
+    pub fn visible(&self, now_ms: i64, retention_hours: i64) -> bool {
+        self.closed_ms.is_none_or(|c| now_ms < c + retention_hours * 3_600_000)
+    }
     pub fn starting_sequence(&self) -> SequenceNumber {
         SequenceNumber {
             counter: self.starting_counter,
@@ -115,15 +135,33 @@ impl ShardMeta {
 
 impl StreamMeta {
     pub fn status(&self, now_ms: i64) -> Status {
-        match self.status {
-            StoredStatus::Creating { ready_ms } if now_ms < ready_ms => Status::Creating,
+        match &self.status {
+            StoredStatus::Creating { ready_ms } if now_ms < *ready_ms => Status::Creating,
             StoredStatus::Creating { .. } | StoredStatus::Active => Status::Active,
-            StoredStatus::Deleting { gone_ms } if now_ms < gone_ms => Status::Deleting,
+            StoredStatus::Updating { .. } => Status::Updating,
+            StoredStatus::Deleting { gone_ms } if now_ms < *gone_ms => Status::Deleting,
             StoredStatus::Deleting { .. } => Status::Gone,
         }
     }
     pub fn open_shard_count(&self) -> u32 {
         self.shards.iter().filter(|s| s.is_open()).count() as u32
+    }
+    /// Whether reads and writes are served: ACTIVE, or UPDATING while a reshard is pending.
+    pub fn serves_data(&self, now_ms: i64) -> bool {
+        matches!(self.status(now_ms), Status::Active | Status::Updating)
+    }
+    /// Shards that still exist at `now_ms`: open ones, and closed ones until every record in
+    /// them is past the retention period.
+    pub fn visible_shards(&self, now_ms: i64) -> impl Iterator<Item = &ShardMeta> {
+        self.shards
+            .iter()
+            .filter(move |s| s.visible(now_ms, self.retention_hours))
+    }
+    /// The shards whose parent or adjacent parent is `id`.
+    pub fn children_of(&self, id: ShardId) -> impl Iterator<Item = &ShardMeta> {
+        self.shards
+            .iter()
+            .filter(move |s| s.parent == Some(id) || s.adjacent_parent == Some(id))
     }
 }
 

@@ -239,8 +239,7 @@ impl Engine {
         self.with_meta(name, |meta, now| {
             let limit = limit.unwrap_or(100) as usize;
             let after: Vec<&ShardMeta> = meta
-                .shards
-                .iter()
+                .visible_shards(now)
                 .filter(|s| exclusive_start.is_none_or(|x| s.id.to_string().as_str() > x))
                 .collect();
             let shards = after.iter().take(limit).map(|s| ShardView::from(*s)).collect();
@@ -325,8 +324,7 @@ impl Engine {
             }
             let trim_horizon = now - meta.retention_hours * 3_600_000;
             let selected: Vec<&ShardMeta> = meta
-                .shards
-                .iter()
+                .visible_shards(now)
                 .filter(|s| after.as_deref().is_none_or(|a| s.id.to_string().as_str() > a))
                 .filter(|s| {
                     filter
@@ -442,7 +440,7 @@ pub enum RetentionChange {
     Decrease,
 }
 
-fn require_active(meta: &StreamMeta, now: i64) -> Result<(), Error> {
+pub(crate) fn require_active(meta: &StreamMeta, now: i64) -> Result<(), Error> {
     match meta.status(now) {
         Status::Active => Ok(()),
         other => Err(Error::StreamNotActive {

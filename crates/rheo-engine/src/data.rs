@@ -1,15 +1,17 @@
 //! Record operations: PutRecord(s), GetShardIterator, GetRecords.
 
-use crate::catalog::Status;
 use crate::iterator::{self, IteratorError, IteratorPos};
-use crate::runtime::StreamRuntime;
-use crate::writer::{AppendReply, AppendRequest, PendingRecord};
+use crate::runtime::{ChildShard, StreamRuntime};
+use crate::writer::{AppendError, AppendReply, AppendRequest, Command, PendingRecord};
 use crate::{Engine, Error};
 use bytes::Bytes;
 use rheo_log::{LogReader, ReadLimits};
 use rheo_types::{HashKey, SequenceNumber, ShardId, StreamName, hash_key_for_partition_key};
 use std::sync::Arc;
 use tokio::sync::oneshot;
+
+/// How long a put waits for a closed shard's children before giving up on its records.
+const RESHARD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One record to put, already validated.
 #[derive(Debug, Clone)]
@@ -62,7 +64,7 @@ impl Engine {
         let meta = st
             .catalog
             .get_live(name, now)
-            .filter(|m| m.status(now) == Status::Active)
+            .filter(|m| m.serves_data(now))
             .ok_or_else(|| Error::StreamNotFound(name.clone()))?;
         st.runtimes
             .get(&meta.incarnation)
@@ -76,81 +78,102 @@ impl Engine {
         entry: PutEntry,
         ordering: Option<SequenceNumber>,
     ) -> Result<(ShardId, SequenceNumber), Error> {
-        let rt = self.active(name)?;
-        let shard = rt
-            .route(entry.hash_key())
-            .ok_or_else(|| Error::Internal("no open shard covers the hash key".into()))?;
-        let rx = send(
-            &rt,
-            shard,
-            vec![PendingRecord {
-                partition_key: entry.partition_key,
-                data: entry.data,
-            }],
-            ordering.map(|s| s.counter),
-        )
-        .await;
-        match rx.await {
-            Ok(Ok(assigned)) => Ok((
-                ShardId(shard),
-                SequenceNumber {
-                    counter: assigned[0].counter,
-                    shard,
-                },
-            )),
-            Ok(Err(e)) => Err(Error::Internal(e)),
-            Err(_) => Err(Error::Internal("the shard writer stopped".into())),
-        }
+        let outcome = self
+            .append(name, vec![entry], ordering.map(|s| s.counter))
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(internal_failure()));
+        outcome.map_err(|f| Error::Internal(f.message))
     }
 
     /// Puts records; each outcome is in request order, and a failed record is a value.
     pub async fn put_records(&self, name: &StreamName, entries: Vec<PutEntry>) -> Result<Vec<PutOutcome>, Error> {
-        let rt = self.active(name)?;
-        let n = entries.len();
-        // Group by shard, remembering each record's place in the request.
-        let mut groups: Vec<(u32, Vec<usize>, Vec<PendingRecord>)> = Vec::new();
-        let mut outcomes: Vec<Option<PutOutcome>> = vec![None; n];
-        for (i, e) in entries.into_iter().enumerate() {
-            let Some(shard) = rt.route(e.hash_key()) else {
-                outcomes[i] = Some(Err(internal_failure()));
-                continue;
-            };
-            let g = match groups.iter_mut().position(|g| g.0 == shard) {
-                Some(g) => g,
-                None => {
-                    groups.push((shard, Vec::new(), Vec::new()));
-                    groups.len() - 1
-                }
-            };
-            groups[g].1.push(i);
-            groups[g].2.push(PendingRecord {
-                partition_key: e.partition_key,
-                data: e.data,
-            });
-        }
-        let mut waits = Vec::with_capacity(groups.len());
-        for (shard, idx, records) in groups {
-            waits.push((shard, idx, send(&rt, shard, records, None).await));
-        }
-        for (shard, idx, rx) in waits {
-            match rx.await {
-                Ok(Ok(assigned)) => {
-                    for (i, a) in idx.into_iter().zip(assigned) {
-                        outcomes[i] = Some(Ok((
-                            ShardId(shard),
-                            SequenceNumber {
+        self.append(name, entries, None).await
+    }
+
+    /// Routes records to their shards and appends them, one request per shard. Records whose
+    /// shard was closed by a reshard before its writer reached them were not written; they are
+    /// routed again on the new shard map, so writes carry on through a reshard.
+    async fn append(
+        &self,
+        name: &StreamName,
+        entries: Vec<PutEntry>,
+        after_counter: Option<u64>,
+    ) -> Result<Vec<PutOutcome>, Error> {
+        let mut outcomes: Vec<Option<PutOutcome>> = vec![None; entries.len()];
+        let mut pending: Vec<(usize, HashKey, PendingRecord)> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let key = e.hash_key();
+                let record = PendingRecord {
+                    partition_key: e.partition_key,
+                    data: e.data,
+                };
+                (i, key, record)
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + RESHARD_WAIT;
+        let mut rt = self.active(name)?;
+        while !pending.is_empty() {
+            // Group by shard, remembering each record's place in the request.
+            let mut groups: Vec<(u32, Vec<(usize, HashKey)>, Vec<PendingRecord>)> = Vec::new();
+            for (i, key, record) in pending.drain(..) {
+                let Some(shard) = rt.route(key) else {
+                    outcomes[i] = Some(Err(internal_failure()));
+                    continue;
+                };
+                let g = match groups.iter().position(|g| g.0 == shard) {
+                    Some(g) => g,
+                    None => {
+                        groups.push((shard, Vec::new(), Vec::new()));
+                        groups.len() - 1
+                    }
+                };
+                groups[g].1.push((i, key));
+                groups[g].2.push(record);
+            }
+            let mut waits = Vec::with_capacity(groups.len());
+            for (shard, idx, records) in groups {
+                waits.push((shard, idx, send(&rt, shard, records, after_counter).await));
+            }
+            for (shard, idx, rx) in waits {
+                match rx.await {
+                    Ok(Ok(assigned)) => {
+                        for ((i, _), a) in idx.into_iter().zip(assigned) {
+                            let seq = SequenceNumber {
                                 counter: a.counter,
                                 shard,
-                            },
-                        )));
+                            };
+                            outcomes[i] = Some(Ok((ShardId(shard), seq)));
+                        }
                     }
-                }
-                _ => {
-                    for i in idx {
-                        outcomes[i] = Some(Err(internal_failure()));
+                    Ok(Err(AppendError::Closed(records))) => {
+                        pending.extend(idx.into_iter().zip(records).map(|((i, key), r)| (i, key, r)));
+                    }
+                    Ok(Err(AppendError::Failed(_))) | Err(_) => {
+                        for (i, _) in idx {
+                            outcomes[i] = Some(Err(internal_failure()));
+                        }
                     }
                 }
             }
+            if pending.is_empty() {
+                break;
+            }
+            // The reshard that closed the shard installs the new map right after closing it.
+            let fresh = self.active(name)?;
+            if Arc::ptr_eq(&fresh, &rt) {
+                if tokio::time::Instant::now() > deadline {
+                    tracing::error!(stream = %name, "a closed shard's children did not appear in time");
+                    for (i, _, _) in pending.drain(..) {
+                        outcomes[i] = Some(Err(internal_failure()));
+                    }
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            rt = fresh;
         }
         Ok(outcomes
             .into_iter()
@@ -252,7 +275,8 @@ impl Engine {
         if rt.incarnation != pos.incarnation {
             return Err(shard_missing());
         }
-        let reader = rt.shard(ShardId(pos.shard)).ok_or_else(shard_missing)?.reader.clone();
+        let shard = rt.shard(ShardId(pos.shard)).ok_or_else(shard_missing)?;
+        let (reader, children) = (shard.reader.clone(), shard.children.clone());
         let limits = ReadLimits {
             from_key: pos.position,
             max_records: limit.map_or(rheo_types::limits::GET_RECORDS_MAX_RECORDS, |l| l as usize),
@@ -265,6 +289,7 @@ impl Engine {
             shard: ShardId(pos.shard),
             reader,
             limits,
+            children,
         })
     }
 }
@@ -276,13 +301,18 @@ pub struct RecordsRead {
     shard: ShardId,
     reader: LogReader,
     limits: ReadLimits,
+    /// Set when the shard is closed: its children.
+    children: Option<Arc<Vec<ChildShard>>>,
 }
 
 /// What follows the records in a GetRecords response.
 #[derive(Debug, Clone)]
 pub struct ReadSummary {
-    pub next_iterator: String,
+    /// `None` once the read has reached the end of a closed shard.
+    pub next_iterator: Option<String>,
     pub millis_behind_latest: i64,
+    /// At the end of a closed shard: its children, where reading goes on.
+    pub child_shards: Option<Arc<Vec<ChildShard>>>,
 }
 
 impl RecordsRead {
@@ -313,9 +343,12 @@ impl RecordsRead {
             Some((_, ts)) if !caught_up => (self.engine.now() - ts).max(0),
             _ => 0,
         };
+        // A closed shard's log no longer grows: caught up means at its end.
+        let at_end = caught_up && self.children.is_some();
         Ok(ReadSummary {
-            next_iterator: self.engine.mint(&self.rt, self.shard, next),
+            next_iterator: (!at_end).then(|| self.engine.mint(&self.rt, self.shard, next)),
             millis_behind_latest,
+            child_shards: if at_end { self.children } else { None },
         })
     }
 }
@@ -334,15 +367,14 @@ async fn send(
     after_counter: Option<u64>,
 ) -> oneshot::Receiver<AppendReply> {
     let (reply, rx) = oneshot::channel();
-    if let Some(tx) = rt.shards.get(shard as usize).and_then(|s| s.tx.as_ref()) {
+    if let Some(tx) = rt.shard(ShardId(shard)).and_then(|s| s.tx.as_ref()) {
         // A send error drops `reply`, which the caller sees as a failed append.
-        let _ = tx
-            .send(AppendRequest {
-                records,
-                after_counter,
-                reply,
-            })
-            .await;
+        let request = AppendRequest {
+            records,
+            after_counter,
+            reply,
+        };
+        let _ = tx.send(Command::Append(request)).await;
     }
     rx
 }

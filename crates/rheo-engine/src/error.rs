@@ -14,6 +14,9 @@ pub enum Error {
     StreamExists(StreamName),
     #[error("stream {stream} is {status}, not ACTIVE")]
     StreamNotActive { stream: StreamName, status: &'static str },
+    /// A resource other than a stream is missing; the message is AWS's.
+    #[error("{0}")]
+    NotFound(String),
     #[error("shard {shard} of stream {stream} not found")]
     ShardNotFound { stream: StreamName, shard: String },
     /// The request is well formed but its values do not fit together; the message is AWS's.
@@ -21,6 +24,9 @@ pub enum Error {
     InvalidArgument(String),
     #[error("{0}")]
     LimitExceeded(String),
+    /// A ValidationException raised by the engine (not by the field checks at the edge).
+    #[error("{0}")]
+    Validation(String),
     #[error("{0}")]
     ExpiredIterator(String),
     #[error("{0}")]

@@ -19,9 +19,10 @@ pub mod data;
 mod error;
 pub mod iterator;
 pub mod reshard;
+mod resharding;
 mod runtime;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
-pub use runtime::{Engine, EngineConfig};
+pub use runtime::{ChildShard, Engine, EngineConfig};

@@ -1,8 +1,8 @@
 //! The running engine: the catalog in memory, one writer task and log reader per shard, and the
 //! background tick that applies state transitions and retention.
 
-use crate::catalog::{Catalog, Status, StoredStatus, StreamMeta};
-use crate::writer::{self, AppendRequest};
+use crate::catalog::{Catalog, ShardMeta, Status, StoredStatus, StreamMeta};
+use crate::writer::{self, Assigned, Command};
 use crate::{Clock, Error};
 use rheo_log::{Disk, LogConfig, LogReader, RealDisk};
 use rheo_types::{Arn, HashKey, HashKeyRange, ShardId, StreamName};
@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub(crate) disk: Arc<dyn Disk>,
     pub(crate) secret: u64,
     state: Mutex<State>,
+    /// Reshards are applied one at a time.
+    pub(crate) reshard_lock: tokio::sync::Mutex<()>,
 }
 
 pub(crate) struct State {
@@ -60,19 +62,34 @@ pub(crate) struct State {
     pub(crate) runtimes: HashMap<u64, Arc<StreamRuntime>>,
 }
 
+/// A stream's shards as served now. Replaced whole when the shard map changes (a reshard or a
+/// closed shard expiring); requests holding the old one finish on it.
 pub(crate) struct StreamRuntime {
     pub(crate) name: StreamName,
     pub(crate) incarnation: u64,
-    pub(crate) shards: Vec<ShardRuntime>,
+    /// Indexed by shard number; `None` for a closed shard whose records have all expired.
+    pub(crate) shards: Vec<Option<ShardRuntime>>,
     /// Open shards sorted by the start of their hash key range, for routing.
     pub(crate) routes: Vec<(HashKeyRange, u32)>,
     pub(crate) retention_ms: AtomicI64,
 }
 
+#[derive(Clone)]
 pub(crate) struct ShardRuntime {
     pub(crate) id: ShardId,
-    pub(crate) tx: Option<mpsc::Sender<AppendRequest>>,
+    /// The writer's queue; `None` once the shard is closed.
+    pub(crate) tx: Option<mpsc::Sender<Command>>,
     pub(crate) reader: LogReader,
+    /// A closed shard's children, which GetRecords names at its end.
+    pub(crate) children: Option<Arc<Vec<ChildShard>>>,
+}
+
+/// A child of a closed shard, as GetRecords reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildShard {
+    pub shard_id: ShardId,
+    pub parents: Vec<ShardId>,
+    pub range: HashKeyRange,
 }
 
 impl StreamRuntime {
@@ -82,7 +99,7 @@ impl StreamRuntime {
         range.contains(key).then_some(shard)
     }
     pub(crate) fn shard(&self, id: ShardId) -> Option<&ShardRuntime> {
-        self.shards.get(id.0 as usize).filter(|s| s.id == id)
+        self.shards.get(id.0 as usize)?.as_ref().filter(|s| s.id == id)
     }
     pub(crate) fn cutoff_ms(&self, now_ms: i64) -> i64 {
         now_ms - self.retention_ms.load(Ordering::Relaxed)
@@ -108,6 +125,7 @@ impl Engine {
             config,
             clock,
             disk,
+            reshard_lock: tokio::sync::Mutex::new(()),
         });
         {
             let mut st = inner.lock();
@@ -141,6 +159,7 @@ impl Engine {
     pub async fn tick(&self) {
         let inner = self.inner.clone();
         let _ = tokio::task::spawn_blocking(move || inner.tick_blocking()).await;
+        self.apply_due_reshards().await;
     }
 
     /// Picks the stream a request names, by name or by ARN (both must agree when both given).
@@ -184,31 +203,35 @@ impl Inner {
 
     /// Opens every shard log of a stream and starts a writer for each open shard.
     pub(crate) fn start_stream(&self, meta: &StreamMeta) -> Result<StreamRuntime, Error> {
-        let dir = self.stream_dir(meta.incarnation);
+        let now = self.clock.now_ms();
         let mut shards = Vec::with_capacity(meta.shards.len());
         for s in &meta.shards {
-            let (writer, reader) =
-                rheo_log::open(self.disk.clone(), &dir.join(format!("{:06}", s.id.0)), self.config.log)?;
-            let tx = s.is_open().then(|| {
-                let (tx, rx) = mpsc::channel(1024);
-                tokio::spawn(writer::run(writer, rx, self.clock.clone()));
-                tx
-            });
-            shards.push(ShardRuntime { id: s.id, tx, reader });
+            let visible = s.visible(now, meta.retention_hours);
+            shards.push(if visible { Some(self.open_shard(meta, s)?) } else { None });
         }
-        let mut routes: Vec<(HashKeyRange, u32)> = meta
-            .shards
-            .iter()
-            .filter(|s| s.is_open())
-            .map(|s| (s.range, s.id.0))
-            .collect();
-        routes.sort_by_key(|(r, _)| r.start);
-        Ok(StreamRuntime {
-            name: meta.name.clone(),
-            incarnation: meta.incarnation,
-            shards,
-            routes,
-            retention_ms: AtomicI64::new(meta.retention_hours * HOUR_MS),
+        let retention_ms = meta.retention_hours * HOUR_MS;
+        Ok(runtime_for(meta, shards, retention_ms))
+    }
+
+    /// Opens one shard's log and, if the shard is open, starts its writer. A new shard's
+    /// records follow its parents': the writer starts above its starting counter.
+    pub(crate) fn open_shard(&self, meta: &StreamMeta, s: &ShardMeta) -> Result<ShardRuntime, Error> {
+        let dir = self.stream_dir(meta.incarnation).join(shard_dir(s.id));
+        let (writer, reader) = rheo_log::open(self.disk.clone(), &dir, self.config.log)?;
+        let tx = s.is_open().then(|| {
+            let (tx, rx) = mpsc::channel(1024);
+            let floor = s.starting_counter.checked_sub(1).map(|counter| Assigned {
+                counter,
+                timestamp_ms: s.created_ms,
+            });
+            tokio::spawn(writer::run(writer, rx, self.clock.clone(), floor));
+            tx
+        });
+        Ok(ShardRuntime {
+            id: s.id,
+            tx,
+            reader,
+            children: (!s.is_open()).then(|| Arc::new(children_of(meta, s.id))),
         })
     }
 
@@ -228,7 +251,7 @@ impl Inner {
             let mut changed = false;
             let mut gone = Vec::new();
             for meta in st.catalog.streams.values_mut() {
-                match (meta.status, meta.status(now)) {
+                match (&meta.status, meta.status(now)) {
                     (StoredStatus::Creating { .. }, Status::Active) => {
                         meta.status = StoredStatus::Active;
                         changed = true;
@@ -251,15 +274,62 @@ impl Inner {
                 tracing::warn!(stream = %name, error = %e, "removing a deleted stream's data failed");
             }
         }
+        self.expire_closed_shards(now);
         for rt in runtimes {
             let cutoff = rt.cutoff_ms(now);
-            for shard in &rt.shards {
+            for shard in rt.shards.iter().flatten() {
                 if let Err(e) = shard.reader.trim_before(cutoff) {
                     tracing::warn!(stream = %rt.name, shard = %shard.id, error = %e, "trimming expired segments failed");
                 }
             }
         }
     }
+}
+
+impl Inner {
+    /// Closed shards whose records are all past retention disappear: their readers are dropped
+    /// from the runtime and their logs deleted.
+    fn expire_closed_shards(&self, now: i64) {
+        let mut expired = Vec::new();
+        {
+            let mut st = self.lock();
+            let State { catalog, runtimes } = &mut *st;
+            for meta in catalog.live(now) {
+                let Some(rt) = runtimes.get(&meta.incarnation) else {
+                    continue;
+                };
+                let ids: Vec<ShardId> = meta
+                    .shards
+                    .iter()
+                    .filter(|s| !s.visible(now, meta.retention_hours) && rt.shard(s.id).is_some())
+                    .map(|s| s.id)
+                    .collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                let mut shards = rt.shards.clone();
+                for id in &ids {
+                    shards[id.0 as usize] = None;
+                    expired.push((
+                        meta.name.clone(),
+                        self.stream_dir(meta.incarnation).join(shard_dir(*id)),
+                    ));
+                }
+                let retention_ms = rt.retention_ms.load(std::sync::atomic::Ordering::Relaxed);
+                runtimes.insert(meta.incarnation, Arc::new(runtime_for(meta, shards, retention_ms)));
+            }
+        }
+        for (name, dir) in expired {
+            if let Err(e) = self.disk.remove_dir_all(&dir) {
+                tracing::warn!(stream = %name, error = %e, "removing an expired shard's data failed");
+            }
+        }
+    }
+}
+
+/// A shard's log directory inside its stream's directory.
+fn shard_dir(id: ShardId) -> String {
+    format!("{:06}", id.0)
 }
 
 async fn tick_loop(inner: Weak<Inner>) {
@@ -269,6 +339,35 @@ async fn tick_loop(inner: Weak<Inner>) {
         };
         tokio::time::sleep(Duration::from_millis(ms)).await;
         let Some(strong) = inner.upgrade() else { return };
-        let _ = tokio::task::spawn_blocking(move || strong.tick_blocking()).await;
+        Engine { inner: strong }.tick().await;
+    }
+}
+
+/// The children of shard `id` in `meta`'s map.
+pub(crate) fn children_of(meta: &StreamMeta, id: ShardId) -> Vec<ChildShard> {
+    meta.children_of(id)
+        .map(|c| ChildShard {
+            shard_id: c.id,
+            parents: c.parent.into_iter().chain(c.adjacent_parent).collect(),
+            range: c.range,
+        })
+        .collect()
+}
+
+/// A runtime serving `shards` (indexed by shard number) under `meta`'s map.
+pub(crate) fn runtime_for(meta: &StreamMeta, shards: Vec<Option<ShardRuntime>>, retention_ms: i64) -> StreamRuntime {
+    let mut routes: Vec<(HashKeyRange, u32)> = meta
+        .shards
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| (s.range, s.id.0))
+        .collect();
+    routes.sort_by_key(|(r, _)| r.start);
+    StreamRuntime {
+        name: meta.name.clone(),
+        incarnation: meta.incarnation,
+        shards,
+        routes,
+        retention_ms: AtomicI64::new(retention_ms),
     }
 }

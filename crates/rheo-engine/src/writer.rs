@@ -22,20 +22,38 @@ pub struct PendingRecord {
     pub data: Bytes,
 }
 
-/// Where a record landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a record landed (ordered by counter first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Assigned {
     pub counter: u64,
     pub timestamp_ms: i64,
 }
 
-pub type AppendReply = Result<Vec<Assigned>, String>;
+pub type AppendReply = Result<Vec<Assigned>, AppendError>;
+
+#[derive(Debug)]
+pub enum AppendError {
+    /// The shard was closed by a reshard before this request reached its writer; the records
+    /// (handed back) were not written and belong in one of its children.
+    Closed(Vec<PendingRecord>),
+    /// The append failed; the writer refuses further appends.
+    Failed(String),
+}
 
 pub struct AppendRequest {
     pub records: Vec<PendingRecord>,
     /// The first record's counter must exceed this (SequenceNumberForOrdering).
     pub after_counter: Option<u64>,
     pub reply: oneshot::Sender<AppendReply>,
+}
+
+/// What a shard writer is asked to do.
+pub enum Command {
+    Append(AppendRequest),
+    /// Stop appending: everything queued before this is written; the reply carries the last
+    /// position assigned and the log writer. Later appends are answered [`AppendError::Closed`].
+    /// The reply also resolves if the writer had already stopped (the sender is dropped).
+    Close(oneshot::Sender<(Option<Assigned>, LogWriter)>),
 }
 
 /// The next record's counter and arrival time: counters strictly increase and follow the
@@ -54,20 +72,38 @@ pub fn next_position(last: Option<Assigned>, now_ms: i64, after_counter: Option<
     }
 }
 
-/// Runs until every sender is gone.
-pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<AppendRequest>, clock: Arc<dyn Clock>) {
+/// Runs until every sender is gone. `floor` is a position every new record must follow (the
+/// end of a new shard's parents); the log's own last record counts too.
+pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<Command>, clock: Arc<dyn Clock>, floor: Option<Assigned>) {
     let tail = log.reader().tail();
     let mut last = tail
         .last_key
         .zip(tail.last_timestamp_ms)
-        .map(|(counter, timestamp_ms)| Assigned { counter, timestamp_ms });
-    while let Some(first) = rx.recv().await {
+        .map(|(counter, timestamp_ms)| Assigned { counter, timestamp_ms })
+        .max(floor);
+    let mut closing = None;
+    while let Some(command) = rx.recv().await {
+        let first = match command {
+            Command::Append(req) => req,
+            Command::Close(reply) => {
+                closing = Some(reply);
+                break;
+            }
+        };
         let mut bytes = size(&first);
         let mut batch = vec![first];
         while bytes < BATCH_BYTES {
-            let Ok(next) = rx.try_recv() else { break };
-            bytes += size(&next);
-            batch.push(next);
+            match rx.try_recv() {
+                Ok(Command::Append(next)) => {
+                    bytes += size(&next);
+                    batch.push(next);
+                }
+                Ok(Command::Close(reply)) => {
+                    closing = Some(reply);
+                    break;
+                }
+                Err(_) => break,
+            }
         }
         let now = clock.now_ms();
         let mut positions = Vec::with_capacity(batch.len());
@@ -93,9 +129,19 @@ pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<AppendRequest>, cloc
         for (req, assigned) in batch.into_iter().zip(positions) {
             let reply = match &result {
                 Ok(()) => Ok(assigned),
-                Err(e) => Err(e.clone()),
+                Err(e) => Err(AppendError::Failed(e.clone())),
             };
             let _ = req.reply.send(reply);
+        }
+        if closing.is_some() {
+            break;
+        }
+    }
+    let Some(reply) = closing else { return };
+    let _ = reply.send((last, log));
+    while let Some(command) = rx.recv().await {
+        if let Command::Append(req) = command {
+            let _ = req.reply.send(Err(AppendError::Closed(req.records)));
         }
     }
 }

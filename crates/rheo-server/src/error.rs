@@ -64,6 +64,8 @@ impl ApiError {
             ),
             Error::InvalidArgument(m) => ApiError::invalid_argument(m),
             Error::LimitExceeded(m) => ApiError::new("LimitExceededException", m),
+            Error::Validation(m) => ApiError::validation(m),
+            Error::NotFound(m) => ApiError::new("ResourceNotFoundException", m),
             Error::ExpiredIterator(m) => ApiError::new("ExpiredIteratorException", m),
             Error::ExpiredNextToken(m) => ApiError::new("ExpiredNextTokenException", m),
             Error::AccessDenied(m) => ApiError::new("AccessDeniedException", m),

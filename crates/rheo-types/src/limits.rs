@@ -26,3 +26,5 @@ pub const DEFAULT_SHARD_LIMIT: u32 = 20_000;
 pub const ON_DEMAND_STREAM_LIMIT: u32 = 50;
 /// Most tags on one stream.
 pub const MAX_TAGS: usize = 50;
+/// Most open shards UpdateShardCount scales a stream to.
+pub const MAX_SHARDS_PER_STREAM: u32 = 10_000;

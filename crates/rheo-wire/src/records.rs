@@ -39,11 +39,22 @@ pub fn write_record(out: &mut Vec<u8>, r: &RecordOut<'_>, first: bool) {
     out.push(b'}');
 }
 
-pub fn write_suffix(out: &mut Vec<u8>, next_iterator: Option<&str>, millis_behind_latest: i64) {
+pub fn write_suffix(
+    out: &mut Vec<u8>,
+    next_iterator: Option<&str>,
+    child_shards: Option<&[crate::shapes::ChildShard]>,
+    millis_behind_latest: i64,
+) {
     out.extend_from_slice(b"],");
     if let Some(it) = next_iterator {
         out.extend_from_slice(b"\"NextShardIterator\":");
         write_json_string(out, it);
+        out.push(b',');
+    }
+    if let Some(children) = child_shards {
+        out.extend_from_slice(b"\"ChildShards\":");
+        // Writing plain structs of strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, children);
         out.push(b',');
     }
     out.extend_from_slice(b"\"MillisBehindLatest\":");
@@ -113,7 +124,7 @@ mod tests {
                 let r = RecordOut { sequence_number: *seq, arrival_ms: *ms, partition_key: pk.as_bytes(), data };
                 write_record(&mut out, &r, i == 0);
             }
-            write_suffix(&mut out, Some("it"), 7);
+            write_suffix(&mut out, Some("it"), None, 7);
             let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
             prop_assert_eq!(v["MillisBehindLatest"].as_i64(), Some(7));
             prop_assert_eq!(v["NextShardIterator"].as_str(), Some("it"));
@@ -126,5 +137,33 @@ mod tests {
                 prop_assert_eq!(r["SequenceNumber"].as_str(), Some(seq.as_str()));
             }
         }
+    }
+
+    #[test]
+    fn the_end_of_a_closed_shard_names_its_children_and_no_iterator() {
+        let mut out = Vec::new();
+        write_prefix(&mut out);
+        let child = crate::shapes::ChildShard {
+            shard_id: "shardId-000000000002".into(),
+            parent_shards: vec!["shardId-000000000000".into(), "shardId-000000000001".into()],
+            hash_key_range: crate::shapes::HashKeyRange {
+                starting_hash_key: "0".into(),
+                ending_hash_key: "9".into(),
+            },
+        };
+        write_suffix(&mut out, None, Some(&[child]), 0);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "Records": [],
+                "ChildShards": [{
+                    "ShardId": "shardId-000000000002",
+                    "ParentShards": ["shardId-000000000000", "shardId-000000000001"],
+                    "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": "9"}
+                }],
+                "MillisBehindLatest": 0
+            })
+        );
     }
 }

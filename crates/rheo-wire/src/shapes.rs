@@ -45,6 +45,43 @@ pub struct DeleteStreamInput {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct SplitShardInput {
+    #[serde(flatten)]
+    pub target: StreamTarget,
+    pub shard_to_split: Option<String>,
+    pub new_starting_hash_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MergeShardsInput {
+    #[serde(flatten)]
+    pub target: StreamTarget,
+    pub shard_to_merge: Option<String>,
+    pub adjacent_shard_to_merge: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateShardCountInput {
+    #[serde(flatten)]
+    pub target: StreamTarget,
+    pub target_shard_count: Option<i64>,
+    pub scaling_type: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateShardCountOutput {
+    pub stream_name: String,
+    pub current_shard_count: u32,
+    pub target_shard_count: u32,
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct DescribeStreamInput {
     #[serde(flatten)]
     pub target: StreamTarget,
@@ -200,6 +237,15 @@ pub struct ListTagsForResourceInput {
 }
 
 // Responses.
+
+/// A child of a closed shard, in GetRecords (and SubscribeToShard) output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChildShard {
+    pub shard_id: String,
+    pub parent_shards: Vec<String>,
+    pub hash_key_range: HashKeyRange,
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -11,7 +11,7 @@ use rheo_engine::Engine;
 use rheo_engine::data::{Record, RecordsRead};
 use rheo_types::Arn;
 use rheo_wire::records::{RecordOut, write_prefix, write_record, write_suffix};
-use rheo_wire::shapes::GetRecordsInput;
+use rheo_wire::shapes::{ChildShard, GetRecordsInput, HashKeyRange};
 use rheo_wire::validate::Violations;
 use tokio::sync::mpsc;
 
@@ -80,6 +80,17 @@ fn whole(mut pieces: Vec<Piece>) -> Result<ResponseBody, ApiError> {
     Ok(ResponseBody::full(body))
 }
 
+fn child_out(c: &rheo_engine::ChildShard) -> ChildShard {
+    ChildShard {
+        shard_id: c.shard_id.to_string(),
+        parent_shards: c.parents.iter().map(ToString::to_string).collect(),
+        hash_key_range: HashKeyRange {
+            starting_hash_key: c.range.start.to_string(),
+            ending_hash_key: c.range.end.to_string(),
+        },
+    }
+}
+
 fn record_out(r: Record<'_>) -> RecordOut<'_> {
     RecordOut {
         sequence_number: r.sequence_number,
@@ -106,7 +117,13 @@ fn encode(read: RecordsRead, mut buf: Vec<u8>, freeze: impl Fn(Vec<u8>) -> Bytes
     });
     let last = match summary {
         Ok(s) => {
-            write_suffix(&mut buf, Some(&s.next_iterator), s.millis_behind_latest);
+            let children: Option<Vec<ChildShard>> = s.child_shards.map(|c| c.iter().map(child_out).collect());
+            write_suffix(
+                &mut buf,
+                s.next_iterator.as_deref(),
+                children.as_deref(),
+                s.millis_behind_latest,
+            );
             Piece::Last(freeze(buf))
         }
         Err(e) => {

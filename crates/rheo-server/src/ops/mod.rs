@@ -15,17 +15,20 @@ pub mod list_shards;
 pub mod list_streams;
 pub mod list_tags_for_resource;
 pub mod list_tags_for_stream;
+pub mod merge_shards;
 pub mod put_record;
 pub mod put_records;
 pub mod remove_tags_from_stream;
+pub mod split_shard;
 pub mod tag_resource;
 pub mod untag_resource;
+pub mod update_shard_count;
 
 use crate::error::ApiError;
 use crate::router::Reply;
 use rheo_engine::control::{ShardView, StreamView};
 use rheo_engine::{Engine, Error};
-use rheo_types::{Arn, StreamName};
+use rheo_types::{Arn, ShardId, StreamName};
 use rheo_wire::shapes::{self, StreamTarget, TagMap};
 use rheo_wire::validate::Violations;
 
@@ -57,6 +60,19 @@ pub fn resolve(engine: &Engine, name: Option<&str>, arn: Option<&str>) -> Result
 
 pub fn resolve_target(engine: &Engine, t: &StreamTarget) -> Result<StreamName, ApiError> {
     resolve(engine, t.stream_name.as_deref(), t.stream_arn.as_deref())
+}
+
+/// A shard id named in a request; one that is not in Rheo's form names no shard of the stream.
+pub fn parse_shard_id(engine: &Engine, stream: &StreamName, id: &str) -> Result<ShardId, ApiError> {
+    ShardId::parse(id).map_err(|_| {
+        ApiError::new(
+            "ResourceNotFoundException",
+            format!(
+                "Could not find shard {id} in stream {stream} under account {}.",
+                engine.config().account
+            ),
+        )
+    })
 }
 
 pub fn engine_error(engine: &Engine, e: Error) -> ApiError {

@@ -10,6 +10,10 @@ use rheo_types::{HashKey, SequenceNumber, ShardId, StreamName, hash_key_for_part
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+/// Records of one request bound for one shard: the shard, each record's place in the request
+/// and hash key, and the records.
+type ShardGroup = (u32, Vec<(usize, HashKey)>, Vec<PendingRecord>);
+
 /// How long a put waits for a closed shard's children before giving up on its records.
 const RESHARD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -117,7 +121,7 @@ impl Engine {
         let mut rt = self.active(name)?;
         while !pending.is_empty() {
             // Group by shard, remembering each record's place in the request.
-            let mut groups: Vec<(u32, Vec<(usize, HashKey)>, Vec<PendingRecord>)> = Vec::new();
+            let mut groups: Vec<ShardGroup> = Vec::new();
             for (i, key, record) in pending.drain(..) {
                 let Some(shard) = rt.route(key) else {
                     outcomes[i] = Some(Err(internal_failure()));

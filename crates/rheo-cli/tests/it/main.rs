@@ -7,6 +7,7 @@ mod crash;
 mod data;
 mod errors;
 mod fuzz;
+mod reshard;
 mod retention;
 mod settings;
 mod tags;

@@ -80,6 +80,28 @@ assert error_code(kinesis.create_stream, StreamName="py", ShardCount=1) == ("Res
 assert error_code(kinesis.get_records, ShardIterator="bogus") == ("InvalidArgumentException", 400)
 assert error_code(kinesis.increase_stream_retention_period, StreamName="py", RetentionPeriodHours=9000) == ("InvalidArgumentException", 400)
 
+# Resharding: split, merge and update_shard_count, then read the closed parent to its end.
+kinesis.put_record(StreamName="py", PartitionKey="parent", Data=b"in-parent", ExplicitHashKey="1")
+lo, hi = ranges["shardId-000000000000"]
+kinesis.split_shard(StreamName="py", ShardToSplit="shardId-000000000000", NewStartingHashKey=str((lo + hi) // 2))
+kinesis.get_waiter("stream_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+kinesis.merge_shards(StreamName="py", ShardToMerge="shardId-000000000003", AdjacentShardToMerge="shardId-000000000004")
+kinesis.get_waiter("stream_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+scaled = kinesis.update_shard_count(StreamName="py", TargetShardCount=6, ScalingType="UNIFORM_SCALING")
+assert (scaled["CurrentShardCount"], scaled["TargetShardCount"]) == (3, 6), scaled
+kinesis.get_waiter("stream_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+open_shards = kinesis.list_shards(StreamName="py", ShardFilter={"Type": "AT_LATEST"})["Shards"]
+assert len(open_shards) == 6, open_shards
+it = kinesis.get_shard_iterator(StreamName="py", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+datas = []
+while it:
+    page = kinesis.get_records(ShardIterator=it)
+    datas += [r["Data"] for r in page["Records"]]
+    it = page.get("NextShardIterator")
+assert b"in-parent" in datas
+assert [c["ShardId"] for c in page["ChildShards"]] == ["shardId-000000000003", "shardId-000000000004"], page
+assert error_code(kinesis.split_shard, StreamName="py", ShardToSplit="shardId-000000000000", NewStartingHashKey="5") == ("InvalidArgumentException", 400)
+
 kinesis.delete_stream(StreamName="py")
 kinesis.get_waiter("stream_not_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
 print("boto3 check passed")

@@ -27,7 +27,7 @@ pub struct ServeArgs {
     /// Most open shards across all streams [default: 20000].
     #[arg(long, env = "RHEO_SHARD_LIMIT")]
     pub shard_limit: Option<u32>,
-    /// How long streams stay CREATING or DELETING, in ms [default: 500].
+    /// How long streams stay CREATING, UPDATING (resharding) or DELETING, in ms [default: 500].
     #[arg(long, env = "RHEO_TRANSITION_DELAY_MS")]
     pub transition_delay_ms: Option<i64>,
     /// `fsync` (acknowledge after fsync, the default) or `relaxed` (acknowledge after write:

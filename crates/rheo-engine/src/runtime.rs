@@ -20,7 +20,7 @@ pub struct EngineConfig {
     pub account: String,
     /// Most open shards across all streams.
     pub shard_limit: u32,
-    /// How long CreateStream stays in CREATING and DeleteStream in DELETING.
+    /// How long streams stay CREATING, UPDATING (a reshard) and DELETING.
     pub transition_delay_ms: i64,
     pub log: LogConfig,
     /// How often the background tick runs (transitions, deletions, retention).

@@ -135,23 +135,33 @@ pub async fn put(
         .unwrap()
 }
 
-/// The records one GetRecords call returns from TRIM_HORIZON of a shard.
-pub async fn first_records(c: &Client, stream: &str, shard: &str) -> Vec<aws_sdk_kinesis::types::Record> {
-    let it = c
+/// A shard iterator of the given type (TRIM_HORIZON or LATEST) for a shard.
+pub async fn iterator(
+    c: &Client,
+    stream: &str,
+    shard: &str,
+    kind: aws_sdk_kinesis::types::ShardIteratorType,
+) -> String {
+    let out = c
         .get_shard_iterator()
         .stream_name(stream)
         .shard_id(shard)
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .shard_iterator_type(kind)
         .send()
         .await
         .unwrap();
-    let out = c
-        .get_records()
-        .shard_iterator(it.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
-    out.records().to_vec()
+    out.shard_iterator().unwrap().to_owned()
+}
+
+/// The GetRecords response for an iterator.
+pub async fn records_at(c: &Client, it: String) -> aws_sdk_kinesis::operation::get_records::GetRecordsOutput {
+    c.get_records().shard_iterator(it).send().await.unwrap()
+}
+
+/// The records one GetRecords call returns from TRIM_HORIZON of a shard.
+pub async fn first_records(c: &Client, stream: &str, shard: &str) -> Vec<aws_sdk_kinesis::types::Record> {
+    let it = iterator(c, stream, shard, aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon).await;
+    records_at(c, it).await.records().to_vec()
 }
 
 /// Creates a stream and waits until it is ACTIVE.

@@ -6,7 +6,8 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::primitives::{Blob, DateTime};
 use aws_sdk_kinesis::types::{
-    PutRecordsRequestEntry, ScalingType, Shard, ShardFilter, ShardFilterType, StreamMode, StreamModeDetails,
+    PutRecordsRequestEntry, ScalingType, Shard, ShardFilter, ShardFilterType, ShardIteratorType, StreamMode,
+    StreamModeDetails,
 };
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -38,19 +39,10 @@ async fn wait_updated(c: &Client, stream: &str) {
 /// Reads a shard from TRIM_HORIZON to its end: for a closed shard until GetRecords returns no
 /// NextShardIterator (returning the ChildShards it names), for an open one until caught up.
 async fn read_shard(c: &Client, stream: &str, shard: &str) -> (Vec<(String, String)>, Option<Vec<String>>) {
-    let mut it = c
-        .get_shard_iterator()
-        .stream_name(stream)
-        .shard_id(shard)
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator()
-        .map(str::to_owned);
+    let mut it = Some(iterator(c, stream, shard, ShardIteratorType::TrimHorizon).await);
     let mut records = Vec::new();
     while let Some(current) = it {
-        let out = c.get_records().shard_iterator(current).send().await.unwrap();
+        let out = records_at(c, current).await;
         for r in out.records() {
             let data = String::from_utf8(r.data().as_ref().to_vec()).unwrap();
             records.push((r.partition_key().unwrap_or_default().to_owned(), data));
@@ -499,20 +491,8 @@ async fn shard_filters_see_the_lineage_and_closed_shards_expire_with_retention()
     assert_eq!(records, [("before".to_owned(), "1".to_owned())]);
     assert_eq!(children, Some(vec![a.to_owned(), b.to_owned()]));
     // LATEST on the closed parent: nothing more, straight to the children.
-    let it = c
-        .get_shard_iterator()
-        .stream_name("sf")
-        .shard_id(p)
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::Latest)
-        .send()
-        .await
-        .unwrap();
-    let out = c
-        .get_records()
-        .shard_iterator(it.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let it = iterator(&c, "sf", p, ShardIteratorType::Latest).await;
+    let out = records_at(&c, it).await;
     assert!(out.records().is_empty() && out.next_shard_iterator().is_none());
     assert_eq!(out.child_shards().len(), 2);
     assert_eq!(out.child_shards()[0].parent_shards(), [p]);
@@ -526,7 +506,7 @@ async fn shard_filters_see_the_lineage_and_closed_shards_expire_with_retention()
         .get_shard_iterator()
         .stream_name("sf")
         .shard_id(p)
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
         .send()
         .await;
     assert_eq!(code(gone), "ResourceNotFoundException");

@@ -11,7 +11,7 @@
 //! closed, with no records (their range of sequence numbers is a single counter).
 
 use crate::catalog::ShardMeta;
-use rheo_types::{HashKey, HashKeyRange, ShardId, split_evenly};
+use rheo_types::{HashKeyRange, ShardId, split_evenly};
 use serde::{Deserialize, Serialize};
 
 /// A reshard request, as stored while the stream is UPDATING.
@@ -229,9 +229,4 @@ pub fn initial(n: u32, now_ms: i64) -> Vec<ShardMeta> {
             closed_ms: None,
         })
         .collect()
-}
-
-/// The hash key AWS suggests for splitting a shard in two: the middle of its range.
-pub fn midpoint(range: HashKeyRange) -> HashKey {
-    HashKey(range.start + (range.end - range.start) / 2 + 1)
 }

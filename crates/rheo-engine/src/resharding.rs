@@ -22,7 +22,6 @@ use crate::{Engine, Error};
 use rheo_types::limits::MAX_SHARDS_PER_STREAM;
 use rheo_types::{SequenceNumber, StreamName};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
 
 impl Engine {
@@ -162,7 +161,6 @@ impl Engine {
                 }
             }
         });
-        let retention_ms = rt.retention_ms.load(Ordering::Relaxed);
         match saved {
             Ok(children) => {
                 for &id in &closing {
@@ -173,7 +171,7 @@ impl Engine {
                 }
                 shards.extend(children.into_iter().map(Some));
                 st.runtimes
-                    .insert(next.incarnation, Arc::new(runtime_for(&next, shards, retention_ms)));
+                    .insert(next.incarnation, Arc::new(runtime_for(&next, shards)));
                 tracing::info!(stream = %name, ?op, "reshard applied");
                 Ok(())
             }
@@ -187,7 +185,7 @@ impl Engine {
                     }
                 }
                 st.runtimes
-                    .insert(meta.incarnation, Arc::new(runtime_for(&meta, shards, retention_ms)));
+                    .insert(meta.incarnation, Arc::new(runtime_for(&meta, shards)));
                 Err(e)
             }
         }

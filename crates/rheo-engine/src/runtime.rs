@@ -209,8 +209,7 @@ impl Inner {
             let visible = s.visible(now, meta.retention_hours);
             shards.push(if visible { Some(self.open_shard(meta, s)?) } else { None });
         }
-        let retention_ms = meta.retention_hours * HOUR_MS;
-        Ok(runtime_for(meta, shards, retention_ms))
+        Ok(runtime_for(meta, shards))
     }
 
     /// Opens one shard's log and, if the shard is open, starts its writer. A new shard's
@@ -315,8 +314,7 @@ impl Inner {
                         self.stream_dir(meta.incarnation).join(shard_dir(*id)),
                     ));
                 }
-                let retention_ms = rt.retention_ms.load(std::sync::atomic::Ordering::Relaxed);
-                runtimes.insert(meta.incarnation, Arc::new(runtime_for(meta, shards, retention_ms)));
+                runtimes.insert(meta.incarnation, Arc::new(runtime_for(meta, shards)));
             }
         }
         for (name, dir) in expired {
@@ -355,7 +353,7 @@ pub(crate) fn children_of(meta: &StreamMeta, id: ShardId) -> Vec<ChildShard> {
 }
 
 /// A runtime serving `shards` (indexed by shard number) under `meta`'s map.
-pub(crate) fn runtime_for(meta: &StreamMeta, shards: Vec<Option<ShardRuntime>>, retention_ms: i64) -> StreamRuntime {
+pub(crate) fn runtime_for(meta: &StreamMeta, shards: Vec<Option<ShardRuntime>>) -> StreamRuntime {
     let mut routes: Vec<(HashKeyRange, u32)> = meta
         .shards
         .iter()
@@ -368,6 +366,6 @@ pub(crate) fn runtime_for(meta: &StreamMeta, shards: Vec<Option<ShardRuntime>>, 
         incarnation: meta.incarnation,
         shards,
         routes,
-        retention_ms: AtomicI64::new(retention_ms),
+        retention_ms: AtomicI64::new(meta.retention_hours * HOUR_MS),
     }
 }

@@ -135,18 +135,32 @@ pub async fn put(
         .unwrap()
 }
 
-/// A shard iterator of the given type (TRIM_HORIZON or LATEST) for a shard.
+/// A shard iterator of the given type for a shard.
 pub async fn iterator(
     c: &Client,
     stream: &str,
     shard: &str,
     kind: aws_sdk_kinesis::types::ShardIteratorType,
 ) -> String {
+    iterator_with(c, stream, shard, kind, None, None).await
+}
+
+/// A shard iterator of any type, with its sequence number or timestamp when given.
+pub async fn iterator_with(
+    c: &Client,
+    stream: &str,
+    shard: &str,
+    kind: aws_sdk_kinesis::types::ShardIteratorType,
+    seq: Option<&str>,
+    ts_ms: Option<i64>,
+) -> String {
     let out = c
         .get_shard_iterator()
         .stream_name(stream)
         .shard_id(shard)
         .shard_iterator_type(kind)
+        .set_starting_sequence_number(seq.map(str::to_owned))
+        .set_timestamp(ts_ms.map(aws_sdk_kinesis::primitives::DateTime::from_millis))
         .send()
         .await
         .unwrap();

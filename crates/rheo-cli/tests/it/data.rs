@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::primitives::{Blob, DateTime};
+use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 
 fn entry(pk: &str, data: &[u8]) -> PutRecordsRequestEntry {
@@ -11,32 +11,6 @@ fn entry(pk: &str, data: &[u8]) -> PutRecordsRequestEntry {
         .data(Blob::new(data))
         .build()
         .unwrap()
-}
-
-async fn iterator(c: &Client, stream: &str, shard: &str, kind: ShardIteratorType) -> String {
-    iterator_with(c, stream, shard, kind, None, None).await
-}
-
-/// A shard iterator of any type, with its sequence number or timestamp when given.
-async fn iterator_with(
-    c: &Client,
-    stream: &str,
-    shard: &str,
-    kind: ShardIteratorType,
-    seq: Option<&str>,
-    ts_ms: Option<i64>,
-) -> String {
-    let out = c
-        .get_shard_iterator()
-        .stream_name(stream)
-        .shard_id(shard)
-        .shard_iterator_type(kind)
-        .set_starting_sequence_number(seq.map(str::to_owned))
-        .set_timestamp(ts_ms.map(DateTime::from_millis))
-        .send()
-        .await
-        .unwrap();
-    out.shard_iterator().unwrap().to_owned()
 }
 
 /// Reads everything from `it` until a call returns no records.

@@ -31,11 +31,6 @@ fn open_ids(shards: &[Shard]) -> Vec<String> {
         .collect()
 }
 
-/// Waits for the stream to leave UPDATING (the server applies reshards on its own timer).
-async fn wait_updated(c: &Client, stream: &str) {
-    wait_active(c, stream).await;
-}
-
 /// Reads a shard from TRIM_HORIZON to its end: for a closed shard until GetRecords returns no
 /// NextShardIterator (returning the ChildShards it names), for an open one until caught up.
 async fn read_shard(c: &Client, stream: &str, shard: &str) -> (Vec<(String, String)>, Option<Vec<String>>) {
@@ -171,7 +166,7 @@ async fn reshards_under_concurrent_writes_keep_every_record_once_and_in_key_orde
         .send()
         .await
         .unwrap();
-    wait_updated(&c, "rs").await;
+    wait_active(&c, "rs").await;
     pause().await;
     assert_eq!(
         open_ids(&all_shards(&c, "rs").await),
@@ -185,7 +180,7 @@ async fn reshards_under_concurrent_writes_keep_every_record_once_and_in_key_orde
         .send()
         .await
         .unwrap();
-    wait_updated(&c, "rs").await;
+    wait_active(&c, "rs").await;
     pause().await;
     // Up to 4, then down to 3 (uneven: short-lived shards in between).
     for target in [4, 3] {
@@ -199,7 +194,7 @@ async fn reshards_under_concurrent_writes_keep_every_record_once_and_in_key_orde
             .unwrap();
         assert_eq!(out.target_shard_count(), Some(target));
         assert_eq!(out.stream_arn(), Some(server.arn("rs").as_str()));
-        wait_updated(&c, "rs").await;
+        wait_active(&c, "rs").await;
         let shards = all_shards(&c, "rs").await;
         assert_eq!(open_ids(&shards).len(), target as usize);
         pause().await;

@@ -6,100 +6,11 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::primitives::{Blob, DateTime};
 use aws_sdk_kinesis::types::{
-    PutRecordsRequestEntry, ScalingType, Shard, ShardFilter, ShardFilterType, ShardIteratorType, StreamMode,
-    StreamModeDetails,
+    PutRecordsRequestEntry, ScalingType, ShardFilter, ShardFilterType, ShardIteratorType, StreamMode, StreamModeDetails,
 };
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-async fn all_shards(c: &Client, stream: &str) -> Vec<Shard> {
-    c.list_shards()
-        .stream_name(stream)
-        .send()
-        .await
-        .unwrap()
-        .shards()
-        .to_vec()
-}
-
-fn open_ids(shards: &[Shard]) -> Vec<String> {
-    shards
-        .iter()
-        .filter(|s| s.sequence_number_range().unwrap().ending_sequence_number().is_none())
-        .map(|s| s.shard_id().to_owned())
-        .collect()
-}
-
-/// Reads a shard from TRIM_HORIZON to its end: for a closed shard until GetRecords returns no
-/// NextShardIterator (returning the ChildShards it names), for an open one until caught up.
-async fn read_shard(c: &Client, stream: &str, shard: &str) -> (Vec<(String, String)>, Option<Vec<String>>) {
-    let mut it = Some(iterator(c, stream, shard, ShardIteratorType::TrimHorizon).await);
-    let mut records = Vec::new();
-    while let Some(current) = it {
-        let out = records_at(c, current).await;
-        for r in out.records() {
-            let data = String::from_utf8(r.data().as_ref().to_vec()).unwrap();
-            records.push((r.partition_key().unwrap_or_default().to_owned(), data));
-        }
-        if out.next_shard_iterator().is_none() {
-            let children = out.child_shards().iter().map(|c| c.shard_id().to_owned()).collect();
-            return (records, Some(children));
-        }
-        if out.records().is_empty() && out.millis_behind_latest() == Some(0) {
-            return (records, None);
-        }
-        it = out.next_shard_iterator().map(str::to_owned);
-    }
-    (records, None)
-}
-
-/// Reads the whole stream the way KCL does: a shard only after all its parents are read.
-async fn read_by_lineage(c: &Client, stream: &str) -> Vec<(String, String)> {
-    let shards = all_shards(c, stream).await;
-    let parents: HashMap<String, Vec<String>> = shards
-        .iter()
-        .map(|s| {
-            let p = s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id());
-            (s.shard_id().to_owned(), p.map(str::to_owned).collect())
-        })
-        .collect();
-    let mut done: HashSet<String> = HashSet::new();
-    let mut queue: VecDeque<String> = shards
-        .iter()
-        .filter(|s| s.parent_shard_id().is_none())
-        .map(|s| s.shard_id().to_owned())
-        .collect();
-    let mut all = Vec::new();
-    while let Some(shard) = queue.pop_front() {
-        if done.contains(&shard) {
-            continue;
-        }
-        if !parents[&shard].iter().all(|p| done.contains(p)) {
-            queue.push_back(shard);
-            continue;
-        }
-        let (records, children) = read_shard(c, stream, &shard).await;
-        all.extend(records);
-        done.insert(shard.clone());
-        let is_closed = children.is_some();
-        for child in children.unwrap_or_default() {
-            assert!(
-                parents[&child].contains(&shard),
-                "ChildShards of {shard} names {child}, which is not its child"
-            );
-            queue.push_back(child);
-        }
-        let listed_children = parents.iter().filter(|(_, p)| p.contains(&shard)).count();
-        assert_eq!(
-            is_closed,
-            listed_children > 0,
-            "{shard}: closed exactly when it has children"
-        );
-    }
-    assert_eq!(done.len(), shards.len(), "every shard was reached through its lineage");
-    all
-}
 
 #[tokio::test]
 async fn reshards_under_concurrent_writes_keep_every_record_once_and_in_key_order() {

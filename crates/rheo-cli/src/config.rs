@@ -4,6 +4,8 @@
 use anyhow::Context;
 use rheo_engine::{Engine, EngineConfig, SystemClock};
 use rheo_log::Durability;
+use rheo_server::ServerOptions;
+use rheo_server::faults::FaultRule;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -37,6 +39,16 @@ pub struct ServeArgs {
     /// Segment size in bytes before a shard log rolls [default: 64 MiB].
     #[arg(long, env = "RHEO_SEGMENT_BYTES")]
     pub segment_bytes: Option<u64>,
+    /// Per-shard throughput limits: `off` (the default) or `aws` (1 MiB/s and 1,000 records/s
+    /// of writes, 2 MiB/s and 5 GetRecords calls/s of reads). Changeable at run time with
+    /// `PUT /_rheo/throughput-limits`, and per stream.
+    #[arg(long, env = "RHEO_THROUGHPUT_LIMITS")]
+    pub throughput_limits: Option<String>,
+    /// Fault injection, repeatable: `ACTION[:error-rate=R,error=NAME,latency-ms=MS]` with
+    /// ACTION an operation or `*` (separate several with `;` in RHEO_FAULTS). Changeable at run
+    /// time with `PUT /_rheo/faults`.
+    #[arg(long = "fault", env = "RHEO_FAULTS", value_delimiter = ';')]
+    pub faults: Vec<String>,
 }
 
 #[derive(serde::Deserialize, Default, Debug)]
@@ -50,6 +62,9 @@ struct FileSettings {
     transition_delay_ms: Option<i64>,
     durability: Option<String>,
     segment_bytes: Option<u64>,
+    throughput_limits: Option<String>,
+    #[serde(default)]
+    fault: Vec<FaultRule>,
 }
 
 /// The settings `serve` runs with.
@@ -57,6 +72,7 @@ struct FileSettings {
 pub struct Settings {
     pub listen: String,
     pub engine: EngineConfig,
+    pub server: ServerOptions,
 }
 
 pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
@@ -99,8 +115,28 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         anyhow::ensure!(b >= 4096, "segment size must be at least 4096 bytes");
         engine.log.segment_bytes = b;
     }
+    if let Some(p) = args.throughput_limits.or(file.throughput_limits) {
+        engine.throughput_limits = p.parse().map_err(anyhow::Error::msg)?;
+    }
+    let faults = if args.faults.is_empty() {
+        for rule in &file.fault {
+            rule.check()
+                .map_err(|e| anyhow::anyhow!("fault for {}: {e}", rule.operation))?;
+        }
+        file.fault
+    } else {
+        let rules = args
+            .faults
+            .iter()
+            .map(|spec| FaultRule::parse_spec(spec).map_err(|e| anyhow::anyhow!("--fault {spec}: {e}")));
+        rules.collect::<anyhow::Result<_>>()?
+    };
+    let server = ServerOptions {
+        faults,
+        ..ServerOptions::default()
+    };
     let listen = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:4567".into());
-    Ok(Settings { listen, engine })
+    Ok(Settings { listen, engine, server })
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -110,15 +146,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;
     let durability = s.engine.log.durability;
+    let limits = s.engine.throughput_limits;
+    let faults = s.server.faults.clone();
     let data_dir = s.engine.data_dir.clone();
     let engine = Engine::open(s.engine, Arc::new(SystemClock)).context("opening the engine")?;
-    tracing::info!(%addr, data_dir = %data_dir.display(), ?durability, "rheo is serving");
+    tracing::info!(%addr, data_dir = %data_dir.display(), ?durability, ?limits, "rheo is serving");
+    if !faults.is_empty() {
+        tracing::warn!(?faults, "fault injection is on");
+    }
     // Scripts and tests read the address from this line.
     println!("rheo listening on http://{addr}");
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     // Every acknowledged record is already durable, so stopping needs no flush.
     tokio::select! {
-        r = rheo_server::serve(listener, engine, rheo_server::ServerOptions::default()) => r.context("serving")?,
+        r = rheo_server::serve(listener, engine, s.server) => r.context("serving")?,
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
         _ = terminate.recv() => tracing::info!("terminated; stopping"),
     }
@@ -150,6 +191,37 @@ mod tests {
         assert_eq!(s.engine.account, "000000000000");
         assert_eq!(s.engine.data_dir, PathBuf::from("rheo-data"));
         assert_eq!(s.engine.log.durability, Durability::Fsync);
+        assert_eq!(s.engine.throughput_limits, rheo_engine::throttle::LimitsProfile::Off);
+        assert!(s.server.faults.is_empty());
+    }
+
+    #[test]
+    fn limits_and_faults_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rheo.toml");
+        std::fs::write(
+            &path,
+            "throughput-limits = \"aws\"\n[[fault]]\noperation = \"GetRecords\"\nlatency-ms = 200\n",
+        )
+        .unwrap();
+        let s = settings(ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.engine.throughput_limits, rheo_engine::throttle::LimitsProfile::Aws);
+        assert_eq!(s.server.faults.len(), 1);
+        assert_eq!(s.server.faults[0].latency_ms, 200);
+        let s = settings(ServeArgs {
+            config: Some(path),
+            throughput_limits: Some("off".into()),
+            faults: vec!["PutRecords:error-rate=0.05".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.engine.throughput_limits, rheo_engine::throttle::LimitsProfile::Off);
+        assert_eq!(s.server.faults[0].operation, "PutRecords");
+        assert_eq!(s.server.faults[0].error_rate, 0.05);
     }
 
     #[test]
@@ -161,6 +233,14 @@ mod tests {
         }));
         assert!(bad(ServeArgs {
             account_id: Some("123".into()),
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            throughput_limits: Some("fast".into()),
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            faults: vec!["PutRecords:error-rate=7".into()],
             ..Default::default()
         }));
         let dir = tempfile::tempdir().unwrap();

@@ -14,6 +14,7 @@
 //! leaves either the old map (and the reshard still pending) or the new one.
 
 use crate::reshard::Reshard;
+use crate::throttle::LimitsProfile;
 use rheo_types::{HashKeyRange, SequenceNumber, ShardId, StreamName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -97,6 +98,50 @@ pub struct StreamMeta {
     pub retention_hours: i64,
     pub shards: Vec<ShardMeta>,
     pub tags: BTreeMap<String, String>,
+    /// Absent in catalogs written before these settings existed: all defaults.
+    #[serde(default)]
+    pub settings: StreamSettings,
+}
+
+/// A stream's settings beyond its shard map.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSettings {
+    /// Overrides the server's throughput limits for this stream.
+    #[serde(default)]
+    pub throughput_limits: Option<LimitsProfile>,
+    /// UpdateMaxRecordSize; `None` is AWS's default of 1024 KiB.
+    #[serde(default)]
+    pub max_record_kib: Option<u32>,
+    #[serde(default)]
+    pub distribution: Distribution,
+    /// UpdateStreamWarmThroughput / UpdateStreamMode's WarmThroughputMiBps (on-demand only).
+    #[serde(default)]
+    pub warm_throughput_mibps: Option<u32>,
+}
+
+impl StreamSettings {
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_kib.unwrap_or(1024) as usize * 1024
+    }
+}
+
+/// How records are placed on shards (UpdateStreamRecordDistributionStrategy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Distribution {
+    /// The MD5 of the partition key (or the ExplicitHashKey) picks the shard.
+    #[default]
+    UserPartitionKey,
+    /// Records are spread evenly over the open shards; partition keys are ignored.
+    Auto,
+}
+
+impl Distribution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Distribution::UserPartitionKey => "USER_PARTITION_KEY",
+            Distribution::Auto => "AUTO",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

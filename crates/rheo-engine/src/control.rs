@@ -1,6 +1,8 @@
 //! Stream management operations: create, delete, describe, list, limits, retention, tags.
 
-use crate::catalog::{ShardMeta, Status, StoredStatus, StreamMeta, StreamMode};
+use crate::catalog::{Distribution, ShardMeta, Status, StoredStatus, StreamMeta, StreamMode, StreamSettings};
+use crate::runtime::{State, runtime_for};
+use crate::throttle::LimitsProfile;
 use crate::{Engine, Error};
 use rheo_types::limits::{
     MAX_RETENTION_HOURS, MAX_TAGS, MIN_RETENTION_HOURS, ON_DEMAND_INITIAL_SHARDS, ON_DEMAND_STREAM_LIMIT,
@@ -8,13 +10,13 @@ use rheo_types::limits::{
 use rheo_types::{SequenceNumber, StreamName};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 pub struct CreateStream {
     pub name: StreamName,
     pub shard_count: Option<u32>,
     pub mode: StreamMode,
     pub tags: BTreeMap<String, String>,
+    pub settings: StreamSettings,
 }
 
 /// A snapshot of a stream for Describe* and List*.
@@ -116,6 +118,7 @@ impl Engine {
             }
         };
         check_tags(&req.tags, 0)?;
+        check_on_demand_settings(&req.name, req.mode, &req.settings)?;
         let inner = &self.inner;
         let mut st = inner.lock();
         if st.catalog.get_live(&req.name, now).is_some() {
@@ -149,6 +152,7 @@ impl Engine {
             retention_hours: rheo_types::limits::DEFAULT_RETENTION_HOURS,
             shards: crate::reshard::initial(count, now),
             tags: req.tags,
+            settings: req.settings,
         };
         let runtime = inner.start_stream(&meta)?;
         st.catalog.next_incarnation += 1;
@@ -194,7 +198,8 @@ impl Engine {
     }
 
     /// Changes the stream's catalog entry and persists it; the change is undone if saving fails.
-    fn update_meta<T>(
+    /// A running stream's runtime is rebuilt from the new entry, so settings apply at once.
+    pub(crate) fn update_meta<T>(
         &self,
         name: &StreamName,
         f: impl FnOnce(&mut StreamMeta, i64) -> Result<T, Error>,
@@ -212,6 +217,11 @@ impl Engine {
         if let Err(e) = self.inner.save(&st) {
             st.catalog.streams.insert(name.clone(), before);
             return Err(e);
+        }
+        let State { catalog, runtimes } = &mut *st;
+        if let (Some(meta), Some(rt)) = (catalog.streams.get(name), runtimes.get(&before.incarnation)) {
+            let rebuilt = runtime_for(meta, rt.shards.clone());
+            runtimes.insert(meta.incarnation, Arc::new(rebuilt));
         }
         Ok(out)
     }
@@ -370,7 +380,7 @@ impl Engine {
                 "Maximum allowed retention period is {MAX_RETENTION_HOURS} hours. Requested retention period ({hours} hours) is too long."
             )));
         }
-        let incarnation = self.update_meta(name, |meta, now| {
+        self.update_meta(name, |meta, now| {
             require_active(meta, now)?;
             let current = meta.retention_hours;
             if increase && hours < current {
@@ -384,12 +394,8 @@ impl Engine {
                 )));
             }
             meta.retention_hours = hours;
-            Ok(meta.incarnation)
-        })?;
-        if let Some(rt) = self.inner.lock().runtimes.get(&incarnation) {
-            rt.retention_ms.store(hours * 3_600_000, Ordering::Relaxed);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     pub async fn add_tags(&self, name: &StreamName, tags: BTreeMap<String, String>) -> Result<(), Error> {
@@ -494,4 +500,37 @@ fn decode_token<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// AUTO distribution and warm throughput exist only for on-demand streams.
+pub(crate) fn check_on_demand_settings(name: &StreamName, mode: StreamMode, s: &StreamSettings) -> Result<(), Error> {
+    if mode == StreamMode::OnDemand {
+        return Ok(());
+    }
+    if s.distribution == Distribution::Auto {
+        return Err(Error::InvalidArgument(format!(
+            "RecordDistributionStrategy AUTO is only supported for streams in ON_DEMAND mode; stream {name} is PROVISIONED."
+        )));
+    }
+    if s.warm_throughput_mibps.is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "Warm throughput is only supported for streams in ON_DEMAND mode; stream {name} is PROVISIONED."
+        )));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Sets (or with `None` clears) a stream's own throughput limits.
+    pub fn set_stream_limits(&self, name: &StreamName, profile: Option<LimitsProfile>) -> Result<(), Error> {
+        self.update_meta(name, |meta, _| {
+            meta.settings.throughput_limits = profile;
+            Ok(())
+        })
+    }
+
+    /// A stream's own throughput limits, if it has any.
+    pub fn stream_limits(&self, name: &StreamName) -> Result<Option<LimitsProfile>, Error> {
+        self.with_meta(name, |meta, _| Ok(meta.settings.throughput_limits))
+    }
 }

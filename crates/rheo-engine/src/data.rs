@@ -1,13 +1,15 @@
 //! Record operations: PutRecord(s), GetShardIterator, GetRecords.
 
+use crate::catalog::{Distribution, StreamMode};
 use crate::iterator::{self, IteratorError, IteratorPos};
-use crate::runtime::{ChildShard, StreamRuntime};
+use crate::runtime::{ChildShard, ShardMeter, StreamRuntime};
+use crate::throttle::ShardLimits;
 use crate::writer::{AppendError, AppendReply, AppendRequest, Command, PendingRecord};
 use crate::{Engine, Error};
 use bytes::Bytes;
 use rheo_log::{LogReader, ReadLimits};
 use rheo_types::{HashKey, SequenceNumber, ShardId, StreamName, hash_key_for_partition_key};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Records of one request bound for one shard: the shard, each record's place in the request
@@ -16,6 +18,9 @@ type ShardGroup = (u32, Vec<(usize, HashKey)>, Vec<PendingRecord>);
 
 /// How long a put waits for a closed shard's children before giving up on its records.
 const RESHARD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The error code of a record refused by the throughput limits.
+pub const THROTTLED: &str = "ProvisionedThroughputExceededException";
 
 /// One record to put, already validated.
 #[derive(Debug, Clone)]
@@ -87,7 +92,10 @@ impl Engine {
             .await?
             .pop()
             .unwrap_or_else(|| Err(internal_failure()));
-        outcome.map_err(|f| Error::Internal(f.message))
+        outcome.map_err(|f| match f.code {
+            THROTTLED => Error::Throttled(f.message),
+            _ => Error::Internal(f.message),
+        })
     }
 
     /// Puts records; each outcome is in request order, and a failed record is a value.
@@ -119,6 +127,12 @@ impl Engine {
             .collect();
         let deadline = tokio::time::Instant::now() + RESHARD_WAIT;
         let mut rt = self.active(name)?;
+        if rt.settings.distribution == Distribution::Auto {
+            // Partition keys and explicit hash keys are ignored: records go round the shards.
+            for (_, key, _) in &mut pending {
+                *key = rt.spread();
+            }
+        }
         while !pending.is_empty() {
             // Group by shard, remembering each record's place in the request.
             let mut groups: Vec<ShardGroup> = Vec::new();
@@ -137,8 +151,12 @@ impl Engine {
                 groups[g].1.push((i, key));
                 groups[g].2.push(record);
             }
+            self.meter_writes(&rt, &mut groups, &mut outcomes);
             let mut waits = Vec::with_capacity(groups.len());
             for (shard, idx, records) in groups {
+                if records.is_empty() {
+                    continue;
+                }
                 waits.push((shard, idx, send(&rt, shard, records, after_counter).await));
             }
             for (shard, idx, rx) in waits {
@@ -183,6 +201,53 @@ impl Engine {
             .into_iter()
             .map(|o| o.unwrap_or_else(|| Err(internal_failure())))
             .collect())
+    }
+
+    /// Applies the stream's throughput limits to records about to be written, turning the
+    /// throttled ones into failures, and counts the admitted ones for on-demand scaling.
+    fn meter_writes(&self, rt: &StreamRuntime, groups: &mut [ShardGroup], outcomes: &mut [Option<PutOutcome>]) {
+        let limits = self.limits_for(rt);
+        let observe = rt.mode == StreamMode::OnDemand;
+        if limits.is_none() && !observe {
+            return;
+        }
+        let now = self.now();
+        for (shard, idx, records) in groups.iter_mut() {
+            let Some(s) = rt.shard(ShardId(*shard)) else { continue };
+            let mut meter = s.meter.lock().unwrap_or_else(|p| p.into_inner());
+            let (mut bytes, mut count) = (0u64, 0u64);
+            let mut kept = 0;
+            for n in 0..records.len() {
+                let size = records[n].partition_key.len() + records[n].data.len();
+                let admitted = limits
+                    .as_ref()
+                    .is_none_or(|l| meter.throttle(l, now).admit_write(l, now, size));
+                if admitted {
+                    bytes += size as u64;
+                    count += 1;
+                    idx.swap(kept, n);
+                    records.swap(kept, n);
+                    kept += 1;
+                } else {
+                    outcomes[idx[n].0] = Some(Err(RecordFailure {
+                        code: THROTTLED,
+                        message: self.rate_exceeded(&rt.name, ShardId(*shard)),
+                    }));
+                }
+            }
+            idx.truncate(kept);
+            records.truncate(kept);
+            if observe {
+                meter.writes.record(now, bytes, count);
+            }
+        }
+    }
+
+    pub(crate) fn rate_exceeded(&self, stream: &StreamName, shard: ShardId) -> String {
+        format!(
+            "Rate exceeded for shard {shard} in stream {stream} under account {}.",
+            self.inner.config.account
+        )
     }
 
     pub async fn get_shard_iterator(
@@ -280,6 +345,13 @@ impl Engine {
             return Err(shard_missing());
         }
         let shard = rt.shard(ShardId(pos.shard)).ok_or_else(shard_missing)?;
+        let charge = self.limits_for(&rt).map(|l| (shard.meter.clone(), l));
+        if let Some((meter, l)) = &charge {
+            let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
+            if !meter.throttle(l, now).admit_read(l, now) {
+                return Err(Error::Throttled(self.rate_exceeded(&pos.stream, shard.id)));
+            }
+        }
         let (reader, children) = (shard.reader.clone(), shard.children.clone());
         let limits = ReadLimits {
             from_key: pos.position,
@@ -294,6 +366,7 @@ impl Engine {
             reader,
             limits,
             children,
+            charge,
         })
     }
 }
@@ -307,6 +380,8 @@ pub struct RecordsRead {
     limits: ReadLimits,
     /// Set when the shard is closed: its children.
     children: Option<Arc<Vec<ChildShard>>>,
+    /// With throughput limits on: where the bytes read are charged.
+    charge: Option<(Arc<Mutex<ShardMeter>>, ShardLimits)>,
 }
 
 /// What follows the records in a GetRecords response.
@@ -333,7 +408,9 @@ impl RecordsRead {
     /// if `each` returns false.
     pub fn run(self, mut each: impl FnMut(Record<'_>) -> bool) -> Result<ReadSummary, Error> {
         let shard = self.shard.0;
+        let mut bytes = 0;
         let last = self.reader.read_each(self.limits, |r| {
+            bytes += r.partition_key.len() + r.data.len();
             each(Record {
                 sequence_number: SequenceNumber { counter: r.key, shard },
                 arrival_ms: r.timestamp_ms,
@@ -341,6 +418,11 @@ impl RecordsRead {
                 data: r.data,
             })
         })?;
+        if let Some((meter, l)) = &self.charge {
+            let now = self.engine.now();
+            let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
+            meter.throttle(l, now).charge_read(l, now, bytes);
+        }
         let next = last.map_or(self.limits.from_key, |(key, _)| key + 1);
         let caught_up = self.reader.tail().last_key.is_none_or(|k| next > k);
         let millis_behind_latest = match last {

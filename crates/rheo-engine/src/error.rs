@@ -27,6 +27,9 @@ pub enum Error {
     /// A ValidationException raised by the engine (not by the field checks at the edge).
     #[error("{0}")]
     Validation(String),
+    /// ProvisionedThroughputExceededException: the shard's throughput limits refused it.
+    #[error("{0}")]
+    Throttled(String),
     #[error("{0}")]
     ExpiredIterator(String),
     #[error("{0}")]

@@ -5,6 +5,8 @@
 //!   appends to the shard's log.
 //! - [`iterator`]: shard iterators as opaque, checked tokens (pure functions of `now`).
 //! - [`reshard`]: SplitShard, MergeShards and UpdateShardCount as pure functions of a shard map.
+//! - [`scaling`]: on-demand scaling decisions from observed write rates.
+//! - [`throttle`]: per-shard throughput limits as token buckets.
 //! - [`control`] and [`data`]: one async method per Kinesis operation.
 //!
 //! Time comes from a [`Clock`] so tests can move it; stream state transitions (CREATING →
@@ -21,6 +23,8 @@ pub mod iterator;
 pub mod reshard;
 mod resharding;
 mod runtime;
+pub mod scaling;
+pub mod throttle;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,14 +1,16 @@
 //! The running engine: the catalog in memory, one writer task and log reader per shard, and the
 //! background tick that applies state transitions and retention.
 
-use crate::catalog::{Catalog, ShardMeta, Status, StoredStatus, StreamMeta};
+use crate::catalog::{Catalog, ShardMeta, Status, StoredStatus, StreamMeta, StreamMode, StreamSettings};
+use crate::scaling::RateWindow;
+use crate::throttle::{LimitsProfile, ShardLimits, ShardThrottle};
 use crate::writer::{self, Assigned, Command};
 use crate::{Clock, Error};
 use rheo_log::{Disk, LogConfig, LogReader, RealDisk};
 use rheo_types::{Arn, HashKey, HashKeyRange, ShardId, StreamName};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -25,6 +27,8 @@ pub struct EngineConfig {
     pub log: LogConfig,
     /// How often the background tick runs (transitions, deletions, retention).
     pub tick_ms: u64,
+    /// Throughput limits for streams that do not set their own.
+    pub throughput_limits: LimitsProfile,
 }
 
 impl EngineConfig {
@@ -37,6 +41,7 @@ impl EngineConfig {
             transition_delay_ms: 500,
             log: LogConfig::default(),
             tick_ms: 1000,
+            throughput_limits: LimitsProfile::Off,
         }
     }
 }
@@ -55,6 +60,8 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     /// Reshards are applied one at a time.
     pub(crate) reshard_lock: tokio::sync::Mutex<()>,
+    /// The server's throughput limits (a [`LimitsProfile`] as u8); streams may override them.
+    default_limits: AtomicU8,
 }
 
 pub(crate) struct State {
@@ -71,7 +78,11 @@ pub(crate) struct StreamRuntime {
     pub(crate) shards: Vec<Option<ShardRuntime>>,
     /// Open shards sorted by the start of their hash key range, for routing.
     pub(crate) routes: Vec<(HashKeyRange, u32)>,
-    pub(crate) retention_ms: AtomicI64,
+    pub(crate) retention_ms: i64,
+    pub(crate) mode: StreamMode,
+    pub(crate) settings: StreamSettings,
+    /// The next shard for a record under the AUTO distribution.
+    spread: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -82,6 +93,22 @@ pub(crate) struct ShardRuntime {
     pub(crate) reader: LogReader,
     /// A closed shard's children, which GetRecords names at its end.
     pub(crate) children: Option<Arc<Vec<ChildShard>>>,
+    /// Throughput limit buckets and observed write rates; kept across reshards.
+    pub(crate) meter: Arc<Mutex<ShardMeter>>,
+}
+
+/// What a shard has used: its throttle buckets (made when limits first apply) and its write
+/// rate (observed on on-demand streams, for scaling).
+#[derive(Debug, Default)]
+pub(crate) struct ShardMeter {
+    pub(crate) throttle: Option<ShardThrottle>,
+    pub(crate) writes: RateWindow,
+}
+
+impl ShardMeter {
+    pub(crate) fn throttle(&mut self, limits: &ShardLimits, now_ms: i64) -> &mut ShardThrottle {
+        self.throttle.get_or_insert_with(|| ShardThrottle::new(limits, now_ms))
+    }
 }
 
 /// A child of a closed shard, as GetRecords reports it.
@@ -98,11 +125,20 @@ impl StreamRuntime {
         let (range, shard) = self.routes[i];
         range.contains(key).then_some(shard)
     }
+    /// A hash key for the AUTO distribution: the open shards in turn.
+    pub(crate) fn spread(&self) -> HashKey {
+        let n = self.spread.fetch_add(1, Ordering::Relaxed);
+        HashKey(
+            self.routes
+                .get(n % self.routes.len().max(1))
+                .map_or(0, |(r, _)| r.start),
+        )
+    }
     pub(crate) fn shard(&self, id: ShardId) -> Option<&ShardRuntime> {
         self.shards.get(id.0 as usize)?.as_ref().filter(|s| s.id == id)
     }
     pub(crate) fn cutoff_ms(&self, now_ms: i64) -> i64 {
-        now_ms - self.retention_ms.load(Ordering::Relaxed)
+        now_ms - self.retention_ms
     }
 }
 
@@ -116,6 +152,7 @@ impl Engine {
         let io = |e: std::io::Error| Error::Internal(format!("opening {}: {e}", config.data_dir.display()));
         disk.create_dir_all(&config.data_dir).map_err(io)?;
         let catalog = Catalog::load(&config.data_dir).map_err(io)?;
+        let default_limits = AtomicU8::new(config.throughput_limits as u8);
         let inner = Arc::new(Inner {
             secret: catalog.secret,
             state: Mutex::new(State {
@@ -126,6 +163,7 @@ impl Engine {
             clock,
             disk,
             reshard_lock: tokio::sync::Mutex::new(()),
+            default_limits,
         });
         {
             let mut st = inner.lock();
@@ -149,6 +187,26 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
+    }
+
+    /// The server's throughput limits, which apply to every stream without its own.
+    pub fn default_limits(&self) -> LimitsProfile {
+        match self.inner.default_limits.load(Ordering::Relaxed) {
+            x if x == LimitsProfile::Aws as u8 => LimitsProfile::Aws,
+            _ => LimitsProfile::Off,
+        }
+    }
+
+    pub fn set_default_limits(&self, profile: LimitsProfile) {
+        self.inner.default_limits.store(profile as u8, Ordering::Relaxed);
+    }
+
+    /// The limits that apply to a stream now.
+    pub(crate) fn limits_for(&self, rt: &StreamRuntime) -> Option<ShardLimits> {
+        rt.settings
+            .throughput_limits
+            .unwrap_or_else(|| self.default_limits())
+            .limits()
     }
 
     pub(crate) fn now(&self) -> i64 {
@@ -231,6 +289,7 @@ impl Inner {
             tx,
             reader,
             children: (!s.is_open()).then(|| Arc::new(children_of(meta, s.id))),
+            meter: Arc::default(),
         })
     }
 
@@ -366,6 +425,9 @@ pub(crate) fn runtime_for(meta: &StreamMeta, shards: Vec<Option<ShardRuntime>>) 
         incarnation: meta.incarnation,
         shards,
         routes,
-        retention_ms: AtomicI64::new(meta.retention_hours * HOUR_MS),
+        retention_ms: meta.retention_hours * HOUR_MS,
+        mode: meta.mode,
+        settings: meta.settings.clone(),
+        spread: AtomicUsize::new(0),
     }
 }

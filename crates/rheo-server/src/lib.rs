@@ -1,11 +1,14 @@
 //! The HTTP front door: accepts connections (HTTP/1.1 and h2c on one port), routes AWS JSON 1.1
 //! requests by `X-Amz-Target`, and maps engine outcomes to AWS's error names in one place
-//! ([`error`]). Each Kinesis action has its own module under [`ops`].
+//! ([`error`]). Each Kinesis action has its own module under [`ops`]. [`faults`] injects
+//! errors and latency for testing clients; `/_rheo/` (module `admin`) changes settings at run time.
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod body;
 pub mod error;
+pub mod faults;
 mod ops;
 mod pool;
 mod router;

@@ -2,6 +2,7 @@
 
 use crate::body::ResponseBody;
 use crate::error::ApiError;
+use crate::faults::FaultRule;
 use crate::ops;
 use rheo_engine::Engine;
 
@@ -10,12 +11,34 @@ pub const TARGET_PREFIX: &str = "Kinesis_20131202.";
 /// A successful response body (JSON).
 pub type Reply = Result<Vec<u8>, ApiError>;
 
-pub async fn dispatch(engine: &Engine, target: &str, body: &[u8]) -> Result<ResponseBody, ApiError> {
+/// Whether a fault rule fails records of `action` one by one (PutRecords with a record-level
+/// error code) rather than whole calls.
+pub fn fails_per_record(action: &str, rule: &FaultRule) -> bool {
+    action == "PutRecords"
+        && matches!(
+            rule.error_name(action),
+            "ProvisionedThroughputExceededException" | "InternalFailure"
+        )
+}
+
+/// Runs the action; `fault` is the fault injection rule for it, if any.
+pub async fn dispatch(
+    engine: &Engine,
+    target: &str,
+    body: &[u8],
+    fault: Option<&FaultRule>,
+) -> Result<ResponseBody, ApiError> {
     let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
         return Err(ApiError::unknown_operation());
     };
     if action == "GetRecords" {
         return ops::get_records::handle(engine, body).await;
+    }
+    if action == "PutRecords" {
+        let fault = fault.filter(|f| fails_per_record(action, f));
+        return ops::put_records::handle(engine, body, fault)
+            .await
+            .map(ResponseBody::full);
     }
     dispatch_whole(engine, action, body).await.map(ResponseBody::full)
 }
@@ -31,7 +54,6 @@ async fn dispatch_whole(engine: &Engine, action: &str, body: &[u8]) -> Reply {
         "ListShards" => ops::list_shards::handle(engine, body).await,
         "DescribeLimits" => ops::describe_limits::handle(engine, body).await,
         "PutRecord" => ops::put_record::handle(engine, body).await,
-        "PutRecords" => ops::put_records::handle(engine, body).await,
         "GetShardIterator" => ops::get_shard_iterator::handle(engine, body).await,
         "IncreaseStreamRetentionPeriod" => ops::increase_stream_retention_period::handle(engine, body).await,
         "DecreaseStreamRetentionPeriod" => ops::decrease_stream_retention_period::handle(engine, body).await,

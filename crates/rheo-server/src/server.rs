@@ -1,8 +1,10 @@
 //! Connections and requests: one port serves HTTP/1.1 and h2c. Request bodies are read under a
 //! shared byte budget, so many large requests at once queue instead of exhausting memory.
 
+use crate::admin;
 use crate::body::ResponseBody;
 use crate::error::ApiError;
+use crate::faults::{FaultRule, Faults};
 use crate::router;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -27,6 +29,8 @@ pub struct ServerOptions {
     /// Time allowed to receive a request's headers, and then its body. A client that sends
     /// slower than this gives its share of the budget back instead of holding it.
     pub read_timeout: std::time::Duration,
+    /// Fault injection rules in force at start; `/_rheo/faults` changes them.
+    pub faults: Vec<FaultRule>,
 }
 
 impl Default for ServerOptions {
@@ -35,6 +39,7 @@ impl Default for ServerOptions {
             max_body_bytes: 16 * 1024 * 1024,
             body_budget_bytes: 256 * 1024 * 1024,
             read_timeout: std::time::Duration::from_secs(60),
+            faults: Vec::new(),
         }
     }
 }
@@ -44,6 +49,7 @@ struct App {
     options: ServerOptions,
     /// One permit per KiB of body in memory.
     budget: Semaphore,
+    faults: Faults,
 }
 
 /// Serves until the task running it is dropped or aborted.
@@ -52,6 +58,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
     let app = Arc::new(App {
         engine,
         budget: Semaphore::new(permits),
+        faults: Faults::new(options.faults.clone()),
         options,
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -90,6 +97,9 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
             StatusCode::OK,
             ResponseBody::full(Bytes::from_static(b"{\"status\":\"ok\"}")),
         );
+    }
+    if req.uri().path().starts_with(admin::PREFIX) {
+        return admin(app, req).await;
     }
     let target = req
         .headers()
@@ -133,7 +143,37 @@ async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> R
         Ok(Err(_)) => return Err(ApiError::serialization("The request body could not be read.")),
         Err(_) => return Err(ApiError::serialization("The request body did not arrive in time.")),
     };
-    router::dispatch(&app.engine, target, &body).await
+    let action = target.strip_prefix(router::TARGET_PREFIX).unwrap_or_default();
+    let fault = app.faults.for_action(action);
+    if let Some(f) = &fault {
+        if f.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(f.latency_ms)).await;
+        }
+        if !router::fails_per_record(action, f) && f.roll() {
+            return Err(f.error(action));
+        }
+    }
+    router::dispatch(&app.engine, target, &body, fault.as_ref()).await
+}
+
+/// A request to `/_rheo/`: small JSON bodies, read whole.
+async fn admin(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(app.options.read_timeout, Limited::new(body, 1024 * 1024).collect());
+    let Ok(Ok(body)) = read.await else {
+        return respond(
+            StatusCode::BAD_REQUEST,
+            ResponseBody::full(Bytes::from_static(b"{\"message\":\"the body could not be read\"}")),
+        );
+    };
+    let (status, body) = admin::handle(
+        &app.engine,
+        &app.faults,
+        &parts.method,
+        parts.uri.path(),
+        &body.to_bytes(),
+    );
+    respond(status, body)
 }
 
 /// KiB of budget a request body of `bytes` takes: the body and what is decoded from it.

@@ -24,6 +24,7 @@ pub struct CreateStreamInput {
     pub warm_throughput_mi_bps: Option<i64>,
     #[serde(rename = "MaxRecordSizeInKiB")]
     pub max_record_size_in_kib: Option<i64>,
+    pub record_distribution_strategy: Option<String>,
 }
 
 /// The members that name a stream, shared by most inputs.

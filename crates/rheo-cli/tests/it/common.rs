@@ -92,6 +92,23 @@ impl TestServer {
     }
 }
 
+/// A request to Rheo's admin endpoints (`/_rheo/...`); returns the status and the JSON body.
+pub async fn admin(url: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    let req = http::Request::builder()
+        .method(method)
+        .uri(format!("{url}{path}"))
+        .body(Full::new(bytes::Bytes::from(body.to_owned())))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 pub fn client_for(url: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))

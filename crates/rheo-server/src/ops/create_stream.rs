@@ -3,7 +3,7 @@
 use super::{check, check_tag_map, empty, engine_error, parse};
 use crate::router::Reply;
 use rheo_engine::Engine;
-use rheo_engine::catalog::StreamMode;
+use rheo_engine::catalog::{StreamMode, StreamSettings};
 use rheo_engine::control::CreateStream;
 use rheo_types::StreamName;
 use rheo_wire::shapes::CreateStreamInput;
@@ -31,6 +31,8 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         Some(10240),
     );
     v.range("warmThroughputMiBps", input.warm_throughput_mi_bps, Some(0), None);
+    let strategy = input.record_distribution_strategy.as_deref();
+    v.one_of("recordDistributionStrategy", strategy, &["AUTO", "USER_PARTITION_KEY"]);
     check(v)?;
     let req = CreateStream {
         name: StreamName::parse(input.stream_name.as_deref().unwrap_or_default())
@@ -42,6 +44,12 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
             StreamMode::Provisioned
         },
         tags: input.tags.unwrap_or_default(),
+        settings: StreamSettings {
+            throughput_limits: None,
+            max_record_kib: input.max_record_size_in_kib.map(|k| k as u32),
+            distribution: super::distribution(strategy),
+            warm_throughput_mibps: input.warm_throughput_mi_bps.map(|w| w.min(i64::from(u32::MAX)) as u32),
+        },
     };
     engine.create_stream(req).await.map_err(|e| engine_error(engine, e))?;
     empty()

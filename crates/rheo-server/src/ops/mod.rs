@@ -75,6 +75,14 @@ pub fn parse_shard_id(engine: &Engine, stream: &StreamName, id: &str) -> Result<
     })
 }
 
+/// A validated RecordDistributionStrategy (absent means the default).
+pub fn distribution(strategy: Option<&str>) -> rheo_engine::catalog::Distribution {
+    match strategy {
+        Some("AUTO") => rheo_engine::catalog::Distribution::Auto,
+        _ => rheo_engine::catalog::Distribution::UserPartitionKey,
+    }
+}
+
 pub fn engine_error(engine: &Engine, e: Error) -> ApiError {
     ApiError::from_engine(e, &engine.config().account)
 }

@@ -1,11 +1,13 @@
 //! PutRecords, and the record checks PutRecord shares.
 
 use super::{ApiError, check, engine_error, parse, resolve};
+use crate::faults::FaultRule;
 use crate::router::Reply;
 use bytes::Bytes;
 use rheo_engine::Engine;
-use rheo_engine::data::PutEntry;
+use rheo_engine::data::{PutEntry, PutOutcome, RecordFailure};
 use rheo_types::HashKey;
+use rheo_types::StreamName;
 use rheo_types::limits::{
     MAX_RECORD_DATA_BYTES, PARTITION_KEY_MAX_CHARS, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS,
 };
@@ -72,7 +74,45 @@ fn report(v: &mut Violations, index: Option<usize>, raw: &RawEntry<'_, '_>, data
     v.blob(&field("data"), data_len, MAX_RECORD_DATA_BYTES);
 }
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
+/// `fault`: a fault injection rule that fails records one by one.
+/// Fails each record with the rule's probability and writes the others.
+async fn put_with_faults(
+    engine: &Engine,
+    name: &StreamName,
+    entries: Vec<PutEntry>,
+    fault: &FaultRule,
+) -> Result<Vec<PutOutcome>, rheo_engine::Error> {
+    let failed: Vec<bool> = entries.iter().map(|_| fault.roll()).collect();
+    let kept = entries
+        .into_iter()
+        .zip(&failed)
+        .filter(|(_, f)| !**f)
+        .map(|(e, _)| e)
+        .collect();
+    let mut written = engine.put_records(name, kept).await?.into_iter();
+    let code = fault.error_name("PutRecords");
+    let message = format!(
+        "Rate exceeded for stream {name} under account {} (fault injected by Rheo).",
+        engine.config().account
+    );
+    Ok(failed
+        .into_iter()
+        .map(|f| match f {
+            true => Err(RecordFailure {
+                code,
+                message: message.clone(),
+            }),
+            false => written.next().unwrap_or_else(|| {
+                Err(RecordFailure {
+                    code: "InternalFailure",
+                    message: "Internal service failure.".into(),
+                })
+            }),
+        })
+        .collect())
+}
+
+pub async fn handle(engine: &Engine, body: &[u8], fault: Option<&FaultRule>) -> Reply {
     let input: PutRecordsInput = parse(body)?;
     let mut v = Violations::default();
     v.stream_name("streamName", input.stream_name.as_deref());
@@ -105,10 +145,11 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         return Err(ApiError::invalid_argument("Records size exceeds 5 MB limit"));
     }
     let name = resolve(engine, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    let outcomes = engine
-        .put_records(&name, entries)
-        .await
-        .map_err(|e| engine_error(engine, e))?;
+    let outcomes = match fault {
+        None => engine.put_records(&name, entries).await,
+        Some(f) => put_with_faults(engine, &name, entries, f).await,
+    }
+    .map_err(|e| engine_error(engine, e))?;
     let failed = outcomes.iter().filter(|o| o.is_err()).count() as u32;
     let records: Vec<PutRecordsResultEntry> = outcomes
         .into_iter()

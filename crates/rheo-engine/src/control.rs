@@ -29,6 +29,7 @@ pub struct StreamView {
     pub retention_hours: i64,
     pub created_ms: i64,
     pub open_shards: u32,
+    pub settings: StreamSettings,
     pub shards: Vec<ShardView>,
     pub has_more_shards: bool,
 }
@@ -186,7 +187,7 @@ impl Engine {
     }
 
     /// Runs `f` on the stream's catalog entry as it stands at `now`.
-    fn with_meta<T>(
+    pub(crate) fn with_meta<T>(
         &self,
         name: &StreamName,
         f: impl FnOnce(&StreamMeta, i64) -> Result<T, Error>,
@@ -218,7 +219,7 @@ impl Engine {
             st.catalog.streams.insert(name.clone(), before);
             return Err(e);
         }
-        let State { catalog, runtimes } = &mut *st;
+        let State { catalog, runtimes, .. } = &mut *st;
         if let (Some(meta), Some(rt)) = (catalog.streams.get(name), runtimes.get(&before.incarnation)) {
             let rebuilt = runtime_for(meta, rt.shards.clone());
             runtimes.insert(meta.incarnation, Arc::new(rebuilt));
@@ -235,6 +236,7 @@ impl Engine {
             retention_hours: meta.retention_hours,
             created_ms: meta.created_ms,
             open_shards: meta.open_shard_count(),
+            settings: meta.settings.clone(),
             shards,
             has_more_shards,
         }

@@ -7,13 +7,15 @@
 //! - [`reshard`]: SplitShard, MergeShards and UpdateShardCount as pure functions of a shard map.
 //! - [`scaling`]: on-demand scaling decisions from observed write rates.
 //! - [`throttle`]: per-shard throughput limits as token buckets.
-//! - [`control`] and [`data`]: one async method per Kinesis operation.
+//! - [`control`], [`data`] and [`capacity`]: one async method per Kinesis operation;
+//!   [`capacity`] also runs the on-demand scaler.
 //!
 //! Time comes from a [`Clock`] so tests can move it; stream state transitions (CREATING →
 //! ACTIVE, DELETING → gone) are computed from timestamps, never from timers.
 
 #![forbid(unsafe_code)]
 
+pub mod capacity;
 pub mod catalog;
 mod clock;
 pub mod control;

@@ -25,9 +25,15 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 impl Engine {
-    /// Accepts a reshard: checks it, marks the stream UPDATING and schedules it. Returns the
-    /// number of open shards before it.
+    /// Accepts a reshard asked for by a client: checks it, marks the stream UPDATING and
+    /// schedules it. Returns the number of open shards before it. On-demand streams scale
+    /// themselves and refuse it.
     pub async fn reshard(&self, name: &StreamName, op: Reshard) -> Result<u32, Error> {
+        self.begin_reshard(name, op, false)
+    }
+
+    /// Accepts a reshard; `by_scaler` is the on-demand scaler's own.
+    pub(crate) fn begin_reshard(&self, name: &StreamName, op: Reshard, by_scaler: bool) -> Result<u32, Error> {
         let delay = self.inner.config.transition_delay_ms;
         let account = self.inner.config.account.clone();
         let region = self.inner.config.region.clone();
@@ -42,7 +48,7 @@ impl Engine {
                 .get_mut(name)
                 .filter(|m| m.status(now) != crate::catalog::Status::Gone)
                 .ok_or_else(|| Error::StreamNotFound(name.clone()))?;
-            if meta.mode == StreamMode::OnDemand {
+            if meta.mode == StreamMode::OnDemand && !by_scaler {
                 return Err(Error::Validation(format!(
                     "Request is invalid. Stream {name} under account {account} is in On-Demand mode."
                 )));

@@ -2,7 +2,7 @@
 //! background tick that applies state transitions and retention.
 
 use crate::catalog::{Catalog, ShardMeta, Status, StoredStatus, StreamMeta, StreamMode, StreamSettings};
-use crate::scaling::RateWindow;
+use crate::scaling::{Rate, RateWindow};
 use crate::throttle::{LimitsProfile, ShardLimits, ShardThrottle};
 use crate::writer::{self, Assigned, Command};
 use crate::{Clock, Error};
@@ -67,6 +67,9 @@ pub(crate) struct Inner {
 pub(crate) struct State {
     pub(crate) catalog: Catalog,
     pub(crate) runtimes: HashMap<u64, Arc<StreamRuntime>>,
+    /// On-demand streams' peak write rates (by incarnation), which their capacity follows.
+    /// Kept in memory only: a restart starts from the stream's present shards.
+    pub(crate) peaks: HashMap<u64, Rate>,
 }
 
 /// A stream's shards as served now. Replaced whole when the shard map changes (a reshard or a
@@ -158,6 +161,7 @@ impl Engine {
             state: Mutex::new(State {
                 catalog,
                 runtimes: HashMap::new(),
+                peaks: HashMap::new(),
             }),
             config,
             clock,
@@ -218,6 +222,7 @@ impl Engine {
         let inner = self.inner.clone();
         let _ = tokio::task::spawn_blocking(move || inner.tick_blocking()).await;
         self.apply_due_reshards().await;
+        self.scale_on_demand();
     }
 
     /// Picks the stream a request names, by name or by ARN (both must agree when both given).
@@ -318,8 +323,9 @@ impl Inner {
                     _ => {}
                 }
             }
-            for (name, _) in &gone {
+            for (name, incarnation) in &gone {
                 st.catalog.streams.remove(name);
+                st.peaks.remove(incarnation);
                 changed = true;
             }
             if changed && self.save(&st).is_err() {
@@ -351,7 +357,7 @@ impl Inner {
         let mut expired = Vec::new();
         {
             let mut st = self.lock();
-            let State { catalog, runtimes } = &mut *st;
+            let State { catalog, runtimes, .. } = &mut *st;
             for meta in catalog.live(now) {
                 let Some(rt) = runtimes.get(&meta.incarnation) else {
                     continue;

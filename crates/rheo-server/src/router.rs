@@ -62,6 +62,12 @@ async fn dispatch_whole(engine: &Engine, action: &str, body: &[u8]) -> Reply {
         "SplitShard" => ops::split_shard::handle(engine, body).await,
         "MergeShards" => ops::merge_shards::handle(engine, body).await,
         "UpdateShardCount" => ops::update_shard_count::handle(engine, body).await,
+        "UpdateStreamMode" => ops::update_stream_mode::handle(engine, body).await,
+        "UpdateMaxRecordSize" => ops::update_max_record_size::handle(engine, body).await,
+        "UpdateStreamWarmThroughput" => ops::update_stream_warm_throughput::handle(engine, body).await,
+        "UpdateStreamRecordDistributionStrategy" => {
+            ops::update_stream_record_distribution_strategy::handle(engine, body).await
+        }
         "ListTagsForStream" => ops::list_tags_for_stream::handle(engine, body).await,
         "TagResource" => ops::tag_resource::handle(engine, body).await,
         "UntagResource" => ops::untag_resource::handle(engine, body).await,

@@ -1,11 +1,15 @@
 //! Service limits as AWS documents them for Kinesis Data Streams.
 
-/// Largest data blob of one record, in bytes (the default `MaxRecordSizeInKiB` of 1024).
-pub const MAX_RECORD_DATA_BYTES: usize = 1024 * 1024;
+/// Largest data blob the model allows (a stream with `MaxRecordSizeInKiB` 10240).
+pub const MAX_RECORD_DATA_BYTES: usize = 10 * 1024 * 1024;
+/// Largest data blob of a stream with the default `MaxRecordSizeInKiB` of 1024.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// Most records in one PutRecords request.
 pub const PUT_RECORDS_MAX_RECORDS: usize = 500;
-/// Most bytes (data plus partition keys) in one PutRecords request.
+/// Most bytes (data plus partition keys) in one PutRecords request; 10 MiB on a stream that
+/// takes records larger than 1 MiB.
 pub const PUT_RECORDS_MAX_BYTES: usize = 5 * 1024 * 1024;
+pub const PUT_RECORDS_MAX_BYTES_LARGE: usize = 10 * 1024 * 1024;
 /// Partition keys are 1 to 256 Unicode characters.
 pub const PARTITION_KEY_MAX_CHARS: usize = 256;
 /// Retention period bounds in hours.

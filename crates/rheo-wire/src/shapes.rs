@@ -71,6 +71,56 @@ pub struct UpdateShardCountInput {
     pub scaling_type: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateStreamModeInput {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub stream_mode_details: Option<StreamModeDetails>,
+    pub warm_throughput_mi_bps: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateMaxRecordSizeInput {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    #[serde(rename = "MaxRecordSizeInKiB")]
+    pub max_record_size_in_kib: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateStreamWarmThroughputInput {
+    #[serde(flatten)]
+    pub target: StreamTarget,
+    pub warm_throughput_mi_bps: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WarmThroughputOut {
+    pub target_mi_bps: u32,
+    pub current_mi_bps: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateStreamWarmThroughputOutput {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+    pub stream_name: String,
+    pub warm_throughput: WarmThroughputOut,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateStreamRecordDistributionStrategyInput {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub record_distribution_strategy: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UpdateShardCountOutput {
@@ -323,6 +373,11 @@ pub struct StreamDescriptionSummary {
     pub encryption_type: &'static str,
     pub open_shard_count: u32,
     pub consumer_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughputOut>,
+    #[serde(rename = "MaxRecordSizeInKiB")]
+    pub max_record_size_in_kib: u32,
+    pub record_distribution_strategy: &'static str,
 }
 
 #[derive(Debug, Serialize)]

@@ -22,7 +22,11 @@ pub mod remove_tags_from_stream;
 pub mod split_shard;
 pub mod tag_resource;
 pub mod untag_resource;
+pub mod update_max_record_size;
 pub mod update_shard_count;
+pub mod update_stream_mode;
+pub mod update_stream_record_distribution_strategy;
+pub mod update_stream_warm_throughput;
 
 use crate::error::ApiError;
 use crate::router::Reply;

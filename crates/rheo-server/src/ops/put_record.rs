@@ -1,6 +1,6 @@
 //! PutRecord.
 
-use super::put_records::{RawEntry, entry};
+use super::put_records::{RawEntry, check_record_sizes, entry};
 use super::{ApiError, check, check_target, engine_error, json, parse, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
@@ -27,6 +27,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         return Err(ApiError::internal());
     };
     let name = resolve_target(engine, &input.target)?;
+    check_record_sizes(engine, &name, std::iter::once((None, &record)))?;
     let ordering = match input.sequence_number_for_ordering.as_deref() {
         Some(s) => Some(SequenceNumber::parse(s).map_err(|_| {
             ApiError::invalid_argument(format!(

@@ -9,7 +9,8 @@ use rheo_engine::data::{PutEntry, PutOutcome, RecordFailure};
 use rheo_types::HashKey;
 use rheo_types::StreamName;
 use rheo_types::limits::{
-    MAX_RECORD_DATA_BYTES, PARTITION_KEY_MAX_CHARS, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS,
+    DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_DATA_BYTES, PARTITION_KEY_MAX_CHARS, PUT_RECORDS_MAX_BYTES,
+    PUT_RECORDS_MAX_BYTES_LARGE, PUT_RECORDS_MAX_RECORDS,
 };
 use rheo_wire::shapes::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry, SeqOut, ShardOut};
 use rheo_wire::validate::{Violations, is_decimal};
@@ -55,6 +56,23 @@ pub fn entry(v: &mut Violations, index: Option<usize>, raw: RawEntry<'_, '_>) ->
         explicit_hash_key,
         data: Bytes::from(data),
     }))
+}
+
+/// Checks records against the stream's largest record (UpdateMaxRecordSize), with the same
+/// ValidationException as the model's limit; returns that size.
+pub fn check_record_sizes<'e>(
+    engine: &Engine,
+    name: &StreamName,
+    entries: impl Iterator<Item = (Option<usize>, &'e PutEntry)>,
+) -> Result<usize, ApiError> {
+    let max = engine.max_record_bytes(name).map_err(|e| engine_error(engine, e))?;
+    let mut v = Violations::default();
+    for (index, e) in entries.filter(|(_, e)| e.data.len() > max) {
+        let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i + 1));
+        v.blob(&format!("{prefix}data"), e.data.len(), max);
+    }
+    check(v)?;
+    Ok(max)
 }
 
 /// Records every violation of an invalid record, with AWS's field names.
@@ -140,11 +158,16 @@ pub async fn handle(engine: &Engine, body: &[u8], fault: Option<&FaultRule>) -> 
         }
     }
     check(v)?;
-    let total: usize = entries.iter().map(|e| e.data.len() + e.partition_key.len()).sum();
-    if total > PUT_RECORDS_MAX_BYTES {
-        return Err(ApiError::invalid_argument("Records size exceeds 5 MB limit"));
-    }
     let name = resolve(engine, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let max = check_record_sizes(engine, &name, entries.iter().enumerate().map(|(i, e)| (Some(i), e)))?;
+    let total: usize = entries.iter().map(|e| e.data.len() + e.partition_key.len()).sum();
+    let (limit, mb) = match max > DEFAULT_MAX_RECORD_BYTES {
+        true => (PUT_RECORDS_MAX_BYTES_LARGE, 10),
+        false => (PUT_RECORDS_MAX_BYTES, 5),
+    };
+    if total > limit {
+        return Err(ApiError::invalid_argument(format!("Records size exceeds {mb} MB limit")));
+    }
     let outcomes = match fault {
         None => engine.put_records(&name, entries).await,
         Some(f) => put_with_faults(engine, &name, entries, f).await,

@@ -132,7 +132,9 @@ impl Engine {
                 if meta.mode != StreamMode::OnDemand || meta.status(now) != crate::catalog::Status::Active {
                     continue;
                 }
-                let Some(rt) = runtimes.get(&meta.incarnation) else { continue };
+                let Some(rt) = runtimes.get(&meta.incarnation) else {
+                    continue;
+                };
                 let open: Vec<ShardLoad> = meta
                     .shards
                     .iter()

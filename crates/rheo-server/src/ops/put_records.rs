@@ -166,7 +166,9 @@ pub async fn handle(engine: &Engine, body: &[u8], fault: Option<&FaultRule>) -> 
         false => (PUT_RECORDS_MAX_BYTES, 5),
     };
     if total > limit {
-        return Err(ApiError::invalid_argument(format!("Records size exceeds {mb} MB limit")));
+        return Err(ApiError::invalid_argument(format!(
+            "Records size exceeds {mb} MB limit"
+        )));
     }
     let outcomes = match fault {
         None => engine.put_records(&name, entries).await,

@@ -14,7 +14,10 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.required("streamARN", &input.stream_arn);
     v.stream_arn("streamARN", input.stream_arn.as_deref());
     v.required("streamModeDetails", &input.stream_mode_details);
-    let mode = input.stream_mode_details.as_ref().and_then(|d| d.stream_mode.as_deref());
+    let mode = input
+        .stream_mode_details
+        .as_ref()
+        .and_then(|d| d.stream_mode.as_deref());
     if input.stream_mode_details.is_some() {
         v.required("streamModeDetails.streamMode", &mode);
     }

@@ -14,7 +14,10 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.range("warmThroughputMiBps", input.warm_throughput_mi_bps, Some(0), None);
     check(v)?;
     let name = resolve_target(engine, &input.target)?;
-    let mibps = input.warm_throughput_mi_bps.unwrap_or_default().min(i64::from(u32::MAX)) as u32;
+    let mibps = input
+        .warm_throughput_mi_bps
+        .unwrap_or_default()
+        .min(i64::from(u32::MAX)) as u32;
     let warm = engine
         .update_warm_throughput(&name, mibps)
         .await

@@ -4,7 +4,9 @@ Usage: python boto3_check.py http://127.0.0.1:PORT
 """
 
 import hashlib
+import json
 import sys
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -101,6 +103,47 @@ while it:
 assert b"in-parent" in datas
 assert [c["ShardId"] for c in page["ChildShards"]] == ["shardId-000000000003", "shardId-000000000004"], page
 assert error_code(kinesis.split_shard, StreamName="py", ShardToSplit="shardId-000000000000", NewStartingHashKey="5") == ("InvalidArgumentException", 400)
+
+# Throughput limits switched on at run time: a burst above 1,000 records/s on one shard is
+# partly throttled, record by record; PutRecord gets ProvisionedThroughputExceededException.
+def admin(method, path, body):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method=method)
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)
+
+
+kinesis.create_stream(StreamName="limited", ShardCount=1)
+kinesis.get_waiter("stream_exists").wait(StreamName="limited", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+assert admin("PUT", "/_rheo/streams/limited/throughput-limits", {"profile": "aws"}) == {"profile": "aws"}
+failed = []
+for n in range(3):
+    out = kinesis.put_records(StreamName="limited", Records=[{"Data": b"x", "PartitionKey": f"k{i}"} for i in range(500)])
+    failed += [r for r in out["Records"] if "ErrorCode" in r]
+assert len(failed) >= 400, len(failed)
+assert {r["ErrorCode"] for r in failed} == {"ProvisionedThroughputExceededException"}, failed[:3]
+# Buckets refill with real time (a record per millisecond), so PutRecord is throttled by bytes:
+# two 600 KiB records in a row exceed a shard's 1 MiB per second.
+kinesis.put_record(StreamName="limited", PartitionKey="k", Data=b"x" * 600 * 1024)
+assert error_code(kinesis.put_record, StreamName="limited", PartitionKey="k", Data=b"x" * 600 * 1024) == ("ProvisionedThroughputExceededException", 400)
+admin("PUT", "/_rheo/streams/limited/throughput-limits", {"profile": "off"})
+kinesis.put_record(StreamName="limited", PartitionKey="k", Data=b"x")
+
+# Fault injection: GetRecords fails whole, PutRecords record by record.
+admin("PUT", "/_rheo/faults", [{"operation": "DescribeStreamSummary", "error-rate": 1, "error": "InternalFailure"}])
+assert error_code(kinesis.describe_stream_summary, StreamName="limited") == ("InternalFailure", 500)
+admin("DELETE", "/_rheo/faults", [])
+
+# Capacity settings.
+arn = kinesis.describe_stream_summary(StreamName="limited")["StreamDescriptionSummary"]["StreamARN"]
+kinesis.update_max_record_size(StreamARN=arn, MaxRecordSizeInKiB=4096)
+big = bytes(range(256)) * (3 * 4096)
+kinesis.put_record(StreamName="limited", PartitionKey="big", Data=big)
+kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+summary = kinesis.describe_stream_summary(StreamName="limited")["StreamDescriptionSummary"]
+assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND", summary
+assert summary["MaxRecordSizeInKiB"] == 4096, summary
+kinesis.update_stream_record_distribution_strategy(StreamARN=arn, RecordDistributionStrategy="AUTO")
+kinesis.delete_stream(StreamName="limited")
 
 kinesis.delete_stream(StreamName="py")
 kinesis.get_waiter("stream_not_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})

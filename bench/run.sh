@@ -22,7 +22,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 pids+=($!)
 rheo_pid=$!
 kport=$(free_port)
-"$peers/node_modules/.bin/kinesalite" --port "$kport" --createStreamMs 0 --deleteStreamMs 0 --shardLimit 100000 >"$work/kinesalite.log" 2>&1 &
+"$peers/node_modules/.bin/kinesalite" --port "$kport" --createStreamMs 0 --deleteStreamMs 0 --updateStreamMs 0 --shardLimit 100000 >"$work/kinesalite.log" 2>&1 &
 pids+=($!)
 kinesalite_pid=$!
 for _ in $(seq 100); do grep -q "rheo listening on" "$work/rheo.log" && grep -q Listening "$work/kinesalite.log" && break; sleep 0.1; done

@@ -4,7 +4,7 @@
 //! header (emulators accept it) and measures, for each target, in one run:
 //! PutRecords throughput (500 × 1 KiB and 500 × 100 B, many requests in flight), PutRecord
 //! latency with one request in flight, the GetRecords drain rate of a shard, put-to-get latency
-//! with a polling reader, and optionally the server's peak resident memory while 100 requests of
+//! with a polling reader, PutRecords throughput and latency while a shard is split, and optionally the server's peak resident memory while 100 requests of
 //! 5 × 1 MiB records arrive at once. Results print as a Markdown table with ratios to the first
 //! target.
 
@@ -38,8 +38,8 @@ pub struct BenchArgs {
     /// Sequential PutRecord calls for the latency measurement.
     #[arg(long, default_value_t = 2000)]
     pub latency_requests: usize,
-    /// Measure only these (comma-separated): put, latency, drain, e2e, memory.
-    #[arg(long, value_delimiter = ',', default_value = "put,latency,drain,e2e,memory")]
+    /// Measure only these (comma-separated): put, latency, drain, e2e, split, memory.
+    #[arg(long, value_delimiter = ',', default_value = "put,latency,drain,e2e,split,memory")]
     pub only: Vec<String>,
 }
 
@@ -77,6 +77,9 @@ struct Results {
     drain_records_s: f64,
     e2e_p50_ms: f64,
     e2e_p99_ms: f64,
+    split_records_s: f64,
+    split_p99_ms: f64,
+    split_max_ms: f64,
     peak_rss_mib: Option<f64>,
 }
 
@@ -214,6 +217,9 @@ impl Results {
             drain_records_s: n,
             e2e_p50_ms: n,
             e2e_p99_ms: n,
+            split_records_s: n,
+            split_p99_ms: n,
+            split_max_ms: n,
             peak_rss_mib: None,
         }
     }
@@ -256,6 +262,12 @@ async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
             "  put-to-get latency: p50 {:.3} ms, p99 {:.3} ms",
             r.e2e_p50_ms, r.e2e_p99_ms
         );
+    }
+    if wanted("split") {
+        settle().await;
+        let (rate, p99, max) = split_under_load(t, &format!("bench-split-{nonce}"), args).await?;
+        (r.split_records_s, r.split_p99_ms, r.split_max_ms) = (rate, p99, max);
+        eprintln!("  PutRecords through a split: {rate:.0} records/s; latency p99 {p99:.1} ms, max {max:.1} ms");
     }
     if let Some(pid) = t.pid.filter(|_| wanted("memory")) {
         let peak = memory_under_large_requests(t, &stream, pid).await?;
@@ -307,6 +319,68 @@ async fn put_throughput(t: &Target, stream: &str, size: usize, args: &BenchArgs)
     let secs = start.elapsed().as_secs_f64();
     let records = done.load(Ordering::Relaxed) as f64 / secs;
     Ok((records, records * size as f64 / (1024.0 * 1024.0)))
+}
+
+/// PutRecords (500 × 1 KiB, 8 in flight) on a 2-shard stream for `seconds`, with a SplitShard
+/// of shard 0 halfway; returns records/s over the whole run and the p99 and worst latency of
+/// the calls that ended in the second after the split was asked for.
+async fn split_under_load(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<(f64, f64, f64)> {
+    t.create_stream(stream, 2).await?;
+    let bodies: Arc<Vec<Bytes>> = Arc::new((0..8).map(|s| put_records_body(stream, 500, 1024, s)).collect());
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let bodies = bodies.clone();
+        let t = Target {
+            name: t.name.clone(),
+            url: t.url.clone(),
+            pid: None,
+            http: t.http.clone(),
+        };
+        workers.push(tokio::spawn(async move {
+            // (seconds since start at the end of the call, latency in ms, records written)
+            let mut calls: Vec<(f64, f64, u64)> = Vec::new();
+            let mut i = w;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let (status, body) = t.call("PutRecords", bodies[i % bodies.len()].clone()).await?;
+                if status != 200 {
+                    bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&body));
+                }
+                let out: PutRecordsOut = serde_json::from_slice(&body)?;
+                let ms = sent.elapsed().as_secs_f64() * 1000.0;
+                calls.push((start.elapsed().as_secs_f64(), ms, 500 - out.failed.unwrap_or(0)));
+                i += 1;
+            }
+            Ok(calls)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds) / 2).await;
+    let split_at = start.elapsed().as_secs_f64();
+    let mid = (u128::MAX / 4).to_string();
+    t.ok(
+        "SplitShard",
+        json!({"StreamName": stream, "ShardToSplit": "shardId-000000000000", "NewStartingHashKey": mid}),
+    )
+    .await?;
+    let mut calls = Vec::new();
+    for w in workers {
+        calls.extend(w.await??);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let records = calls.iter().map(|c| c.2).sum::<u64>() as f64 / secs;
+    let around: Vec<f64> = calls
+        .iter()
+        .filter(|c| c.0 >= split_at && c.0 < split_at + 1.0)
+        .map(|c| c.1)
+        .collect();
+    if around.is_empty() {
+        bail!("no PutRecords call ended in the second after the split");
+    }
+    let max = around.iter().copied().fold(0.0, f64::max);
+    let (_, p99) = percentiles(around);
+    Ok((records, p99, max))
 }
 
 fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
@@ -515,7 +589,7 @@ type Row = (&'static str, fn(&Results) -> f64, bool);
 
 fn print_table(all: &[(String, Results)]) {
     let Some((base_name, base)) = all.first() else { return };
-    let rows: [Row; 10] = [
+    let rows: [Row; 13] = [
         ("PutRecords 500 × 1 KiB, records/s", |r| r.put_1k_records_s, true),
         ("PutRecords 500 × 1 KiB, MiB/s", |r| r.put_1k_mib_s, true),
         ("PutRecords 500 × 100 B, records/s", |r| r.put_100b_records_s, true),
@@ -525,6 +599,17 @@ fn print_table(all: &[(String, Results)]) {
         ("GetRecords drain, records/s", |r| r.drain_records_s, true),
         ("put-to-get latency p50, ms", |r| r.e2e_p50_ms, false),
         ("put-to-get latency p99, ms", |r| r.e2e_p99_ms, false),
+        ("PutRecords through a split, records/s", |r| r.split_records_s, true),
+        (
+            "PutRecords latency in the split's second, p99 ms",
+            |r| r.split_p99_ms,
+            false,
+        ),
+        (
+            "PutRecords latency in the split's second, max ms",
+            |r| r.split_max_ms,
+            false,
+        ),
         (
             "peak RSS, 100 × 5 MiB requests at once, MiB",
             |r| r.peak_rss_mib.unwrap_or(f64::NAN),

@@ -122,9 +122,10 @@ for n in range(3):
 assert len(failed) >= 400, len(failed)
 assert {r["ErrorCode"] for r in failed} == {"ProvisionedThroughputExceededException"}, failed[:3]
 # Buckets refill with real time (a record per millisecond), so PutRecord is throttled by bytes:
-# two 600 KiB records in a row exceed a shard's 1 MiB per second.
-kinesis.put_record(StreamName="limited", PartitionKey="k", Data=b"x" * 600 * 1024)
-assert error_code(kinesis.put_record, StreamName="limited", PartitionKey="k", Data=b"x" * 600 * 1024) == ("ProvisionedThroughputExceededException", 400)
+# two records of 1,000 KiB in a row exceed a shard's 1 MiB per second (the second would need
+# almost a second of refill).
+kinesis.put_record(StreamName="limited", PartitionKey="k", Data=b"x" * 1000 * 1024)
+assert error_code(kinesis.put_record, StreamName="limited", PartitionKey="k", Data=b"x" * 1000 * 1024) == ("ProvisionedThroughputExceededException", 400)
 admin("PUT", "/_rheo/streams/limited/throughput-limits", {"profile": "off"})
 kinesis.put_record(StreamName="limited", PartitionKey="k", Data=b"x")
 

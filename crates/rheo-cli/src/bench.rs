@@ -284,40 +284,65 @@ async fn settle() {
     tokio::time::sleep(Duration::from_secs(2)).await;
 }
 
+/// One PutRecords call of a load: when it ended (seconds since the load started), its latency
+/// in ms, and the records it wrote.
+type Call = (f64, f64, u64);
+
+/// Starts `workers` tasks sending PutRecords of 500 records of `size` bytes for `seconds`;
+/// joining the handles gives every call.
+fn put_load(
+    t: &Target,
+    stream: &str,
+    size: usize,
+    workers: usize,
+    seconds: u64,
+) -> (Instant, Vec<tokio::task::JoinHandle<anyhow::Result<Vec<Call>>>>) {
+    let bodies: Arc<Vec<Bytes>> = Arc::new((0..8).map(|s| put_records_body(stream, 500, size, s)).collect());
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let handles = (0..workers)
+        .map(|w| {
+            let bodies = bodies.clone();
+            let t = Target {
+                name: t.name.clone(),
+                url: t.url.clone(),
+                pid: None,
+                http: t.http.clone(),
+            };
+            tokio::spawn(async move {
+                let mut calls = Vec::new();
+                let mut i = w;
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let (status, body) = t.call("PutRecords", bodies[i % bodies.len()].clone()).await?;
+                    if status != 200 {
+                        bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&body));
+                    }
+                    let out: PutRecordsOut = serde_json::from_slice(&body)?;
+                    let ms = sent.elapsed().as_secs_f64() * 1000.0;
+                    calls.push((start.elapsed().as_secs_f64(), ms, 500 - out.failed.unwrap_or(0)));
+                    i += 1;
+                }
+                Ok(calls)
+            })
+        })
+        .collect();
+    (start, handles)
+}
+
+async fn join_load(handles: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<Call>>>>) -> anyhow::Result<Vec<Call>> {
+    let mut calls = Vec::new();
+    for h in handles {
+        calls.extend(h.await??);
+    }
+    Ok(calls)
+}
+
 /// Runs `concurrency` workers sending PutRecords of 500 records for `seconds`.
 async fn put_throughput(t: &Target, stream: &str, size: usize, args: &BenchArgs) -> anyhow::Result<(f64, f64)> {
-    let bodies: Arc<Vec<Bytes>> = Arc::new((0..8).map(|s| put_records_body(stream, 500, size, s)).collect());
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    for w in 0..args.concurrency {
-        let (bodies, done) = (bodies.clone(), done.clone());
-        let t = Target {
-            name: t.name.clone(),
-            url: t.url.clone(),
-            pid: None,
-            http: t.http.clone(),
-        };
-        workers.push(tokio::spawn(async move {
-            let mut i = w;
-            while Instant::now() < deadline {
-                let (status, body) = t.call("PutRecords", bodies[i % bodies.len()].clone()).await?;
-                if status != 200 {
-                    bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&body));
-                }
-                let out: PutRecordsOut = serde_json::from_slice(&body)?;
-                done.fetch_add(500 - out.failed.unwrap_or(0), Ordering::Relaxed);
-                i += 1;
-            }
-            Ok(())
-        }));
-    }
-    for w in workers {
-        w.await??;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let records = done.load(Ordering::Relaxed) as f64 / secs;
+    let (start, handles) = put_load(t, stream, size, args.concurrency, args.seconds);
+    let calls = join_load(handles).await?;
+    let records = calls.iter().map(|c| c.2).sum::<u64>() as f64 / start.elapsed().as_secs_f64();
     Ok((records, records * size as f64 / (1024.0 * 1024.0)))
 }
 
@@ -326,36 +351,7 @@ async fn put_throughput(t: &Target, stream: &str, size: usize, args: &BenchArgs)
 /// the calls that ended in the second after the split was asked for.
 async fn split_under_load(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<(f64, f64, f64)> {
     t.create_stream(stream, 2).await?;
-    let bodies: Arc<Vec<Bytes>> = Arc::new((0..8).map(|s| put_records_body(stream, 500, 1024, s)).collect());
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(args.seconds);
-    let mut workers = Vec::new();
-    for w in 0..8 {
-        let bodies = bodies.clone();
-        let t = Target {
-            name: t.name.clone(),
-            url: t.url.clone(),
-            pid: None,
-            http: t.http.clone(),
-        };
-        workers.push(tokio::spawn(async move {
-            // (seconds since start at the end of the call, latency in ms, records written)
-            let mut calls: Vec<(f64, f64, u64)> = Vec::new();
-            let mut i = w;
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let (status, body) = t.call("PutRecords", bodies[i % bodies.len()].clone()).await?;
-                if status != 200 {
-                    bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&body));
-                }
-                let out: PutRecordsOut = serde_json::from_slice(&body)?;
-                let ms = sent.elapsed().as_secs_f64() * 1000.0;
-                calls.push((start.elapsed().as_secs_f64(), ms, 500 - out.failed.unwrap_or(0)));
-                i += 1;
-            }
-            Ok(calls)
-        }));
-    }
+    let (start, handles) = put_load(t, stream, 1024, 8, args.seconds);
     tokio::time::sleep(Duration::from_secs(args.seconds) / 2).await;
     let split_at = start.elapsed().as_secs_f64();
     let mid = (u128::MAX / 4).to_string();
@@ -364,12 +360,8 @@ async fn split_under_load(t: &Target, stream: &str, args: &BenchArgs) -> anyhow:
         json!({"StreamName": stream, "ShardToSplit": "shardId-000000000000", "NewStartingHashKey": mid}),
     )
     .await?;
-    let mut calls = Vec::new();
-    for w in workers {
-        calls.extend(w.await??);
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let records = calls.iter().map(|c| c.2).sum::<u64>() as f64 / secs;
+    let calls = join_load(handles).await?;
+    let records = calls.iter().map(|c| c.2).sum::<u64>() as f64 / start.elapsed().as_secs_f64();
     let around: Vec<f64> = calls
         .iter()
         .filter(|c| c.0 >= split_at && c.0 < split_at + 1.0)

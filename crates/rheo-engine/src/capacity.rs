@@ -83,7 +83,7 @@ impl Engine {
     /// to the target.
     pub async fn update_warm_throughput(&self, name: &StreamName, mibps: u32) -> Result<WarmThroughput, Error> {
         let account = self.inner.config.account.clone();
-        let out = self.update_meta(name, |meta, now| {
+        self.update_meta(name, |meta, now| {
             require_active(meta, now)?;
             if meta.mode != StreamMode::OnDemand {
                 return Err(Error::InvalidArgument(format!(
@@ -91,12 +91,11 @@ impl Engine {
                 )));
             }
             meta.settings.warm_throughput_mibps = Some(check_warm(mibps)?);
-            Ok(WarmThroughput::of(meta))
-        })?;
-        Ok(out.unwrap_or(WarmThroughput {
-            target_mibps: mibps,
-            current_mibps: 0,
-        }))
+            Ok(WarmThroughput {
+                target_mibps: mibps,
+                current_mibps: meta.open_shard_count(),
+            })
+        })
     }
 
     /// UpdateStreamRecordDistributionStrategy; AUTO only on on-demand streams.

@@ -1,5 +1,6 @@
 //! Stream management operations: create, delete, describe, list, limits, retention, tags.
 
+use crate::capacity::WarmThroughput;
 use crate::catalog::{Distribution, ShardMeta, Status, StoredStatus, StreamMeta, StreamMode, StreamSettings};
 use crate::runtime::{State, runtime_for};
 use crate::throttle::LimitsProfile;
@@ -30,6 +31,8 @@ pub struct StreamView {
     pub created_ms: i64,
     pub open_shards: u32,
     pub settings: StreamSettings,
+    /// On-demand streams only.
+    pub warm_throughput: Option<WarmThroughput>,
     pub shards: Vec<ShardView>,
     pub has_more_shards: bool,
 }
@@ -237,6 +240,7 @@ impl Engine {
             created_ms: meta.created_ms,
             open_shards: meta.open_shard_count(),
             settings: meta.settings.clone(),
+            warm_throughput: WarmThroughput::of(meta),
             shards,
             has_more_shards,
         }

@@ -243,16 +243,23 @@ async fn update_stream_mode_switches_between_provisioned_and_on_demand() {
     );
 }
 
+async fn set_distribution(
+    c: &Client,
+    arn: &str,
+    strategy: RecordDistributionStrategy,
+) -> Result<(), aws_sdk_kinesis::Error> {
+    let call = c.update_stream_record_distribution_strategy().stream_arn(arn);
+    let out = call.record_distribution_strategy(strategy).send().await;
+    out.map(|_| ()).map_err(aws_sdk_kinesis::Error::from)
+}
+
 #[tokio::test]
 async fn auto_distribution_ignores_partition_keys_and_spreads_records() {
     let server = TestServer::start().await;
     let c = server.client();
     create_on_demand(&c, "spread").await;
     let arn = server.arn("spread");
-    c.update_stream_record_distribution_strategy()
-        .stream_arn(&arn)
-        .record_distribution_strategy(RecordDistributionStrategy::Auto)
-        .send()
+    set_distribution(&c, &arn, RecordDistributionStrategy::Auto)
         .await
         .unwrap();
     let summary = c.describe_stream_summary().stream_arn(&arn).send().await.unwrap();
@@ -270,10 +277,7 @@ async fn auto_distribution_ignores_partition_keys_and_spreads_records() {
         assert_eq!(records.len(), 100, "{shard} holds its share");
     }
     // Back to partition keys: one key, one shard.
-    c.update_stream_record_distribution_strategy()
-        .stream_arn(&arn)
-        .record_distribution_strategy(RecordDistributionStrategy::UserPartitionKey)
-        .send()
+    set_distribution(&c, &arn, RecordDistributionStrategy::UserPartitionKey)
         .await
         .unwrap();
     put_all(&c, "spread", &["same".to_owned()], 400, 40, 10).await;
@@ -284,12 +288,7 @@ async fn auto_distribution_ignores_partition_keys_and_spreads_records() {
     assert_eq!(grew, 1);
     // AUTO is for on-demand streams only.
     create_active(&c, "prov", 1).await;
-    let r = c
-        .update_stream_record_distribution_strategy()
-        .stream_arn(server.arn("prov"))
-        .record_distribution_strategy(RecordDistributionStrategy::Auto)
-        .send()
-        .await;
+    let r = set_distribution(&c, &server.arn("prov"), RecordDistributionStrategy::Auto).await;
     assert_eq!(code(r), "InvalidArgumentException");
 }
 

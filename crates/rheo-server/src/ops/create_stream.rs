@@ -1,9 +1,9 @@
 //! CreateStream.
 
-use super::{check, check_tag_map, empty, engine_error, parse};
+use super::{check, check_tag_map, empty, engine_error, parse, stream_mode};
 use crate::router::Reply;
 use rheo_engine::Engine;
-use rheo_engine::catalog::{StreamMode, StreamSettings};
+use rheo_engine::catalog::StreamSettings;
 use rheo_engine::control::CreateStream;
 use rheo_types::StreamName;
 use rheo_wire::shapes::CreateStreamInput;
@@ -15,14 +15,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     v.required("streamName", &input.stream_name);
     v.stream_name("streamName", input.stream_name.as_deref());
     v.range("shardCount", input.shard_count, Some(1), None);
-    let mode = input
-        .stream_mode_details
-        .as_ref()
-        .and_then(|d| d.stream_mode.as_deref());
-    if input.stream_mode_details.is_some() {
-        v.required("streamModeDetails.streamMode", &mode);
-    }
-    v.one_of("streamModeDetails.streamMode", mode, &["PROVISIONED", "ON_DEMAND"]);
+    let mode = stream_mode(&mut v, &input.stream_mode_details);
     check_tag_map(&mut v, "tags", &input.tags);
     v.range(
         "maxRecordSizeInKiB",
@@ -38,11 +31,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         name: StreamName::parse(input.stream_name.as_deref().unwrap_or_default())
             .map_err(|_| super::ApiError::internal())?,
         shard_count: input.shard_count.map(|n| n.min(i64::from(u32::MAX)) as u32),
-        mode: if mode == Some("ON_DEMAND") {
-            StreamMode::OnDemand
-        } else {
-            StreamMode::Provisioned
-        },
+        mode,
         tags: input.tags.unwrap_or_default(),
         settings: StreamSettings {
             throughput_limits: None,

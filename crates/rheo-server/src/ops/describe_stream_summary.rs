@@ -3,7 +3,6 @@
 use super::{check, check_target, engine_error, json, mode_out, monitoring, parse, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
-use rheo_engine::catalog::StreamMode;
 use rheo_wire::shapes::{
     DescribeStreamSummaryInput, DescribeStreamSummaryOutput, StreamDescriptionSummary, WarmThroughputOut,
 };
@@ -31,9 +30,9 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
             encryption_type: "NONE",
             open_shard_count: view.open_shards,
             consumer_count: 0,
-            warm_throughput: (view.mode == StreamMode::OnDemand).then(|| WarmThroughputOut {
-                target_mi_bps: view.settings.warm_throughput_mibps.unwrap_or(0),
-                current_mi_bps: view.open_shards,
+            warm_throughput: view.warm_throughput.map(|w| WarmThroughputOut {
+                target_mi_bps: w.target_mibps,
+                current_mi_bps: w.current_mibps,
             }),
             max_record_size_in_kib: view.settings.max_record_kib.unwrap_or(1024),
             record_distribution_strategy: view.settings.distribution.as_str(),

@@ -30,6 +30,7 @@ pub mod update_stream_warm_throughput;
 
 use crate::error::ApiError;
 use crate::router::Reply;
+use rheo_engine::catalog::StreamMode;
 use rheo_engine::control::{ShardView, StreamView};
 use rheo_engine::{Engine, Error};
 use rheo_types::{Arn, ShardId, StreamName};
@@ -77,6 +78,20 @@ pub fn parse_shard_id(engine: &Engine, stream: &StreamName, id: &str) -> Result<
             ),
         )
     })
+}
+
+/// Checks `StreamModeDetails` (when given, its `StreamMode` is required and one of the two
+/// modes) and returns the mode it names; PROVISIONED when absent.
+pub fn stream_mode(v: &mut Violations, details: &Option<shapes::StreamModeDetails>) -> StreamMode {
+    let mode = details.as_ref().and_then(|d| d.stream_mode.as_deref());
+    if details.is_some() {
+        v.required("streamModeDetails.streamMode", &mode);
+    }
+    v.one_of("streamModeDetails.streamMode", mode, &["PROVISIONED", "ON_DEMAND"]);
+    match mode {
+        Some("ON_DEMAND") => StreamMode::OnDemand,
+        _ => StreamMode::Provisioned,
+    }
 }
 
 /// A validated RecordDistributionStrategy (absent means the default).

@@ -60,11 +60,19 @@ pub fn entry(v: &mut Violations, index: Option<usize>, raw: RawEntry<'_, '_>) ->
 
 /// Checks records against the stream's largest record (UpdateMaxRecordSize), with the same
 /// ValidationException as the model's limit; returns that size.
+///
+/// The lookup takes the engine's catalog lock, so it is skipped when no record is larger than,
+/// and the request (`total` bytes) no larger than, what every stream takes.
 pub fn check_record_sizes<'e>(
     engine: &Engine,
     name: &StreamName,
-    entries: impl Iterator<Item = (Option<usize>, &'e PutEntry)>,
+    entries: impl Iterator<Item = (Option<usize>, &'e PutEntry)> + Clone,
+    total: usize,
 ) -> Result<usize, ApiError> {
+    let small = |(_, e): (Option<usize>, &PutEntry)| e.data.len() <= DEFAULT_MAX_RECORD_BYTES;
+    if total <= PUT_RECORDS_MAX_BYTES && entries.clone().all(small) {
+        return Ok(DEFAULT_MAX_RECORD_BYTES);
+    }
     let max = engine.max_record_bytes(name).map_err(|e| engine_error(engine, e))?;
     let mut v = Violations::default();
     for (index, e) in entries.filter(|(_, e)| e.data.len() > max) {
@@ -159,8 +167,9 @@ pub async fn handle(engine: &Engine, body: &[u8], fault: Option<&FaultRule>) -> 
     }
     check(v)?;
     let name = resolve(engine, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    let max = check_record_sizes(engine, &name, entries.iter().enumerate().map(|(i, e)| (Some(i), e)))?;
     let total: usize = entries.iter().map(|e| e.data.len() + e.partition_key.len()).sum();
+    let indexed = entries.iter().enumerate().map(|(i, e)| (Some(i), e));
+    let max = check_record_sizes(engine, &name, indexed, total)?;
     let (limit, mb) = match max > DEFAULT_MAX_RECORD_BYTES {
         true => (PUT_RECORDS_MAX_BYTES_LARGE, 10),
         false => (PUT_RECORDS_MAX_BYTES, 5),

@@ -39,20 +39,15 @@ impl Engine {
         warm_mibps: Option<u32>,
     ) -> Result<(), Error> {
         let account = self.inner.config.account.clone();
-        let on_demand_streams = {
-            let now = self.now();
-            let st = self.inner.lock();
-            st.catalog.live(now).filter(|m| m.mode == StreamMode::OnDemand).count() as u32
-        };
-        self.update_meta(name, |meta, now| {
-            require_active(meta, now)?;
+        self.update_meta(name, |meta, c| {
+            require_active(meta, c.now)?;
             if meta.mode == mode {
                 return Err(Error::InvalidArgument(format!(
                     "Stream {name} under account {account} is already in {} mode.",
                     mode.as_str()
                 )));
             }
-            if mode == StreamMode::OnDemand && on_demand_streams >= ON_DEMAND_STREAM_LIMIT {
+            if mode == StreamMode::OnDemand && c.on_demand_streams >= ON_DEMAND_STREAM_LIMIT {
                 return Err(Error::LimitExceeded(format!(
                     "This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams for the account {account}."
                 )));
@@ -72,8 +67,8 @@ impl Engine {
 
     /// UpdateMaxRecordSize: records up to `kib` KiB (1024 to 10240) are accepted.
     pub async fn update_max_record_size(&self, name: &StreamName, kib: u32) -> Result<(), Error> {
-        self.update_meta(name, |meta, now| {
-            require_active(meta, now)?;
+        self.update_meta(name, |meta, c| {
+            require_active(meta, c.now)?;
             meta.settings.max_record_kib = Some(kib);
             Ok(())
         })
@@ -83,8 +78,8 @@ impl Engine {
     /// to the target.
     pub async fn update_warm_throughput(&self, name: &StreamName, mibps: u32) -> Result<WarmThroughput, Error> {
         let account = self.inner.config.account.clone();
-        self.update_meta(name, |meta, now| {
-            require_active(meta, now)?;
+        self.update_meta(name, |meta, c| {
+            require_active(meta, c.now)?;
             if meta.mode != StreamMode::OnDemand {
                 return Err(Error::InvalidArgument(format!(
                     "Warm throughput is only supported for streams in ON_DEMAND mode; stream {name} under account {account} is PROVISIONED."
@@ -100,8 +95,8 @@ impl Engine {
 
     /// UpdateStreamRecordDistributionStrategy; AUTO only on on-demand streams.
     pub async fn update_distribution(&self, name: &StreamName, distribution: Distribution) -> Result<(), Error> {
-        self.update_meta(name, |meta, now| {
-            require_active(meta, now)?;
+        self.update_meta(name, |meta, c| {
+            require_active(meta, c.now)?;
             let mut settings = meta.settings.clone();
             settings.distribution = distribution;
             check_on_demand_settings(name, meta.mode, &settings)?;

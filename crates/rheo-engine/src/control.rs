@@ -128,7 +128,8 @@ impl Engine {
         if st.catalog.get_live(&req.name, now).is_some() {
             return Err(Error::StreamExists(req.name));
         }
-        let open = st.catalog.open_shards(now);
+        let census = Census::of(&st.catalog, now);
+        let open = census.open_shards;
         let limit = inner.config.shard_limit;
         if u64::from(open) + u64::from(count) > u64::from(limit) {
             return Err(Error::LimitExceeded(format!(
@@ -137,8 +138,7 @@ impl Engine {
                 inner.config.region
             )));
         }
-        let on_demand = st.catalog.live(now).filter(|s| s.mode == StreamMode::OnDemand).count() as u32;
-        if req.mode == StreamMode::OnDemand && on_demand >= ON_DEMAND_STREAM_LIMIT {
+        if req.mode == StreamMode::OnDemand && census.on_demand_streams >= ON_DEMAND_STREAM_LIMIT {
             return Err(Error::LimitExceeded(format!(
                 "This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams for the account {}.",
                 self.account()
@@ -179,9 +179,9 @@ impl Engine {
 
     pub async fn delete_stream(&self, name: &StreamName, _enforce_consumer_deletion: bool) -> Result<(), Error> {
         let delay = self.inner.config.transition_delay_ms;
-        let incarnation = self.update_meta(name, |meta, now| {
-            require_active(meta, now)?;
-            meta.status = StoredStatus::Deleting { gone_ms: now + delay };
+        let incarnation = self.update_meta(name, |meta, c| {
+            require_active(meta, c.now)?;
+            meta.status = StoredStatus::Deleting { gone_ms: c.now + delay };
             Ok(meta.incarnation)
         })?;
         // The catalog says DELETING now, so no new request finds the runtime; stop its writers.
@@ -202,14 +202,17 @@ impl Engine {
     }
 
     /// Changes the stream's catalog entry and persists it; the change is undone if saving fails.
-    /// A running stream's runtime is rebuilt from the new entry, so settings apply at once.
+    /// `f` also gets a [`Census`] of the other streams, taken under the same lock, so account-wide
+    /// limits hold against concurrent changes. A running stream's runtime is rebuilt from the new
+    /// entry, so settings apply at once.
     pub(crate) fn update_meta<T>(
         &self,
         name: &StreamName,
-        f: impl FnOnce(&mut StreamMeta, i64) -> Result<T, Error>,
+        f: impl FnOnce(&mut StreamMeta, Census) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let now = self.now();
         let mut st = self.inner.lock();
+        let census = Census::of(&st.catalog, now);
         let meta = st
             .catalog
             .streams
@@ -217,7 +220,7 @@ impl Engine {
             .filter(|m| m.status(now) != Status::Gone)
             .ok_or_else(|| not_found(name))?;
         let before = meta.clone();
-        let out = f(meta, now)?;
+        let out = f(meta, census)?;
         if let Err(e) = self.inner.save(&st) {
             st.catalog.streams.insert(name.clone(), before);
             return Err(e);
@@ -386,8 +389,8 @@ impl Engine {
                 "Maximum allowed retention period is {MAX_RETENTION_HOURS} hours. Requested retention period ({hours} hours) is too long."
             )));
         }
-        self.update_meta(name, |meta, now| {
-            require_active(meta, now)?;
+        self.update_meta(name, |meta, c| {
+            require_active(meta, c.now)?;
             let current = meta.retention_hours;
             if increase && hours < current {
                 return Err(Error::InvalidArgument(format!(
@@ -509,6 +512,26 @@ fn decode_token<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
 }
 
 /// AUTO distribution and warm throughput exist only for on-demand streams.
+/// The account-wide counts a catalog change is checked against, and the time it is made at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Census {
+    pub now: i64,
+    /// Open shards across every live stream.
+    pub open_shards: u32,
+    /// Live streams in on-demand mode.
+    pub on_demand_streams: u32,
+}
+
+impl Census {
+    fn of(catalog: &crate::catalog::Catalog, now: i64) -> Census {
+        Census {
+            now,
+            open_shards: catalog.open_shards(now),
+            on_demand_streams: catalog.live(now).filter(|m| m.mode == StreamMode::OnDemand).count() as u32,
+        }
+    }
+}
+
 pub(crate) fn check_on_demand_settings(name: &StreamName, mode: StreamMode, s: &StreamSettings) -> Result<(), Error> {
     if mode == StreamMode::OnDemand {
         return Ok(());

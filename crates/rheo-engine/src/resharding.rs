@@ -38,22 +38,13 @@ impl Engine {
         let account = self.inner.config.account.clone();
         let region = self.inner.config.region.clone();
         let limit = self.inner.config.shard_limit;
-        let now = self.now();
-        let open_before = {
-            let mut st = self.inner.lock();
-            let total_open = st.catalog.open_shards(now);
-            let meta = st
-                .catalog
-                .streams
-                .get_mut(name)
-                .filter(|m| m.status(now) != crate::catalog::Status::Gone)
-                .ok_or_else(|| Error::StreamNotFound(name.clone()))?;
+        let open_before = self.update_meta(name, |meta, c| {
             if meta.mode == StreamMode::OnDemand && !by_scaler {
                 return Err(Error::Validation(format!(
                     "Request is invalid. Stream {name} under account {account} is in On-Demand mode."
                 )));
             }
-            crate::control::require_active(meta, now)?;
+            crate::control::require_active(meta, c.now)?;
             let open = meta.open_shard_count();
             reshard::check(&meta.shards, &op).map_err(|e| reshard_error(e, name, &account))?;
             let added = match op {
@@ -68,24 +59,18 @@ impl Engine {
                     target.saturating_sub(open)
                 }
             };
+            let total_open = c.open_shards;
             if added > 0 && u64::from(total_open) + u64::from(added) > u64::from(limit) {
                 return Err(Error::LimitExceeded(format!(
                     "This request would exceed the shard limit for the account {account} in {region}. Current shard count for the account: {total_open}. Limit: {limit}. Number of additional shards that would have resulted from this request: {added}. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits."
                 )));
             }
-            let before = meta.status.clone();
             meta.status = StoredStatus::Updating {
-                ready_ms: now + delay,
+                ready_ms: c.now + delay,
                 op,
             };
-            if let Err(e) = self.inner.save(&st) {
-                if let Some(meta) = st.catalog.streams.get_mut(name) {
-                    meta.status = before;
-                }
-                return Err(e);
-            }
-            open
-        };
+            Ok(open)
+        })?;
         let (engine, name) = (self.clone(), name.clone());
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(delay.max(0) as u64)).await;

@@ -349,3 +349,45 @@ async fn update_max_record_size_admits_records_up_to_ten_mib() {
     let over = vec![0u8; 10 * 1024 * 1024 + 1];
     assert_eq!(code(put(over).await), "ValidationException");
 }
+
+#[tokio::test]
+async fn at_most_fifty_on_demand_streams_even_when_switched_at_once() {
+    let server = TestServer::with(Options {
+        shard_limit: 1000,
+        ..Options::default()
+    })
+    .await;
+    let c = server.client();
+    for i in 0..49 {
+        create_on_demand(&c, &format!("od{i}")).await;
+    }
+    create_active(&c, "p1", 1).await;
+    create_active(&c, "p2", 1).await;
+    let on_demand = StreamModeDetails::builder()
+        .stream_mode(StreamMode::OnDemand)
+        .build()
+        .unwrap();
+    // Two switches race for the 50th place: the limit is checked under the lock that applies
+    // the change, so exactly one wins.
+    let switch = |name: &str| {
+        c.update_stream_mode()
+            .stream_arn(server.arn(name))
+            .stream_mode_details(on_demand.clone())
+            .send()
+    };
+    let (a, b) = tokio::join!(switch("p1"), switch("p2"));
+    let outcomes = [a.is_ok(), b.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{outcomes:?}");
+    let refused = if outcomes[0] { b.map(|_| ()) } else { a.map(|_| ()) };
+    assert_eq!(code(refused), "LimitExceededException");
+    let more = c
+        .create_stream()
+        .stream_name("od-more")
+        .stream_mode_details(on_demand.clone())
+        .send()
+        .await;
+    assert_eq!(code(more), "LimitExceededException");
+    let limits = c.describe_limits().send().await.unwrap();
+    assert_eq!(limits.on_demand_stream_count(), 50);
+    assert_eq!(limits.on_demand_stream_count_limit(), 50);
+}

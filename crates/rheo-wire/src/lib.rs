@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod eventstream;
 pub mod records;
 pub mod shapes;
 pub mod validate;

@@ -101,6 +101,54 @@ pub struct StreamMeta {
     /// Absent in catalogs written before these settings existed: all defaults.
     #[serde(default)]
     pub settings: StreamSettings,
+    /// Registered enhanced fan-out consumers, in registration order.
+    #[serde(default)]
+    pub consumers: Vec<ConsumerMeta>,
+}
+
+/// An enhanced fan-out consumer of a stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerMeta {
+    pub name: String,
+    /// Registration time; its epoch seconds end the consumer's ARN.
+    pub created_ms: i64,
+    /// CREATING until then.
+    pub ready_ms: i64,
+    /// Set by DeregisterStreamConsumer: DELETING until then, gone after.
+    pub gone_ms: Option<i64>,
+}
+
+/// A consumer's state as clients see it at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerStatus {
+    Creating,
+    Active,
+    Deleting,
+    Gone,
+}
+
+impl ConsumerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerStatus::Creating => "CREATING",
+            ConsumerStatus::Active => "ACTIVE",
+            ConsumerStatus::Deleting | ConsumerStatus::Gone => "DELETING",
+        }
+    }
+}
+
+impl ConsumerMeta {
+    pub fn status(&self, now_ms: i64) -> ConsumerStatus {
+        match self.gone_ms {
+            Some(gone) if now_ms >= gone => ConsumerStatus::Gone,
+            Some(_) => ConsumerStatus::Deleting,
+            None if now_ms < self.ready_ms => ConsumerStatus::Creating,
+            None => ConsumerStatus::Active,
+        }
+    }
+    pub fn created_secs(&self) -> i64 {
+        self.created_ms.div_euclid(1000)
+    }
 }
 
 /// A stream's settings beyond its shard map.
@@ -201,6 +249,12 @@ impl StreamMeta {
         self.shards
             .iter()
             .filter(move |s| s.visible(now_ms, self.retention_hours))
+    }
+    /// Consumers that still exist at `now_ms` (any status but gone).
+    pub fn live_consumers(&self, now_ms: i64) -> impl Iterator<Item = &ConsumerMeta> {
+        self.consumers
+            .iter()
+            .filter(move |c| c.status(now_ms) != ConsumerStatus::Gone)
     }
     /// The shards whose parent or adjacent parent is `id`.
     pub fn children_of(&self, id: ShardId) -> impl Iterator<Item = &ShardMeta> {

@@ -33,6 +33,8 @@ pub struct StreamView {
     pub settings: StreamSettings,
     /// On-demand streams only.
     pub warm_throughput: Option<WarmThroughput>,
+    /// Registered consumers (any status).
+    pub consumer_count: u32,
     pub shards: Vec<ShardView>,
     pub has_more_shards: bool,
 }
@@ -99,7 +101,7 @@ struct ShardsToken {
     minted_ms: i64,
 }
 
-const TOKEN_TTL_MS: i64 = 300_000;
+pub(crate) const TOKEN_TTL_MS: i64 = 300_000;
 
 fn not_found(name: &StreamName) -> Error {
     Error::StreamNotFound(name.clone())
@@ -157,6 +159,7 @@ impl Engine {
             shards: crate::reshard::initial(count, now),
             tags: req.tags,
             settings: req.settings,
+            consumers: Vec::new(),
         };
         let runtime = inner.start_stream(&meta)?;
         st.catalog.next_incarnation += 1;
@@ -177,10 +180,18 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn delete_stream(&self, name: &StreamName, _enforce_consumer_deletion: bool) -> Result<(), Error> {
+    /// DeleteStream. A stream with registered consumers is deleted only with
+    /// `enforce_consumer_deletion`; its consumers go with it.
+    pub async fn delete_stream(&self, name: &StreamName, enforce_consumer_deletion: bool) -> Result<(), Error> {
         let delay = self.inner.config.transition_delay_ms;
+        let account = self.inner.config.account.clone();
         let incarnation = self.update_meta(name, |meta, c| {
             require_active(meta, c.now)?;
+            if !enforce_consumer_deletion && meta.live_consumers(c.now).next().is_some() {
+                return Err(Error::InUse(format!(
+                    "Stream {name} under account {account} has registered consumers. Deregister them first, or set EnforceConsumerDeletion."
+                )));
+            }
             meta.status = StoredStatus::Deleting { gone_ms: c.now + delay };
             Ok(meta.incarnation)
         })?;
@@ -244,6 +255,7 @@ impl Engine {
             open_shards: meta.open_shard_count(),
             settings: meta.settings.clone(),
             warm_throughput: WarmThroughput::of(meta),
+            consumer_count: meta.live_consumers(now).count() as u32,
             shards,
             has_more_shards,
         }
@@ -500,12 +512,12 @@ fn shard_matches(filter: &ShardFilter, s: &ShardMeta, stream_created_ms: i64, tr
     }
 }
 
-fn encode_token<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn encode_token<T: serde::Serialize>(value: &T) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
 }
 
-fn decode_token<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
+pub(crate) fn decode_token<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
     serde_json::from_slice(&bytes).ok()

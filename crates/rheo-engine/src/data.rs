@@ -2,7 +2,7 @@
 
 use crate::catalog::{Distribution, StreamMode};
 use crate::iterator::{self, IteratorError, IteratorPos};
-use crate::runtime::{ChildShard, ShardMeter, StreamRuntime};
+use crate::runtime::{ChildShard, ShardMeter, ShardRuntime, StreamRuntime};
 use crate::throttle::ShardLimits;
 use crate::writer::{AppendError, AppendReply, AppendRequest, Command, PendingRecord};
 use crate::{Engine, Error};
@@ -67,7 +67,7 @@ pub struct Record<'a> {
 
 impl Engine {
     /// The stream's runtime, if it exists and accepts reads and writes now.
-    fn active(&self, name: &StreamName) -> Result<Arc<StreamRuntime>, Error> {
+    pub(crate) fn active(&self, name: &StreamName) -> Result<Arc<StreamRuntime>, Error> {
         let now = self.now();
         let st = self.inner.lock();
         let meta = st
@@ -257,7 +257,6 @@ impl Engine {
         start: StartingPosition,
     ) -> Result<String, Error> {
         let rt = self.active(name)?;
-        let account = &self.inner.config.account;
         let shard = ShardId::parse(shard_id)
             .ok()
             .and_then(|id| rt.shard(id))
@@ -265,12 +264,26 @@ impl Engine {
                 stream: name.clone(),
                 shard: shard_id.to_owned(),
             })?;
+        let position = self.position_of(name, shard, start, "GetShardIterator").await?;
+        Ok(self.mint(&rt, shard.id, position))
+    }
+
+    /// Where `start` points in the shard: the key of the first record to read. `op` names the
+    /// operation in error messages.
+    pub(crate) async fn position_of(
+        &self,
+        name: &StreamName,
+        shard: &ShardRuntime,
+        start: StartingPosition,
+        op: &str,
+    ) -> Result<u64, Error> {
+        let account = &self.inner.config.account;
         let tail = shard.reader.tail();
         let end = tail.last_key.map_or(0, |k| k + 1);
         let parse_seq = |s: &str| -> Result<u64, Error> {
             let seq = SequenceNumber::parse(s).map_err(|_| {
                 Error::InvalidArgument(format!(
-                    "StartingSequenceNumber {s} used in GetShardIterator on shard {} in stream {name} under account {account} is invalid.",
+                    "StartingSequenceNumber {s} used in {op} on shard {} in stream {name} under account {account} is invalid.",
                     shard.id
                 ))
             })?;
@@ -283,7 +296,7 @@ impl Engine {
             }
             Ok(seq.counter)
         };
-        let position = match start {
+        Ok(match start {
             StartingPosition::TrimHorizon => 0,
             StartingPosition::Latest => end,
             StartingPosition::AtSequenceNumber(s) => parse_seq(&s)?,
@@ -301,8 +314,7 @@ impl Engine {
                     .map_err(|e| Error::Internal(e.to_string()))??;
                 found.unwrap_or_else(|| end.max(SequenceNumber::counter_at(ts)))
             }
-        };
-        Ok(self.mint(&rt, shard.id, position))
+        })
     }
 
     fn mint(&self, rt: &StreamRuntime, shard: ShardId, position: u64) -> String {
@@ -352,22 +364,35 @@ impl Engine {
                 return Err(Error::Throttled(self.rate_exceeded(&pos.stream, shard.id)));
             }
         }
-        let (reader, children) = (shard.reader.clone(), shard.children.clone());
-        let limits = ReadLimits {
-            from_key: pos.position,
-            max_records: limit.map_or(rheo_types::limits::GET_RECORDS_MAX_RECORDS, |l| l as usize),
-            max_bytes: rheo_types::limits::GET_RECORDS_MAX_BYTES,
-            min_timestamp_ms: rt.cutoff_ms(now),
-        };
-        Ok(RecordsRead {
+        let max_records = limit.map_or(rheo_types::limits::GET_RECORDS_MAX_RECORDS, |l| l as usize);
+        let max_bytes = rheo_types::limits::GET_RECORDS_MAX_BYTES;
+        Ok(self.records_read(&rt, shard, pos.position, max_records, max_bytes, charge))
+    }
+
+    /// A read of `shard` from `from_key`.
+    pub(crate) fn records_read(
+        &self,
+        rt: &Arc<StreamRuntime>,
+        shard: &ShardRuntime,
+        from_key: u64,
+        max_records: usize,
+        max_bytes: usize,
+        charge: Option<(Arc<Mutex<ShardMeter>>, ShardLimits)>,
+    ) -> RecordsRead {
+        RecordsRead {
             engine: self.clone(),
-            rt,
-            shard: ShardId(pos.shard),
-            reader,
-            limits,
-            children,
+            rt: rt.clone(),
+            shard: shard.id,
+            reader: shard.reader.clone(),
+            limits: ReadLimits {
+                from_key,
+                max_records,
+                max_bytes,
+                min_timestamp_ms: rt.cutoff_ms(self.now()),
+            },
+            children: shard.children.clone(),
             charge,
-        })
+        }
     }
 }
 
@@ -392,6 +417,8 @@ pub struct ReadSummary {
     pub millis_behind_latest: i64,
     /// At the end of a closed shard: its children, where reading goes on.
     pub child_shards: Option<Arc<Vec<ChildShard>>>,
+    /// The key the next read starts at.
+    pub next_key: u64,
 }
 
 impl RecordsRead {
@@ -435,6 +462,7 @@ impl RecordsRead {
             next_iterator: (!at_end).then(|| self.engine.mint(&self.rt, self.shard, next)),
             millis_behind_latest,
             child_shards: if at_end { self.children } else { None },
+            next_key: next,
         })
     }
 }

@@ -14,6 +14,9 @@ pub enum Error {
     StreamExists(StreamName),
     #[error("stream {stream} is {status}, not ACTIVE")]
     StreamNotActive { stream: StreamName, status: &'static str },
+    /// ResourceInUseException for a resource other than a stream's status; the message is AWS's.
+    #[error("{0}")]
+    InUse(String),
     /// A resource other than a stream is missing; the message is AWS's.
     #[error("{0}")]
     NotFound(String),

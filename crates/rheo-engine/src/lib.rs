@@ -18,6 +18,7 @@
 pub mod capacity;
 pub mod catalog;
 mod clock;
+pub mod consumers;
 pub mod control;
 pub mod data;
 mod error;

@@ -161,8 +161,16 @@ impl Engine {
                     }
                 }
                 shards.extend(children.into_iter().map(Some));
+                let closed: Vec<_> = closing
+                    .iter()
+                    .filter_map(|id| shards.get(id.0 as usize)?.as_ref().map(|s| s.commits.clone()))
+                    .collect();
                 st.runtimes
                     .insert(next.incarnation, Arc::new(runtime_for(&next, shards)));
+                // Subscribers of the closed shards find their children in the new runtime.
+                for commits in closed {
+                    commits.send_replace(());
+                }
                 tracing::info!(stream = %name, ?op, "reshard applied");
                 Ok(())
             }
@@ -171,7 +179,7 @@ impl Engine {
                 for (id, log) in stopped {
                     if let Some(Some(s)) = shards.get_mut(id.0 as usize) {
                         let (tx, rx) = mpsc::channel(1024);
-                        tokio::spawn(writer::run(log, rx, self.inner.clock.clone(), None));
+                        tokio::spawn(writer::run(log, rx, self.inner.clock.clone(), None, s.commits.clone()));
                         s.tx = Some(tx);
                     }
                 }

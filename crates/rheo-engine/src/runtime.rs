@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -25,8 +25,11 @@ pub struct EngineConfig {
     /// How long streams stay CREATING, UPDATING (a reshard) and DELETING.
     pub transition_delay_ms: i64,
     pub log: LogConfig,
-    /// How often the background tick runs (transitions, deletions, retention).
+    /// How often the background tick runs (transitions, deletions, retention, subscription
+    /// lifetimes and heartbeats).
     pub tick_ms: u64,
+    /// Most consumers registered per stream.
+    pub consumer_limit: u32,
     /// Throughput limits for streams that do not set their own.
     pub throughput_limits: LimitsProfile,
 }
@@ -41,6 +44,7 @@ impl EngineConfig {
             transition_delay_ms: 500,
             log: LogConfig::default(),
             tick_ms: 1000,
+            consumer_limit: rheo_types::limits::DEFAULT_CONSUMERS_PER_STREAM,
             throughput_limits: LimitsProfile::Off,
         }
     }
@@ -62,6 +66,11 @@ pub(crate) struct Inner {
     pub(crate) reshard_lock: tokio::sync::Mutex<()>,
     /// The server's throughput limits (a [`LimitsProfile`] as u8); streams may override them.
     default_limits: AtomicU8,
+    /// Marked changed after every background tick: subscriptions check their lifetime and
+    /// send heartbeats on it.
+    pub(crate) ticks: watch::Sender<()>,
+    /// The active SubscribeToShard sessions, one per consumer and shard.
+    pub(crate) leases: Mutex<crate::consumers::Leases>,
 }
 
 pub(crate) struct State {
@@ -98,6 +107,9 @@ pub(crate) struct ShardRuntime {
     pub(crate) children: Option<Arc<Vec<ChildShard>>>,
     /// Throughput limit buckets and observed write rates; kept across reshards.
     pub(crate) meter: Arc<Mutex<ShardMeter>>,
+    /// Marked changed after every durable append, and when the shard closes: what
+    /// subscriptions wait on.
+    pub(crate) commits: Arc<watch::Sender<()>>,
 }
 
 /// What a shard has used: its throttle buckets (made when limits first apply) and its write
@@ -168,6 +180,8 @@ impl Engine {
             disk,
             reshard_lock: tokio::sync::Mutex::new(()),
             default_limits,
+            ticks: watch::Sender::new(()),
+            leases: Mutex::default(),
         });
         {
             let mut st = inner.lock();
@@ -223,6 +237,7 @@ impl Engine {
         let _ = tokio::task::spawn_blocking(move || inner.tick_blocking()).await;
         self.apply_due_reshards().await;
         self.scale_on_demand();
+        self.inner.ticks.send_replace(());
     }
 
     /// Picks the stream a request names, by name or by ARN (both must agree when both given).
@@ -280,13 +295,14 @@ impl Inner {
     pub(crate) fn open_shard(&self, meta: &StreamMeta, s: &ShardMeta) -> Result<ShardRuntime, Error> {
         let dir = self.stream_dir(meta.incarnation).join(shard_dir(s.id));
         let (writer, reader) = rheo_log::open(self.disk.clone(), &dir, self.config.log)?;
+        let commits = Arc::new(watch::Sender::new(()));
         let tx = s.is_open().then(|| {
             let (tx, rx) = mpsc::channel(1024);
             let floor = s.starting_counter.checked_sub(1).map(|counter| Assigned {
                 counter,
                 timestamp_ms: s.created_ms,
             });
-            tokio::spawn(writer::run(writer, rx, self.clock.clone(), floor));
+            tokio::spawn(writer::run(writer, rx, self.clock.clone(), floor, commits.clone()));
             tx
         });
         Ok(ShardRuntime {
@@ -295,6 +311,7 @@ impl Inner {
             reader,
             children: (!s.is_open()).then(|| Arc::new(children_of(meta, s.id))),
             meter: Arc::default(),
+            commits,
         })
     }
 

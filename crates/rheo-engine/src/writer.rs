@@ -8,7 +8,7 @@ use bytes::Bytes;
 use rheo_log::{LogWriter, NewRecord};
 use rheo_types::SequenceNumber;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::Clock;
 
@@ -73,8 +73,15 @@ pub fn next_position(last: Option<Assigned>, now_ms: i64, after_counter: Option<
 }
 
 /// Runs until every sender is gone. `floor` is a position every new record must follow (the
-/// end of a new shard's parents); the log's own last record counts too.
-pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<Command>, clock: Arc<dyn Clock>, floor: Option<Assigned>) {
+/// end of a new shard's parents); the log's own last record counts too. `commits` is marked
+/// changed after each durable append.
+pub async fn run(
+    mut log: LogWriter,
+    mut rx: mpsc::Receiver<Command>,
+    clock: Arc<dyn Clock>,
+    floor: Option<Assigned>,
+    commits: Arc<watch::Sender<()>>,
+) {
     let tail = log.reader().tail();
     let mut last = tail
         .last_key
@@ -126,6 +133,9 @@ pub async fn run(mut log: LogWriter, mut rx: mpsc::Receiver<Command>, clock: Arc
             return;
         };
         log = returned;
+        if result.is_ok() {
+            commits.send_replace(());
+        }
         for (req, assigned) in batch.into_iter().zip(positions) {
             let reply = match &result {
                 Ok(()) => Ok(assigned),

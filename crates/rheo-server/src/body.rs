@@ -25,6 +25,12 @@ pub enum ResponseBody {
         first: Option<Bytes>,
         rest: mpsc::Receiver<Piece>,
     },
+    /// An event stream (`application/vnd.amazon.eventstream`): messages as they are produced,
+    /// until the producer drops its sender.
+    Events {
+        first: Option<Bytes>,
+        rest: mpsc::Receiver<Piece>,
+    },
 }
 
 impl ResponseBody {
@@ -40,7 +46,7 @@ impl Body for ResponseBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResponseBody::Stream { first, rest } => {
+            ResponseBody::Stream { first, rest } | ResponseBody::Events { first, rest } => {
                 if let Some(b) = first.take() {
                     return Poll::Ready(Some(Ok(Frame::data(b))));
                 }
@@ -60,7 +66,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             ResponseBody::Full(None) => SizeHint::with_exact(0),
-            ResponseBody::Stream { .. } => SizeHint::default(),
+            ResponseBody::Stream { .. } | ResponseBody::Events { .. } => SizeHint::default(),
         }
     }
 }

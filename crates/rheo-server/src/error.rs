@@ -66,6 +66,7 @@ impl ApiError {
             Error::LimitExceeded(m) => ApiError::new("LimitExceededException", m),
             Error::Validation(m) => ApiError::validation(m),
             Error::NotFound(m) => ApiError::new("ResourceNotFoundException", m),
+            Error::InUse(m) => ApiError::new("ResourceInUseException", m),
             Error::Throttled(m) => ApiError::new("ProvisionedThroughputExceededException", m),
             Error::ExpiredIterator(m) => ApiError::new("ExpiredIteratorException", m),
             Error::ExpiredNextToken(m) => ApiError::new("ExpiredNextTokenException", m),

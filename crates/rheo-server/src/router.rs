@@ -34,6 +34,9 @@ pub async fn dispatch(
     if action == "GetRecords" {
         return ops::get_records::handle(engine, body).await;
     }
+    if action == "SubscribeToShard" {
+        return ops::subscribe_to_shard::handle(engine, body).await;
+    }
     if action == "PutRecords" {
         let fault = fault.filter(|f| fails_per_record(action, f));
         return ops::put_records::handle(engine, body, fault)
@@ -68,6 +71,10 @@ async fn dispatch_whole(engine: &Engine, action: &str, body: &[u8]) -> Reply {
         "UpdateStreamRecordDistributionStrategy" => {
             ops::update_stream_record_distribution_strategy::handle(engine, body).await
         }
+        "RegisterStreamConsumer" => ops::register_stream_consumer::handle(engine, body).await,
+        "DescribeStreamConsumer" => ops::describe_stream_consumer::handle(engine, body).await,
+        "ListStreamConsumers" => ops::list_stream_consumers::handle(engine, body).await,
+        "DeregisterStreamConsumer" => ops::deregister_stream_consumer::handle(engine, body).await,
         "ListTagsForStream" => ops::list_tags_for_stream::handle(engine, body).await,
         "TagResource" => ops::tag_resource::handle(engine, body).await,
         "UntagResource" => ops::untag_resource::handle(engine, body).await,

@@ -190,13 +190,14 @@ fn too_large(max: usize) -> ApiError {
 }
 
 fn respond(status: StatusCode, body: ResponseBody) -> Response<ResponseBody> {
+    let content_type = match body {
+        ResponseBody::Events { .. } => "application/vnd.amazon.eventstream",
+        _ => "application/x-amz-json-1.1",
+    };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(id) = HeaderValue::from_str(&request_id()) {
         h.insert("x-amzn-requestid", id);
     }

@@ -11,5 +11,5 @@ mod names;
 mod seq;
 
 pub use hash::{HashKey, HashKeyRange, hash_key_for_partition_key, split_evenly};
-pub use names::{Arn, NameError, ShardId, StreamName};
+pub use names::{Arn, ConsumerArn, NameError, ShardId, StreamName};
 pub use seq::{SequenceNumber, SequenceParseError};

@@ -32,3 +32,11 @@ pub const ON_DEMAND_STREAM_LIMIT: u32 = 50;
 pub const MAX_TAGS: usize = 50;
 /// Most open shards UpdateShardCount scales a stream to.
 pub const MAX_SHARDS_PER_STREAM: u32 = 10_000;
+
+/// Enhanced fan-out consumers per stream (AWS's default quota).
+pub const DEFAULT_CONSUMERS_PER_STREAM: u32 = 20;
+/// How long one SubscribeToShard session lasts.
+pub const SUBSCRIPTION_LIFETIME_MS: i64 = 5 * 60 * 1000;
+/// Within this long of a subscription's start, another for the same consumer and shard is
+/// refused; after it, the new one takes over.
+pub const SUBSCRIPTION_TAKEOVER_MS: i64 = 5000;

@@ -103,6 +103,40 @@ impl Arn {
     }
 }
 
+/// The parts of a consumer ARN:
+/// `arn:PARTITION:kinesis:REGION:ACCOUNT:stream/STREAM/consumer/NAME:CREATED`, where CREATED is
+/// the consumer's creation time in epoch seconds (so a re-registered consumer gets a new ARN).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerArn {
+    pub stream: Arn,
+    /// 1 to 128 characters of `[a-zA-Z0-9_.-]`.
+    pub name: String,
+    pub created_secs: i64,
+}
+
+impl ConsumerArn {
+    pub fn parse(s: &str) -> Result<ConsumerArn, NameError> {
+        let stream = Arn::parse(s)?;
+        let rest = s
+            .split_once(&format!("stream/{}/consumer/", stream.stream))
+            .map(|(_, r)| r)
+            .ok_or(NameError::Arn)?;
+        let (name, created) = rest.rsplit_once(':').ok_or(NameError::Arn)?;
+        if !is_name(name, 128) || created.is_empty() || !created.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(NameError::Arn);
+        }
+        Ok(ConsumerArn {
+            stream,
+            name: name.to_owned(),
+            created_secs: created.parse().map_err(|_| NameError::Arn)?,
+        })
+    }
+
+    pub fn format(stream_arn: &str, name: &str, created_secs: i64) -> String {
+        format!("{stream_arn}/consumer/{name}:{created_secs}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +159,28 @@ mod tests {
         );
         assert!(Arn::parse("arn:aws:kinesis:us-east-1:0:stream/s1").is_err());
         assert!(Arn::parse("arn:aws:sqs:us-east-1:000000000000:stream/s1").is_err());
+    }
+
+    #[test]
+    fn consumer_arns() {
+        let s = "arn:aws:kinesis:us-east-1:000000000000:stream/s1/consumer/c.1:1700000000";
+        let c = ConsumerArn::parse(s).unwrap();
+        assert_eq!(
+            (c.stream.stream.as_str(), c.name.as_str(), c.created_secs),
+            ("s1", "c.1", 1700000000)
+        );
+        assert_eq!(
+            ConsumerArn::format("arn:aws:kinesis:us-east-1:000000000000:stream/s1", "c.1", 1700000000),
+            s
+        );
+        for bad in [
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s1",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s1/consumer/c1",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s1/consumer/c1:",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s1/consumer/c 1:17",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s1/consumer/:17",
+        ] {
+            assert!(ConsumerArn::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -62,6 +62,32 @@ pub fn write_suffix(
     out.push(b'}');
 }
 
+/// The end of a SubscribeToShardEvent payload, after its records:
+/// `],"ContinuationSequenceNumber":...,"MillisBehindLatest":...,"ChildShards":[...]}`.
+/// The continuation is absent at the end of a closed shard, where the children are named.
+pub fn write_event_suffix(
+    out: &mut Vec<u8>,
+    continuation: Option<rheo_types::SequenceNumber>,
+    child_shards: Option<&[crate::shapes::ChildShard]>,
+    millis_behind_latest: i64,
+) {
+    out.extend_from_slice(b"],");
+    if let Some(seq) = continuation {
+        out.extend_from_slice(b"\"ContinuationSequenceNumber\":\"");
+        seq.write_to(out);
+        out.extend_from_slice(b"\",");
+    }
+    if let Some(children) = child_shards {
+        out.extend_from_slice(b"\"ChildShards\":");
+        // Writing plain structs of strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, children);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"MillisBehindLatest\":");
+    out.extend_from_slice(millis_behind_latest.to_string().as_bytes());
+    out.push(b'}');
+}
+
 /// Epoch seconds with millisecond precision, e.g. `1700000000.123`.
 fn write_timestamp(out: &mut Vec<u8>, ms: i64) {
     if ms < 0 {

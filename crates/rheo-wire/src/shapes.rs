@@ -500,3 +500,92 @@ pub struct ListTagsForStreamOutput {
 pub struct ListTagsForResourceOutput {
     pub tags: Vec<Tag>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RegisterStreamConsumerInput {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub consumer_name: Option<String>,
+    pub tags: Option<TagMap>,
+}
+
+/// DescribeStreamConsumer and DeregisterStreamConsumer: the consumer by ARN, or by stream ARN
+/// and name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConsumerTarget {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub consumer_name: Option<String>,
+    #[serde(rename = "ConsumerARN")]
+    pub consumer_arn: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListStreamConsumersInput {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub stream_creation_timestamp: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StartingPositionIn {
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    pub sequence_number: Option<String>,
+    pub timestamp: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SubscribeToShardInput {
+    #[serde(rename = "ConsumerARN")]
+    pub consumer_arn: Option<String>,
+    pub shard_id: Option<String>,
+    pub starting_position: Option<StartingPositionIn>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Consumer {
+    pub consumer_name: String,
+    #[serde(rename = "ConsumerARN")]
+    pub consumer_arn: String,
+    pub consumer_status: &'static str,
+    pub consumer_creation_timestamp: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RegisterStreamConsumerOutput {
+    pub consumer: Consumer,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConsumerDescription {
+    #[serde(flatten)]
+    pub consumer: Consumer,
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStreamConsumerOutput {
+    pub consumer_description: ConsumerDescription,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListStreamConsumersOutput {
+    pub consumers: Vec<Consumer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}

@@ -7,6 +7,8 @@
 pub const NAME_PATTERN: &str = "[a-zA-Z0-9_.-]+";
 pub const STREAM_ARN_PATTERN: &str = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
 pub const RESOURCE_ARN_PATTERN: &str = "arn:aws.*:kinesis:.*:\\d{12}:.*(stream|channel|queue)/\\S+";
+pub const CONSUMER_ARN_PATTERN: &str =
+    "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+";
 pub const HASH_KEY_PATTERN: &str = "0|([1-9]\\d{0,38})";
 pub const SEQUENCE_PATTERN: &str = "0|([1-9]\\d{0,128})";
 
@@ -72,6 +74,11 @@ impl Violations {
     pub fn stream_arn(&mut self, field: &str, value: Option<&str>) {
         let ok = value.is_some_and(|v| rheo_types::Arn::parse(v).is_ok());
         self.string(field, value, 1, 2048, Some((STREAM_ARN_PATTERN, ok)));
+    }
+
+    pub fn consumer_arn(&mut self, field: &str, value: Option<&str>) {
+        let ok = value.is_some_and(|v| rheo_types::ConsumerArn::parse(v).is_ok());
+        self.string(field, value, 1, 2048, Some((CONSUMER_ARN_PATTERN, ok)));
     }
 
     pub fn resource_arn(&mut self, field: &str, value: Option<&str>) {

@@ -7,6 +7,7 @@ mod control;
 mod crash;
 mod data;
 mod errors;
+mod fanout;
 mod faults;
 mod fuzz;
 mod limits;

@@ -29,7 +29,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
             enhanced_monitoring: monitoring(),
             encryption_type: "NONE",
             open_shard_count: view.open_shards,
-            consumer_count: 0,
+            consumer_count: view.consumer_count,
             warm_throughput: view.warm_throughput.map(|w| WarmThroughputOut {
                 target_mi_bps: w.target_mibps,
                 current_mi_bps: w.current_mibps,

@@ -80,7 +80,7 @@ fn whole(mut pieces: Vec<Piece>) -> Result<ResponseBody, ApiError> {
     Ok(ResponseBody::full(body))
 }
 
-fn child_out(c: &rheo_engine::ChildShard) -> ChildShard {
+pub(crate) fn child_out(c: &rheo_engine::ChildShard) -> ChildShard {
     ChildShard {
         shard_id: c.shard_id.to_string(),
         parent_shards: c.parents.iter().map(ToString::to_string).collect(),
@@ -91,7 +91,7 @@ fn child_out(c: &rheo_engine::ChildShard) -> ChildShard {
     }
 }
 
-fn record_out(r: Record<'_>) -> RecordOut<'_> {
+pub(crate) fn record_out(r: Record<'_>) -> RecordOut<'_> {
     RecordOut {
         sequence_number: r.sequence_number,
         arrival_ms: r.arrival_ms,

@@ -5,21 +5,26 @@ pub mod add_tags_to_stream;
 pub mod create_stream;
 pub mod decrease_stream_retention_period;
 pub mod delete_stream;
+pub mod deregister_stream_consumer;
 pub mod describe_limits;
 pub mod describe_stream;
+pub mod describe_stream_consumer;
 pub mod describe_stream_summary;
 pub mod get_records;
 pub mod get_shard_iterator;
 pub mod increase_stream_retention_period;
 pub mod list_shards;
+pub mod list_stream_consumers;
 pub mod list_streams;
 pub mod list_tags_for_resource;
 pub mod list_tags_for_stream;
 pub mod merge_shards;
 pub mod put_record;
 pub mod put_records;
+pub mod register_stream_consumer;
 pub mod remove_tags_from_stream;
 pub mod split_shard;
+pub mod subscribe_to_shard;
 pub mod tag_resource;
 pub mod untag_resource;
 pub mod update_max_record_size;
@@ -31,9 +36,11 @@ pub mod update_stream_warm_throughput;
 use crate::error::ApiError;
 use crate::router::Reply;
 use rheo_engine::catalog::StreamMode;
+use rheo_engine::consumers::{ConsumerRef, ConsumerView};
 use rheo_engine::control::{ShardView, StreamView};
+use rheo_engine::data::StartingPosition;
 use rheo_engine::{Engine, Error};
-use rheo_types::{Arn, ShardId, StreamName};
+use rheo_types::{Arn, ConsumerArn, ShardId, StreamName};
 use rheo_wire::shapes::{self, StreamTarget, TagMap};
 use rheo_wire::validate::Violations;
 
@@ -182,4 +189,69 @@ pub async fn change_retention(engine: &Engine, body: &[u8], change: rheo_engine:
 /// Epoch seconds (as AWS JSON sends timestamps) to milliseconds.
 pub fn millis(seconds: f64) -> i64 {
     (seconds * 1000.0).round() as i64
+}
+
+/// The starting positions of GetShardIterator and SubscribeToShard.
+pub const ITERATOR_TYPES: [&str; 5] = [
+    "AT_SEQUENCE_NUMBER",
+    "AFTER_SEQUENCE_NUMBER",
+    "TRIM_HORIZON",
+    "LATEST",
+    "AT_TIMESTAMP",
+];
+
+/// A validated starting position type with its sequence number or timestamp.
+pub fn starting_position(kind: &str, seq: Option<String>, ts: Option<f64>) -> Result<StartingPosition, ApiError> {
+    Ok(match (kind, seq, ts) {
+        ("AT_SEQUENCE_NUMBER", Some(s), _) => StartingPosition::AtSequenceNumber(s),
+        ("AFTER_SEQUENCE_NUMBER", Some(s), _) => StartingPosition::AfterSequenceNumber(s),
+        ("AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER", None, _) => {
+            return Err(ApiError::invalid_argument(format!(
+                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and no StartingSequenceNumber."
+            )));
+        }
+        ("AT_TIMESTAMP", _, Some(ts)) => StartingPosition::AtTimestamp(millis(ts)),
+        ("AT_TIMESTAMP", _, None) => {
+            return Err(ApiError::invalid_argument(
+                "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.",
+            ));
+        }
+        (_, Some(_), _) => {
+            return Err(ApiError::invalid_argument(format!(
+                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and also a StartingSequenceNumber."
+            )));
+        }
+        ("TRIM_HORIZON", None, _) => StartingPosition::TrimHorizon,
+        _ => StartingPosition::Latest,
+    })
+}
+
+/// Checks a ConsumerARN, or a StreamARN and ConsumerName, and returns the consumer they name.
+pub fn consumer_ref(engine: &Engine, t: &shapes::ConsumerTarget) -> Result<ConsumerRef, ApiError> {
+    let mut v = Violations::default();
+    v.stream_arn("streamARN", t.stream_arn.as_deref());
+    v.stream_name("consumerName", t.consumer_name.as_deref());
+    v.consumer_arn("consumerARN", t.consumer_arn.as_deref());
+    check(v)?;
+    match (&t.consumer_arn, &t.stream_arn, &t.consumer_name) {
+        (Some(arn), None, None) => Ok(ConsumerRef::Arn(
+            ConsumerArn::parse(arn).map_err(|_| ApiError::invalid_argument("Invalid ConsumerARN."))?,
+        )),
+        (None, Some(_), Some(name)) => Ok(ConsumerRef::Name {
+            stream: resolve(engine, None, t.stream_arn.as_deref())?,
+            name: name.clone(),
+        }),
+        _ => Err(ApiError::invalid_argument(
+            "Either ConsumerARN or both ConsumerName and StreamARN must be provided.",
+        )),
+    }
+}
+
+pub fn consumer_out(c: ConsumerView) -> shapes::Consumer {
+    shapes::Consumer {
+        consumer_name: c.name,
+        consumer_arn: c.arn,
+        consumer_status: c.status,
+        consumer_creation_timestamp: rheo_wire::timestamp(c.created_ms),
+    }
 }

@@ -6,6 +6,7 @@ Usage: python boto3_check.py http://127.0.0.1:PORT
 import hashlib
 import json
 import sys
+import time
 import urllib.request
 
 import boto3
@@ -146,6 +147,29 @@ assert summary["MaxRecordSizeInKiB"] == 4096, summary
 kinesis.update_stream_record_distribution_strategy(StreamARN=arn, RecordDistributionStrategy="AUTO")
 kinesis.delete_stream(StreamName="limited")
 
-kinesis.delete_stream(StreamName="py")
+# Enhanced fan-out: a consumer, and SubscribeToShard's event stream over HTTP/1.1.
+py_arn = kinesis.describe_stream_summary(StreamName="py")["StreamDescriptionSummary"]["StreamARN"]
+consumer = kinesis.register_stream_consumer(StreamARN=py_arn, ConsumerName="py-app")["Consumer"]
+for _ in range(100):
+    status = kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])["ConsumerDescription"]["ConsumerStatus"]
+    if status == "ACTIVE":
+        break
+    time.sleep(0.1)
+assert status == "ACTIVE", status
+listed = kinesis.list_stream_consumers(StreamARN=py_arn)["Consumers"]
+assert [c["ConsumerName"] for c in listed] == ["py-app"], listed
+shard0 = kinesis.list_shards(StreamName="py")["Shards"][0]["ShardId"]
+sub = kinesis.subscribe_to_shard(
+    ConsumerARN=consumer["ConsumerARN"], ShardId=shard0, StartingPosition={"Type": "TRIM_HORIZON"}
+)
+event = next(iter(sub["EventStream"]))["SubscribeToShardEvent"]
+assert event["Records"], event
+assert all(isinstance(r["Data"], bytes) for r in event["Records"]), event["Records"][:1]
+assert event["ContinuationSequenceNumber"] == event["Records"][-1]["SequenceNumber"], event
+sub["EventStream"].close()
+assert error_code(kinesis.delete_stream, StreamName="py") == ("ResourceInUseException", 400)
+kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
+
+kinesis.delete_stream(StreamName="py", EnforceConsumerDeletion=True)
 kinesis.get_waiter("stream_not_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
 print("boto3 check passed")

@@ -20,6 +20,10 @@ decoded=$(for d in $data; do echo "$d" | base64 -d; echo; done)
 [ "$(k list-shards --stream-name cli --query 'length(Shards)')" = 2 ]
 if k describe-stream --stream-name nope 2>/tmp/cli_err; then echo "describe of a missing stream succeeded"; exit 1; fi
 grep -q ResourceNotFoundException /tmp/cli_err
-k delete-stream --stream-name cli
+arn=$(k describe-stream-summary --stream-name cli --query StreamDescriptionSummary.StreamARN --output text)
+consumer=$(k register-stream-consumer --stream-arn "$arn" --consumer-name cli-app --query Consumer.ConsumerARN --output text)
+[ "$(k list-stream-consumers --stream-arn "$arn" --query 'Consumers[0].ConsumerName' --output text)" = cli-app ]
+k deregister-stream-consumer --consumer-arn "$consumer"
+k delete-stream --stream-name cli --enforce-consumer-deletion
 k wait stream-not-exists --stream-name cli
 echo "aws CLI check passed"

@@ -378,3 +378,33 @@ async fn a_subscription_reads_a_split_parent_to_its_end_then_names_the_children(
         assert_eq!(values.len(), 10);
     }
 }
+
+#[tokio::test]
+async fn deregistering_a_consumer_ends_its_subscriptions_with_an_error() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    create_active(&c, "s", 1).await;
+    let consumer = register(&c, &server, "s", "app").await;
+    let mut sub = subscribe(
+        &c,
+        &consumer,
+        "shardId-000000000000",
+        ShardIteratorType::Latest,
+        None,
+        None,
+    )
+    .await;
+    assert!(next_event(&mut sub).await.is_some());
+    c.deregister_stream_consumer()
+        .consumer_arn(&consumer)
+        .send()
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), sub.event_stream.recv())
+        .await
+        .unwrap();
+    let err = ended
+        .expect_err("the subscription ends with an error")
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+}

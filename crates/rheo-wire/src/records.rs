@@ -51,19 +51,11 @@ pub fn write_suffix(
         write_json_string(out, it);
         out.push(b',');
     }
-    if let Some(children) = child_shards {
-        out.extend_from_slice(b"\"ChildShards\":");
-        // Writing plain structs of strings into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, children);
-        out.push(b',');
-    }
-    out.extend_from_slice(b"\"MillisBehindLatest\":");
-    out.extend_from_slice(millis_behind_latest.to_string().as_bytes());
-    out.push(b'}');
+    write_children_and_lag(out, child_shards, millis_behind_latest);
 }
 
 /// The end of a SubscribeToShardEvent payload, after its records:
-/// `],"ContinuationSequenceNumber":...,"MillisBehindLatest":...,"ChildShards":[...]}`.
+/// `],"ContinuationSequenceNumber":...,"ChildShards":[...],"MillisBehindLatest":...}`.
 /// The continuation is absent at the end of a closed shard, where the children are named.
 pub fn write_event_suffix(
     out: &mut Vec<u8>,
@@ -77,6 +69,15 @@ pub fn write_event_suffix(
         seq.write_to(out);
         out.extend_from_slice(b"\",");
     }
+    write_children_and_lag(out, child_shards, millis_behind_latest);
+}
+
+/// `"ChildShards":[...],` when given, then `"MillisBehindLatest":N}`: how both responses end.
+fn write_children_and_lag(
+    out: &mut Vec<u8>,
+    child_shards: Option<&[crate::shapes::ChildShard]>,
+    millis_behind_latest: i64,
+) {
     if let Some(children) = child_shards {
         out.extend_from_slice(b"\"ChildShards\":");
         // Writing plain structs of strings into a Vec cannot fail.

@@ -5,6 +5,7 @@ use crate::common::*;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::operation::subscribe_to_shard::SubscribeToShardOutput;
 use aws_sdk_kinesis::primitives::DateTime;
+use aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError;
 use aws_sdk_kinesis::types::{
     ConsumerStatus, ShardIteratorType, StartingPosition, SubscribeToShardEvent, SubscribeToShardEventStream,
 };
@@ -44,6 +45,35 @@ async fn subscribe(
         .unwrap()
 }
 
+/// A server with a one-shard stream "s" and an ACTIVE consumer "app" of it (the consumer's ARN).
+async fn with_consumer() -> (TestServer, Client, String) {
+    let server = TestServer::start().await;
+    let c = server.client();
+    create_active(&c, "s", 1).await;
+    let consumer = register(&c, &server, "s", "app").await;
+    (server, c, consumer)
+}
+
+const SHARD: &str = "shardId-000000000000";
+
+/// The error a subscription ends with, within 10 s.
+async fn ends_with_error(sub: &mut SubscribeToShardOutput) -> SubscribeToShardEventStreamError {
+    let ended = tokio::time::timeout(Duration::from_secs(10), sub.event_stream.recv())
+        .await
+        .expect("the end within 10 s");
+    ended
+        .expect_err("the subscription ends with an error")
+        .into_service_error()
+}
+
+/// The records' data of an event, as strings.
+fn data(e: &SubscribeToShardEvent) -> Vec<String> {
+    e.records()
+        .iter()
+        .map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap())
+        .collect()
+}
+
 /// The next SubscribeToShardEvent, within 10 s.
 async fn next_event(sub: &mut SubscribeToShardOutput) -> Option<SubscribeToShardEvent> {
     let got = tokio::time::timeout(Duration::from_secs(10), sub.event_stream.recv())
@@ -61,11 +91,7 @@ async fn receive(sub: &mut SubscribeToShardOutput, n: usize) -> (Vec<String>, Su
     let mut got = Vec::new();
     loop {
         let e = next_event(sub).await.expect("the subscription is still open");
-        got.extend(
-            e.records()
-                .iter()
-                .map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap()),
-        );
+        got.extend(data(&e));
         assert!(got.len() <= n, "more records than written: {got:?}");
         if got.len() == n {
             return (got, e);
@@ -255,11 +281,8 @@ async fn subscribe_to_shard_pushes_every_record_in_order_from_each_starting_posi
 
 #[tokio::test]
 async fn a_second_subscription_is_refused_then_takes_over_after_five_seconds() {
-    let server = TestServer::start().await;
-    let c = server.client();
-    create_active(&c, "s", 1).await;
-    let consumer = register(&c, &server, "s", "app").await;
-    let shard = "shardId-000000000000";
+    let (server, c, consumer) = with_consumer().await;
+    let shard = SHARD;
     let mut first = subscribe(&c, &consumer, shard, ShardIteratorType::Latest, None, None).await;
     assert!(next_event(&mut first).await.unwrap().records().is_empty());
     let start = StartingPosition::builder()
@@ -281,11 +304,7 @@ async fn a_second_subscription_is_refused_then_takes_over_after_five_seconds() {
     // Five seconds on, a new subscription takes over; the first ends with ResourceInUseException.
     server.clock.advance_ms(5000);
     let mut taker = subscribe(&c, &consumer, shard, ShardIteratorType::Latest, None, None).await;
-    let ended = tokio::time::timeout(Duration::from_secs(10), first.event_stream.recv())
-        .await
-        .unwrap();
-    let err = ended.expect_err("the first subscription ends with an error");
-    let err = err.into_service_error();
+    let err = ends_with_error(&mut first).await;
     assert!(err.is_resource_in_use_exception(), "{err:?}");
     put(&c, "s", "k", "after").await;
     let (got, _) = receive(&mut taker, 1).await;
@@ -294,19 +313,8 @@ async fn a_second_subscription_is_refused_then_takes_over_after_five_seconds() {
 
 #[tokio::test]
 async fn a_subscription_ends_after_five_minutes() {
-    let server = TestServer::start().await;
-    let c = server.client();
-    create_active(&c, "s", 1).await;
-    let consumer = register(&c, &server, "s", "app").await;
-    let mut sub = subscribe(
-        &c,
-        &consumer,
-        "shardId-000000000000",
-        ShardIteratorType::Latest,
-        None,
-        None,
-    )
-    .await;
+    let (server, c, consumer) = with_consumer().await;
+    let mut sub = subscribe(&c, &consumer, SHARD, ShardIteratorType::Latest, None, None).await;
     assert!(next_event(&mut sub).await.is_some());
     server.clock.advance_ms(5 * 60 * 1000);
     assert!(next_event(&mut sub).await.is_none(), "the stream ends");
@@ -314,11 +322,8 @@ async fn a_subscription_ends_after_five_minutes() {
 
 #[tokio::test]
 async fn a_subscription_reads_a_split_parent_to_its_end_then_names_the_children() {
-    let server = TestServer::start().await;
-    let c = server.client();
-    create_active(&c, "s", 1).await;
-    let consumer = register(&c, &server, "s", "app").await;
-    let parent = "shardId-000000000000";
+    let (_server, c, consumer) = with_consumer().await;
+    let parent = SHARD;
     let mut sub = subscribe(&c, &consumer, parent, ShardIteratorType::TrimHorizon, None, None).await;
     let keys: Vec<String> = (0..8).map(|i| format!("key-{i}")).collect();
     for i in 0..40 {
@@ -339,11 +344,7 @@ async fn a_subscription_reads_a_split_parent_to_its_end_then_names_the_children(
     let mut got = Vec::new();
     let end = loop {
         let e = next_event(&mut sub).await.expect("events until the parent's end");
-        got.extend(
-            e.records()
-                .iter()
-                .map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap()),
-        );
+        got.extend(data(&e));
         if !e.child_shards().is_empty() {
             break e;
         }
@@ -358,11 +359,7 @@ async fn a_subscription_reads_a_split_parent_to_its_end_then_names_the_children(
     for child in children {
         let mut sub = subscribe(&c, &consumer, child, ShardIteratorType::TrimHorizon, None, None).await;
         let e = next_event(&mut sub).await.unwrap();
-        got.extend(
-            e.records()
-                .iter()
-                .map(|r| String::from_utf8(r.data().as_ref().to_vec()).unwrap()),
-        );
+        got.extend(data(&e));
     }
     assert_eq!(got.len(), 80);
     for key in &keys {
@@ -381,30 +378,14 @@ async fn a_subscription_reads_a_split_parent_to_its_end_then_names_the_children(
 
 #[tokio::test]
 async fn deregistering_a_consumer_ends_its_subscriptions_with_an_error() {
-    let server = TestServer::start().await;
-    let c = server.client();
-    create_active(&c, "s", 1).await;
-    let consumer = register(&c, &server, "s", "app").await;
-    let mut sub = subscribe(
-        &c,
-        &consumer,
-        "shardId-000000000000",
-        ShardIteratorType::Latest,
-        None,
-        None,
-    )
-    .await;
+    let (_server, c, consumer) = with_consumer().await;
+    let mut sub = subscribe(&c, &consumer, SHARD, ShardIteratorType::Latest, None, None).await;
     assert!(next_event(&mut sub).await.is_some());
     c.deregister_stream_consumer()
         .consumer_arn(&consumer)
         .send()
         .await
         .unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(10), sub.event_stream.recv())
-        .await
-        .unwrap();
-    let err = ended
-        .expect_err("the subscription ends with an error")
-        .into_service_error();
+    let err = ends_with_error(&mut sub).await;
     assert!(err.is_resource_not_found_exception(), "{err:?}");
 }

@@ -14,6 +14,7 @@
 use crate::catalog::{ConsumerMeta, ConsumerStatus, StreamMeta};
 use crate::control::{TOKEN_TTL_MS, decode_token, encode_token};
 use crate::data::{ReadSummary, RecordsRead, StartingPosition};
+use crate::throttle::{PushThrottle, ShardLimits};
 use crate::{Engine, Error};
 use rheo_types::limits::{SUBSCRIPTION_LIFETIME_MS, SUBSCRIPTION_TAKEOVER_MS};
 use rheo_types::{ConsumerArn, SequenceNumber, ShardId, StreamName};
@@ -293,6 +294,8 @@ impl Engine {
             last_event_ms: None,
             commits: shard.commits.subscribe(),
             ticks: self.inner.ticks.subscribe(),
+            limits: None,
+            throttle: None,
         })
     }
 }
@@ -338,6 +341,9 @@ pub struct Subscription {
     last_event_ms: Option<i64>,
     commits: watch::Receiver<()>,
     ticks: watch::Receiver<()>,
+    /// The throughput limits in force at the last look, and the consumer's bucket under them.
+    limits: Option<ShardLimits>,
+    throttle: Option<PushThrottle>,
 }
 
 impl Subscription {
@@ -364,6 +370,22 @@ impl Subscription {
             })?;
             let due = self.last_event_ms.is_none_or(|t| now - t >= HEARTBEAT_MS);
             let has_records = shard.reader.tail().last_key.is_some_and(|k| k >= self.position);
+            self.limits = self.engine.limits_for(&rt);
+            if let Some(l) = &self.limits {
+                let throttle = self.throttle.get_or_insert_with(|| PushThrottle::new(l, now));
+                let ready = throttle.ready_at(l, now);
+                if has_records && ready > now {
+                    // Over the consumer's 2 MiB/s: wait for the bucket (or a tick, which may
+                    // bring a moved clock or a lost lease).
+                    drop(rt);
+                    let wait = std::time::Duration::from_millis((ready - now) as u64);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = self.ticks.changed() => {}
+                    }
+                    continue;
+                }
+            }
             if due || has_records || shard.children.is_some() {
                 let read = self
                     .engine
@@ -386,8 +408,12 @@ impl Subscription {
     /// Records that an event ending at `summary` was sent; returns its ContinuationSequenceNumber
     /// (`None` at the end of a closed shard).
     pub fn sent(&mut self, summary: &ReadSummary) -> Option<SequenceNumber> {
+        let now = self.engine.now();
         self.position = summary.next_key;
-        self.last_event_ms = Some(self.engine.now());
+        self.last_event_ms = Some(now);
+        if let (Some(l), Some(t)) = (&self.limits, &mut self.throttle) {
+            t.charge(l, now, summary.bytes);
+        }
         summary.child_shards.is_none().then(|| SequenceNumber {
             counter: summary.next_key.saturating_sub(1),
             shard: self.shard.0,

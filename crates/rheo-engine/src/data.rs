@@ -419,6 +419,8 @@ pub struct ReadSummary {
     pub child_shards: Option<Arc<Vec<ChildShard>>>,
     /// The key the next read starts at.
     pub next_key: u64,
+    /// Record bytes read (data and partition keys).
+    pub bytes: usize,
 }
 
 impl RecordsRead {
@@ -463,6 +465,7 @@ impl RecordsRead {
             millis_behind_latest,
             child_shards: if at_end { self.children } else { None },
             next_key: next,
+            bytes,
         })
     }
 }

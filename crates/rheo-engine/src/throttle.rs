@@ -146,6 +146,38 @@ impl ShardThrottle {
     }
 }
 
+/// An enhanced fan-out consumer's own share of a shard: `read_bytes` per second (2 MiB/s under
+/// AWS's limits), apart from the shard's GetRecords budget. Bytes may go into debt as in
+/// [`ShardThrottle::charge_read`].
+#[derive(Debug, Clone)]
+pub struct PushThrottle {
+    bytes: Bucket,
+}
+
+impl PushThrottle {
+    pub fn new(l: &ShardLimits, now_ms: i64) -> PushThrottle {
+        PushThrottle {
+            bytes: Bucket::full(l.read_bytes, now_ms),
+        }
+    }
+
+    /// When the next event's records may be read: `now_ms` while the bucket is not in debt,
+    /// otherwise the moment the debt is repaid.
+    pub fn ready_at(&mut self, l: &ShardLimits, now_ms: i64) -> i64 {
+        self.bytes.refill(l.read_bytes, now_ms);
+        if self.bytes.tokens >= 0.0 {
+            return now_ms;
+        }
+        now_ms + (-self.bytes.tokens * 1000.0 / l.read_bytes).ceil() as i64
+    }
+
+    /// Charges what an event carried.
+    pub fn charge(&mut self, l: &ShardLimits, now_ms: i64, bytes: usize) {
+        self.bytes.refill(l.read_bytes, now_ms);
+        self.bytes.tokens -= bytes as f64;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +237,17 @@ mod tests {
         t.charge_read(&L, 0, 10 * 1024 * 1024);
         assert!(!t.admit_read(&L, 4_999));
         assert!(t.admit_read(&L, 5_001));
+    }
+
+    #[test]
+    fn a_consumer_gets_two_mib_per_second_of_its_own() {
+        let mut t = PushThrottle::new(&L, 0);
+        assert_eq!(t.ready_at(&L, 0), 0);
+        t.charge(&L, 0, 3 * 1024 * 1024);
+        // 1 MiB of debt at 2 MiB/s: ready after half a second.
+        assert_eq!(t.ready_at(&L, 0), 500);
+        assert_eq!(t.ready_at(&L, 250), 500);
+        assert_eq!(t.ready_at(&L, 500), 500);
     }
 
     #[test]

@@ -389,3 +389,36 @@ async fn deregistering_a_consumer_ends_its_subscriptions_with_an_error() {
     let err = ends_with_error(&mut sub).await;
     assert!(err.is_resource_not_found_exception(), "{err:?}");
 }
+
+#[tokio::test]
+async fn with_aws_limits_a_consumer_reads_two_mib_per_second() {
+    let (server, c, consumer) = with_consumer().await;
+    let record = vec![b'x'; 100 * 1024];
+    for i in 0..40 {
+        put(&c, "s", &format!("k{i}"), record.clone()).await;
+    }
+    let (status, _) = admin(
+        &server.url(),
+        "PUT",
+        "/_rheo/streams/s/throughput-limits",
+        r#"{"profile":"aws"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut sub = subscribe(&c, &consumer, SHARD, ShardIteratorType::TrimHorizon, None, None).await;
+    // With the clock standing still, the consumer's bucket (2 MiB) lets through what it holds
+    // plus the one event that empties it (at most 1 MiB), and then nothing more.
+    let mut received = 0;
+    while let Ok(event) = tokio::time::timeout(Duration::from_millis(500), sub.event_stream.recv()).await {
+        let Some(SubscribeToShardEventStream::SubscribeToShardEvent(e)) = event.unwrap() else {
+            panic!("the subscription ended");
+        };
+        received += e.records().len();
+    }
+    assert!((20..=30).contains(&received), "{received} records of 100 KiB");
+    // Time passes: the rest arrives.
+    server.clock.advance_ms(10_000);
+    server.engine.tick().await;
+    let (rest, _) = receive(&mut sub, 40 - received).await;
+    assert_eq!(received + rest.len(), 40);
+}

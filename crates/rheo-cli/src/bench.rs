@@ -38,8 +38,12 @@ pub struct BenchArgs {
     /// Sequential PutRecord calls for the latency measurement.
     #[arg(long, default_value_t = 2000)]
     pub latency_requests: usize,
-    /// Measure only these (comma-separated): put, latency, drain, e2e, split, memory.
-    #[arg(long, value_delimiter = ',', default_value = "put,latency,drain,e2e,split,memory")]
+    /// Measure only these (comma-separated): put, latency, drain, e2e, fanout, split, memory.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "put,latency,drain,e2e,fanout,split,memory"
+    )]
     pub only: Vec<String>,
 }
 
@@ -77,6 +81,8 @@ struct Results {
     drain_records_s: f64,
     e2e_p50_ms: f64,
     e2e_p99_ms: f64,
+    push_p50_ms: f64,
+    push_p99_ms: f64,
     split_records_s: f64,
     split_p99_ms: f64,
     split_max_ms: f64,
@@ -118,6 +124,16 @@ fn parse_target(spec: &str) -> anyhow::Result<Target> {
 }
 
 impl Target {
+    /// The same endpoint and connection pool, for another task.
+    fn clone_handle(&self) -> Target {
+        Target {
+            name: String::new(),
+            url: self.url.clone(),
+            pid: None,
+            http: self.http.clone(),
+        }
+    }
+
     async fn call(&self, op: &str, body: Bytes) -> anyhow::Result<(u16, Bytes)> {
         let resp = self.http.request(self.request(op, body)?).await?;
         let status = resp.status().as_u16();
@@ -218,6 +234,8 @@ impl Results {
             drain_records_s: n,
             e2e_p50_ms: n,
             e2e_p99_ms: n,
+            push_p50_ms: n,
+            push_p99_ms: n,
             split_records_s: n,
             split_p99_ms: n,
             split_max_ms: n,
@@ -264,6 +282,17 @@ async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
             "  put-to-get latency: p50 {:.3} ms, p99 {:.3} ms",
             r.e2e_p50_ms, r.e2e_p99_ms
         );
+    }
+    if wanted("fanout") {
+        settle().await;
+        // Not every peer has enhanced fan-out (kinesalite has none): its absence is a result.
+        match put_to_push(t, &format!("bench-push-{nonce}")).await {
+            Ok((p50, p99)) => {
+                (r.push_p50_ms, r.push_p99_ms) = (p50, p99);
+                eprintln!("  put-to-push latency (SubscribeToShard): p50 {p50:.3} ms, p99 {p99:.3} ms");
+            }
+            Err(e) => eprintln!("  put-to-push latency: not measured ({e:#})"),
+        }
     }
     if wanted("split") {
         settle().await;
@@ -505,12 +534,7 @@ async fn put_to_get(t: &Target, stream: &str) -> anyhow::Result<(f64, f64)> {
     let n = 1000usize;
     let origin = Instant::now();
     let mut it = t.iterator(stream, "LATEST").await?;
-    let reader_t = Target {
-        name: String::new(),
-        url: t.url.clone(),
-        pid: None,
-        http: t.http.clone(),
-    };
+    let reader_t = t.clone_handle();
     let reader = tokio::spawn(async move {
         let mut lat = Vec::with_capacity(n);
         let give_up = Instant::now() + Duration::from_secs(120);
@@ -547,6 +571,132 @@ async fn put_to_get(t: &Target, stream: &str) -> anyhow::Result<(f64, f64)> {
         bail!("the reader saw {} of {n} records", lat.len());
     }
     Ok(percentiles(lat))
+}
+
+/// Put-to-push latency: a writer puts a record every 5 ms carrying its send time, while an
+/// enhanced fan-out consumer receives them through SubscribeToShard (subscribing again with the
+/// continuation when a subscription ends); 1,000 samples.
+async fn put_to_push(t: &Target, stream: &str) -> anyhow::Result<(f64, f64)> {
+    t.create_stream(stream, 1).await?;
+    let summary = t.ok("DescribeStreamSummary", json!({"StreamName": stream})).await?;
+    let stream_arn = summary["StreamDescriptionSummary"]["StreamARN"]
+        .as_str()
+        .context("no StreamARN")?
+        .to_owned();
+    let registered = t
+        .ok(
+            "RegisterStreamConsumer",
+            json!({"StreamARN": stream_arn, "ConsumerName": "bench"}),
+        )
+        .await?;
+    let consumer = registered["Consumer"]["ConsumerARN"]
+        .as_str()
+        .context("no ConsumerARN")?
+        .to_owned();
+    for attempt in 0.. {
+        let d = t.ok("DescribeStreamConsumer", json!({"ConsumerARN": consumer})).await?;
+        if d["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE" {
+            break;
+        }
+        if attempt == 600 {
+            bail!("consumer did not become ACTIVE");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let n = 1000usize;
+    let origin = Instant::now();
+    let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
+    let reader_t = t.clone_handle();
+    let reader = tokio::spawn(async move {
+        let mut lat = Vec::with_capacity(n);
+        let mut start = json!({"Type": "LATEST"});
+        let mut subscribed_tx = Some(subscribed_tx);
+        let give_up = Instant::now() + Duration::from_secs(120);
+        while lat.len() < n && Instant::now() < give_up {
+            let body = json!({"ConsumerARN": consumer, "ShardId": "shardId-000000000000", "StartingPosition": start});
+            let resp = reader_t
+                .http
+                .request(reader_t.request("SubscribeToShard", Bytes::from(body.to_string()))?)
+                .await?;
+            if resp.status() != 200 {
+                let status = resp.status();
+                let bytes = resp.into_body().collect().await?.to_bytes();
+                if status == 400 && String::from_utf8_lossy(&bytes).contains("ResourceInUse") {
+                    // The previous subscription's lease has not lapsed yet.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                bail!(
+                    "SubscribeToShard failed with {status}: {}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+            let mut body = resp.into_body();
+            let mut buf = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let Ok(data) = frame?.into_data() else { continue };
+                buf.extend_from_slice(&data);
+                let now = origin.elapsed().as_secs_f64() * 1000.0;
+                loop {
+                    let (message, used) = match rheo_wire::eventstream::decode(&buf) {
+                        Ok(m) => m,
+                        Err(rheo_wire::eventstream::DecodeError::Incomplete) => break,
+                        Err(e) => bail!("a malformed event: {e}"),
+                    };
+                    buf.drain(..used);
+                    if let Some(tx) = subscribed_tx.take() {
+                        let _ = tx.send(());
+                    }
+                    if message.header_str(":message-type") == Some("exception") {
+                        bail!("SubscribeToShard sent {}", String::from_utf8_lossy(&message.payload));
+                    }
+                    if message.header_str(":event-type") != Some("SubscribeToShardEvent") {
+                        continue;
+                    }
+                    let event: PushEvent = serde_json::from_slice(&message.payload)?;
+                    for r in &event.records {
+                        let sent = base64::engine::general_purpose::STANDARD.decode(r.data.as_bytes())?;
+                        let sent: f64 = String::from_utf8_lossy(&sent).parse()?;
+                        lat.push(now - sent);
+                    }
+                    if let Some(seq) = event.continuation {
+                        start = json!({"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq});
+                    }
+                }
+                if lat.len() >= n {
+                    break;
+                }
+            }
+        }
+        Ok(lat)
+    });
+    tokio::time::timeout(Duration::from_secs(30), subscribed)
+        .await
+        .context("no event within 30 s of subscribing")?
+        .context("the subscriber stopped")?;
+    for _ in 0..n {
+        let sent = origin.elapsed().as_secs_f64() * 1000.0;
+        let data = base64::engine::general_purpose::STANDARD.encode(format!("{sent:.4}"));
+        t.ok(
+            "PutRecord",
+            json!({"StreamName": stream, "PartitionKey": "push", "Data": data}),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let lat = reader.await??;
+    if lat.len() < n {
+        bail!("the consumer saw {} of {n} records", lat.len());
+    }
+    Ok(percentiles(lat))
+}
+
+#[derive(serde::Deserialize)]
+struct PushEvent<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<RecordData<'a>>,
+    #[serde(rename = "ContinuationSequenceNumber")]
+    continuation: Option<String>,
 }
 
 fn rss_mib(pid: u32) -> Option<f64> {
@@ -599,7 +749,7 @@ type Row = (&'static str, fn(&Results) -> f64, bool);
 
 fn print_table(all: &[(String, Results)]) {
     let Some((base_name, base)) = all.first() else { return };
-    let rows: [Row; 14] = [
+    let rows: [Row; 16] = [
         ("PutRecords 500 × 1 KiB, records/s", |r| r.put_1k_records_s, true),
         ("PutRecords 500 × 1 KiB, MiB/s", |r| r.put_1k_mib_s, true),
         ("PutRecords 500 × 100 B, records/s", |r| r.put_100b_records_s, true),
@@ -609,6 +759,8 @@ fn print_table(all: &[(String, Results)]) {
         ("GetRecords drain, records/s", |r| r.drain_records_s, true),
         ("put-to-get latency p50, ms", |r| r.e2e_p50_ms, false),
         ("put-to-get latency p99, ms", |r| r.e2e_p99_ms, false),
+        ("put-to-push latency p50, ms", |r| r.push_p50_ms, false),
+        ("put-to-push latency p99, ms", |r| r.push_p99_ms, false),
         ("PutRecords through a split, records/s", |r| r.split_records_s, true),
         (
             "PutRecords latency in the split's second, p99 ms",
@@ -642,6 +794,9 @@ fn print_table(all: &[(String, Results)]) {
     }
     println!();
     for (label, get, higher_is_better) in rows {
+        if all.iter().all(|(_, r)| get(r).is_nan()) {
+            continue; // not measured in this run
+        }
         print!("| {label} | {} |", fmt(get(base)));
         for (_, r) in &all[1..] {
             let ratio = if higher_is_better {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod faults;
 mod ops;
 mod pool;
+mod protocol;
 mod router;
 mod server;
 

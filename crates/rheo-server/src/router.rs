@@ -4,6 +4,7 @@ use crate::body::ResponseBody;
 use crate::error::ApiError;
 use crate::faults::FaultRule;
 use crate::ops;
+use crate::protocol::Protocol;
 use rheo_engine::Engine;
 
 pub const TARGET_PREFIX: &str = "Kinesis_20131202.";
@@ -27,6 +28,7 @@ pub async fn dispatch(
     target: &str,
     body: &[u8],
     fault: Option<&FaultRule>,
+    protocol: Protocol,
 ) -> Result<ResponseBody, ApiError> {
     let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
         return Err(ApiError::unknown_operation());
@@ -35,7 +37,7 @@ pub async fn dispatch(
         return ops::get_records::handle(engine, body).await;
     }
     if action == "SubscribeToShard" {
-        return ops::subscribe_to_shard::handle(engine, body).await;
+        return ops::subscribe_to_shard::handle(engine, body, protocol).await;
     }
     if action == "PutRecords" {
         let fault = fault.filter(|f| fails_per_record(action, f));

@@ -5,6 +5,7 @@ use crate::admin;
 use crate::body::ResponseBody;
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
+pub use crate::protocol::Protocol;
 use crate::router;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -96,6 +97,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
         return respond(
             StatusCode::OK,
             ResponseBody::full(Bytes::from_static(b"{\"status\":\"ok\"}")),
+            Protocol::Json,
         );
     }
     if req.uri().path().starts_with(admin::PREFIX) {
@@ -107,21 +109,31 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let protocol = Protocol::of(req.headers());
     let span = tracing::debug_span!("request", target = %target);
     async move {
         if req.method() != Method::POST {
-            return error_response(&ApiError::unknown_operation());
+            return error_response(&ApiError::unknown_operation(), protocol);
         }
-        match read_and_dispatch(app, &target, req).await {
-            Ok(body) => respond(StatusCode::OK, body),
-            Err(e) => error_response(&e),
+        let reply = match read_and_dispatch(app, &target, req, protocol).await {
+            Ok(body) => protocol.encode(body).await,
+            Err(e) => Err(e),
+        };
+        match reply {
+            Ok(body) => respond(StatusCode::OK, body, protocol),
+            Err(e) => error_response(&e, protocol),
         }
     }
     .instrument(span)
     .await
 }
 
-async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> Result<ResponseBody, ApiError> {
+async fn read_and_dispatch(
+    app: &App,
+    target: &str,
+    req: Request<Incoming>,
+    protocol: Protocol,
+) -> Result<ResponseBody, ApiError> {
     let max = app.options.max_body_bytes;
     let declared = req
         .headers()
@@ -143,6 +155,7 @@ async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> R
         Ok(Err(_)) => return Err(ApiError::serialization("The request body could not be read.")),
         Err(_) => return Err(ApiError::serialization("The request body did not arrive in time.")),
     };
+    let body = protocol.decode(body)?;
     let action = target.strip_prefix(router::TARGET_PREFIX).unwrap_or_default();
     let fault = app.faults.for_action(action);
     if let Some(f) = &fault {
@@ -153,7 +166,7 @@ async fn read_and_dispatch(app: &App, target: &str, req: Request<Incoming>) -> R
             return Err(f.error(action));
         }
     }
-    router::dispatch(&app.engine, target, &body, fault.as_ref()).await
+    router::dispatch(&app.engine, target, &body, fault.as_ref(), protocol).await
 }
 
 /// A request to `/_rheo/`: small JSON bodies, read whole.
@@ -164,6 +177,7 @@ async fn admin(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
         return respond(
             StatusCode::BAD_REQUEST,
             ResponseBody::full(Bytes::from_static(b"{\"message\":\"the body could not be read\"}")),
+            Protocol::Json,
         );
     };
     let (status, body) = admin::handle(
@@ -173,7 +187,7 @@ async fn admin(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
         parts.uri.path(),
         &body.to_bytes(),
     );
-    respond(status, body)
+    respond(status, body, Protocol::Json)
 }
 
 /// KiB of budget a request body of `bytes` takes: the body and what is decoded from it.
@@ -189,10 +203,10 @@ fn too_large(max: usize) -> ApiError {
     }
 }
 
-fn respond(status: StatusCode, body: ResponseBody) -> Response<ResponseBody> {
+fn respond(status: StatusCode, body: ResponseBody, protocol: Protocol) -> Response<ResponseBody> {
     let content_type = match body {
         ResponseBody::Events { .. } => "application/vnd.amazon.eventstream",
-        _ => "application/x-amz-json-1.1",
+        _ => protocol.content_type(),
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -225,9 +239,12 @@ fn request_id() -> String {
     )
 }
 
-fn error_response(e: &ApiError) -> Response<ResponseBody> {
-    let body = rheo_wire::error::error_body(e.kind, e.message.as_deref());
-    let mut resp = respond(e.status, ResponseBody::full(body));
+fn error_response(e: &ApiError, protocol: Protocol) -> Response<ResponseBody> {
+    let body = match protocol {
+        Protocol::Json => rheo_wire::error::error_body(e.kind, e.message.as_deref()),
+        Protocol::Cbor => rheo_wire::cbor::error_body(e.kind, e.message.as_deref()),
+    };
+    let mut resp = respond(e.status, ResponseBody::full(body), protocol);
     if let Ok(v) = HeaderValue::from_str(e.kind) {
         resp.headers_mut().insert("x-amzn-errortype", v);
     }

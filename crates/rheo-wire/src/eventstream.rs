@@ -113,30 +113,31 @@ pub fn encode(out: &mut Vec<u8>, headers: &[(&str, &str)], payload: &[u8]) {
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
-/// An event message: `:message-type` event, its `:event-type` and a JSON payload.
-pub fn encode_event(out: &mut Vec<u8>, event_type: &str, json: &[u8]) {
+/// An event message: `:message-type` event, its `:event-type`, and a payload of
+/// `content_type`.
+pub fn encode_event(out: &mut Vec<u8>, event_type: &str, content_type: &str, payload: &[u8]) {
     encode(
         out,
         &[
             (":event-type", event_type),
-            (":content-type", "application/json"),
+            (":content-type", content_type),
             (":message-type", "event"),
         ],
-        json,
+        payload,
     );
 }
 
-/// An exception message: `:message-type` exception, the error's name and `{"message": ...}`.
-pub fn encode_exception(out: &mut Vec<u8>, error_type: &str, message: &str) {
-    let payload = serde_json::json!({ "message": message }).to_string();
+/// An exception message: `:message-type` exception, the error's name, and its payload (the
+/// error's `{"message": ...}` in `content_type`).
+pub fn encode_exception(out: &mut Vec<u8>, error_type: &str, content_type: &str, payload: &[u8]) {
     encode(
         out,
         &[
             (":exception-type", error_type),
-            (":content-type", "application/json"),
+            (":content-type", content_type),
             (":message-type", "exception"),
         ],
-        payload.as_bytes(),
+        payload,
     );
 }
 
@@ -215,7 +216,12 @@ mod tests {
     #[test]
     fn an_event_decodes_to_its_headers_and_payload() {
         let mut out = Vec::new();
-        encode_event(&mut out, "SubscribeToShardEvent", br#"{"Records":[]}"#);
+        encode_event(
+            &mut out,
+            "SubscribeToShardEvent",
+            "application/json",
+            br#"{"Records":[]}"#,
+        );
         let (m, used) = decode(&out).unwrap();
         assert_eq!(used, out.len());
         assert_eq!(m.header_str(":message-type"), Some("event"));
@@ -260,7 +266,12 @@ mod tests {
     #[test]
     fn the_sdk_reads_an_exception() {
         let mut out = Vec::new();
-        encode_exception(&mut out, "ResourceInUseException", "busy");
+        encode_exception(
+            &mut out,
+            "ResourceInUseException",
+            "application/json",
+            br#"{"message":"busy"}"#,
+        );
         let m = oracle::read_message_from(&out[..]).unwrap();
         let header = |name: &str| {
             m.headers()
@@ -277,7 +288,12 @@ mod tests {
     #[test]
     fn damaged_messages_are_refused() {
         let mut out = Vec::new();
-        encode_exception(&mut out, "ResourceInUseException", "busy");
+        encode_exception(
+            &mut out,
+            "ResourceInUseException",
+            "application/json",
+            br#"{"message":"busy"}"#,
+        );
         assert_eq!(decode(&out[..out.len() - 1]), Err(DecodeError::Incomplete));
         let mut bad = out.clone();
         bad[20] ^= 1;

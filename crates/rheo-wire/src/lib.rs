@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cbor;
 pub mod error;
 pub mod eventstream;
 pub mod records;

@@ -2,6 +2,7 @@
 //! (and, for exact error bodies, raw HTTP). One test binary with a module per area.
 
 mod capacity;
+mod cbor;
 mod common;
 mod control;
 mod crash;

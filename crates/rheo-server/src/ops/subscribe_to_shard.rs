@@ -8,6 +8,7 @@ use super::get_records::{child_out, record_out};
 use super::{ITERATOR_TYPES, check, engine_error, parse, starting_position};
 use crate::body::{Piece, ResponseBody};
 use crate::error::ApiError;
+use crate::protocol::Protocol;
 use bytes::Bytes;
 use rheo_engine::Engine;
 use rheo_engine::consumers::{Next, Subscription};
@@ -19,7 +20,7 @@ use rheo_wire::shapes::{ChildShard, SubscribeToShardInput};
 use rheo_wire::validate::Violations;
 use tokio::sync::mpsc;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiError> {
+pub async fn handle(engine: &Engine, body: &[u8], protocol: Protocol) -> Result<ResponseBody, ApiError> {
     let input: SubscribeToShardInput = parse(body)?;
     let mut v = Violations::default();
     v.required("consumerARN", &input.consumer_arn);
@@ -51,9 +52,10 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
         ));
     }
     let mut initial = Vec::with_capacity(128);
-    encode_event(&mut initial, "initial-response", b"{}");
+    let (payload, content_type) = protocol.event_payload(b"{}".to_vec());
+    encode_event(&mut initial, "initial-response", content_type, &payload);
     let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(push(engine.clone(), subscription, tx));
+    tokio::spawn(push(engine.clone(), subscription, tx, protocol));
     Ok(ResponseBody::Events {
         first: Some(Bytes::from(initial)),
         rest: rx,
@@ -61,7 +63,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
 }
 
 /// Sends events until the subscription ends; dropping `tx` ends the response.
-async fn push(engine: Engine, mut sub: Subscription, tx: mpsc::Sender<Piece>) {
+async fn push(engine: Engine, mut sub: Subscription, tx: mpsc::Sender<Piece>, protocol: Protocol) {
     loop {
         let next = tokio::select! {
             next = sub.next() => next,
@@ -72,9 +74,9 @@ async fn push(engine: Engine, mut sub: Subscription, tx: mpsc::Sender<Piece>) {
             Ok(Next::Expired) => return,
             Err(e) => {
                 let e = engine_error(&engine, e);
-                let mut out = Vec::new();
-                encode_exception(&mut out, e.kind, e.message.as_deref().unwrap_or_default());
-                let _ = tx.send(Piece::More(Bytes::from(out))).await;
+                let _ = tx
+                    .send(exception(e.kind, e.message.as_deref().unwrap_or_default(), protocol))
+                    .await;
                 return;
             }
         };
@@ -89,9 +91,13 @@ async fn push(engine: Engine, mut sub: Subscription, tx: mpsc::Sender<Piece>) {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "reading records for a subscription failed");
-                let mut out = Vec::new();
-                encode_exception(&mut out, "InternalFailureException", "Internal service failure.");
-                let _ = tx.send(Piece::More(Bytes::from(out))).await;
+                let _ = tx
+                    .send(exception(
+                        "InternalFailureException",
+                        "Internal service failure.",
+                        protocol,
+                    ))
+                    .await;
                 return;
             }
         };
@@ -104,12 +110,22 @@ async fn push(engine: Engine, mut sub: Subscription, tx: mpsc::Sender<Piece>) {
             children.as_deref(),
             summary.millis_behind_latest,
         );
+        let (payload, content_type) = protocol.event_payload(payload);
         let mut out = Vec::with_capacity(payload.len() + 128);
-        encode_event(&mut out, "SubscribeToShardEvent", &payload);
+        encode_event(&mut out, "SubscribeToShardEvent", content_type, &payload);
         if tx.send(Piece::More(Bytes::from(out))).await.is_err() || children.is_some() {
             return;
         }
     }
+}
+
+/// An exception message that ends the stream.
+fn exception(kind: &str, message: &str, protocol: Protocol) -> Piece {
+    let json = serde_json::json!({ "message": message }).to_string().into_bytes();
+    let (payload, content_type) = protocol.event_payload(json);
+    let mut out = Vec::new();
+    encode_exception(&mut out, kind, content_type, &payload);
+    Piece::More(Bytes::from(out))
 }
 
 /// Reads the event's records into the start of its JSON payload.

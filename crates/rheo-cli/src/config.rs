@@ -6,6 +6,7 @@ use rheo_engine::{Engine, EngineConfig, SystemClock};
 use rheo_log::Durability;
 use rheo_server::ServerOptions;
 use rheo_server::faults::FaultRule;
+use rheo_server::tls::TlsSource;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -49,6 +50,16 @@ pub struct ServeArgs {
     /// time with `PUT /_rheo/faults`.
     #[arg(long = "fault", env = "RHEO_FAULTS", value_delimiter = ';')]
     pub faults: Vec<String>,
+    /// Serve TLS (with ALPN h2 and http/1.1) on the listening port beside cleartext, with a
+    /// self-signed certificate generated once into DATA_DIR/tls (unless --tls-cert is given).
+    #[arg(long, env = "RHEO_TLS")]
+    pub tls: bool,
+    /// A PEM certificate chain for TLS (implies --tls); needs --tls-key.
+    #[arg(long, env = "RHEO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "RHEO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(serde::Deserialize, Default, Debug)]
@@ -65,6 +76,10 @@ struct FileSettings {
     throughput_limits: Option<String>,
     #[serde(default)]
     fault: Vec<FaultRule>,
+    #[serde(default)]
+    tls: bool,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// The settings `serve` runs with.
@@ -131,8 +146,17 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
             .map(|spec| FaultRule::parse_spec(spec).map_err(|e| anyhow::anyhow!("--fault {spec}: {e}")));
         rules.collect::<anyhow::Result<_>>()?
     };
+    let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+        (Some(cert), Some(key)) => Some(TlsSource::Files { cert, key }),
+        (None, None) if args.tls || file.tls => Some(TlsSource::SelfSigned {
+            dir: engine.data_dir.join("tls"),
+        }),
+        (None, None) => None,
+        _ => anyhow::bail!("tls-cert and tls-key go together"),
+    };
     let server = ServerOptions {
         faults,
+        tls,
         ..ServerOptions::default()
     };
     let listen = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:4567".into());
@@ -153,6 +177,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, data_dir = %data_dir.display(), ?durability, ?limits, "rheo is serving");
     if !faults.is_empty() {
         tracing::warn!(?faults, "fault injection is on");
+    }
+    if let Some(source) = &s.server.tls {
+        // Made (or checked) now, so a bad certificate stops the start with a clear error.
+        rheo_server::tls::server_config(source).context("setting up TLS")?;
+        let cert = match source {
+            TlsSource::Files { cert, .. } => cert.clone(),
+            TlsSource::SelfSigned { dir } => dir.join("cert.pem"),
+        };
+        tracing::info!(cert = %cert.display(), "TLS is on, beside cleartext on the same port");
     }
     // Scripts and tests read the address from this line.
     println!("rheo listening on http://{addr}");
@@ -222,6 +255,38 @@ mod tests {
         assert_eq!(s.engine.throughput_limits, rheo_engine::throttle::LimitsProfile::Off);
         assert_eq!(s.server.faults[0].operation, "PutRecords");
         assert_eq!(s.server.faults[0].error_rate, 0.05);
+    }
+
+    #[test]
+    fn tls_is_self_signed_in_the_data_dir_or_from_files() {
+        let s = settings(ServeArgs {
+            data_dir: Some("d".into()),
+            tls: true,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.server.tls, Some(TlsSource::SelfSigned { dir: "d/tls".into() }));
+        let s = settings(ServeArgs {
+            tls_cert: Some("c.pem".into()),
+            tls_key: Some("k.pem".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.server.tls,
+            Some(TlsSource::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert_eq!(settings(ServeArgs::default()).unwrap().server.tls, None);
+        assert!(
+            settings(ServeArgs {
+                tls_cert: Some("c.pem".into()),
+                ..Default::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server on embedded storage.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Measure an endpoint (Rheo or any other Kinesis implementation).
     Bench(bench::BenchArgs),
 }
@@ -30,7 +30,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(config::serve(args)),
+        Command::Serve(args) => runtime.block_on(config::serve(*args)),
         Command::Bench(args) => runtime.block_on(bench::run(args)),
     }
 }

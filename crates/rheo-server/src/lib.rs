@@ -14,5 +14,6 @@ mod pool;
 mod protocol;
 mod router;
 mod server;
+pub mod tls;
 
 pub use server::{ServerOptions, serve};

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
 pub use crate::protocol::Protocol;
 use crate::router;
+use crate::tls::TlsSource;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
@@ -32,6 +33,8 @@ pub struct ServerOptions {
     pub read_timeout: std::time::Duration,
     /// Fault injection rules in force at start; `/_rheo/faults` changes them.
     pub faults: Vec<FaultRule>,
+    /// TLS on the same port as cleartext, when set.
+    pub tls: Option<TlsSource>,
 }
 
 impl Default for ServerOptions {
@@ -41,6 +44,7 @@ impl Default for ServerOptions {
             body_budget_bytes: 256 * 1024 * 1024,
             read_timeout: std::time::Duration::from_secs(60),
             faults: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -55,6 +59,10 @@ struct App {
 
 /// Serves until the task running it is dropped or aborted.
 pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions) -> std::io::Result<()> {
+    let tls = match &options.tls {
+        Some(source) => Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(source)?)),
+        None => None,
+    };
     let permits = (options.body_budget_bytes / 1024).max(charge_kib(options.max_body_bytes) as usize);
     let app = Arc::new(App {
         engine,
@@ -80,16 +88,40 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
+            let timeout = app.options.read_timeout;
             let svc = service_fn(move |req| {
                 let app = app.clone();
                 async move { Ok::<_, std::convert::Infallible>(handle(&app, req).await) }
             });
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
+            let served = match tls {
+                Some(acceptor) if starts_tls(&stream, timeout).await => {
+                    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => builder.serve_connection(TokioIo::new(tls_stream), svc).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+                _ => builder.serve_connection(TokioIo::new(stream), svc).await,
+            };
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
+}
+
+/// Whether a connection opens with a TLS handshake record (first byte 22); waits for that byte.
+async fn starts_tls(stream: &tokio::net::TcpStream, timeout: std::time::Duration) -> bool {
+    let mut first = [0u8; 1];
+    matches!(
+        tokio::time::timeout(timeout, stream.peek(&mut first)).await,
+        Ok(Ok(1)) if first[0] == 0x16
+    )
 }
 
 async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {

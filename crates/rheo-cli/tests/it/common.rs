@@ -32,6 +32,8 @@ pub struct Options {
     pub transition_delay_ms: i64,
     pub shard_limit: u32,
     pub segment_bytes: u64,
+    /// TLS beside cleartext, with a self-signed certificate in the server's directory.
+    pub tls: bool,
 }
 
 impl Default for Options {
@@ -40,6 +42,7 @@ impl Default for Options {
             transition_delay_ms: 0,
             shard_limit: 200,
             segment_bytes: 64 * 1024 * 1024,
+            tls: false,
         }
     }
 }
@@ -60,7 +63,17 @@ impl TestServer {
         let engine = Engine::open(config, clock.clone() as Arc<dyn Clock>).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(rheo_server::serve(listener, engine.clone(), Default::default()));
+        if opts.tls {
+            // Made before serving, as `rheo serve` does, so the test can read it at once.
+            rheo_server::tls::self_signed(&dir.path().join("tls")).unwrap();
+        }
+        let server = rheo_server::ServerOptions {
+            tls: opts.tls.then(|| rheo_server::tls::TlsSource::SelfSigned {
+                dir: dir.path().join("tls"),
+            }),
+            ..Default::default()
+        };
+        let task = tokio::spawn(rheo_server::serve(listener, engine.clone(), server));
         TestServer {
             addr,
             engine,
@@ -72,6 +85,29 @@ impl TestServer {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The self-signed certificate of a server started with `tls` (PEM).
+    pub fn certificate(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("tls").join("cert.pem")).unwrap()
+    }
+
+    /// An SDK client over https to `localhost`, trusting only this server's certificate.
+    pub fn https_client(&self) -> Client {
+        use aws_smithy_http_client::tls::{TlsContext, TrustStore};
+        let trust = TrustStore::empty().with_pem_certificate(self.certificate());
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .tls_context(TlsContext::builder().with_trust_store(trust).build().unwrap())
+            .build_https();
+        let config = aws_sdk_kinesis::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(format!("https://localhost:{}", self.addr.port()))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .http_client(http)
+            .build();
+        Client::from_conf(config)
     }
 
     pub fn client(&self) -> Client {

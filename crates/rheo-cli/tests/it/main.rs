@@ -16,3 +16,4 @@ mod reshard;
 mod retention;
 mod settings;
 mod tags;
+mod tls;

@@ -1,0 +1,105 @@
+//! TLS on the Kinesis port: the SDK over https with Rheo's self-signed certificate, HTTP/2
+//! chosen by ALPN, and cleartext still served on the same port.
+
+use crate::common::*;
+use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToShardEventStream};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::ServerName;
+use rustls_pki_types::pem::PemObject;
+use std::sync::Arc;
+
+async fn tls_server() -> TestServer {
+    TestServer::with(Options {
+        tls: true,
+        ..Options::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_sdk_works_over_https_with_the_self_signed_certificate() {
+    let server = tls_server().await;
+    let c = server.https_client();
+    create_active(&c, "secure", 1).await;
+    let put = put(&c, "secure", "k", "over tls").await;
+    let records = first_records(&c, "secure", put.shard_id()).await;
+    assert_eq!(records[0].data().as_ref(), b"over tls");
+    // Enhanced fan-out over TLS (HTTP/2, as the SDK negotiates it).
+    let consumer = c
+        .register_stream_consumer()
+        .stream_arn(server.arn("secure"))
+        .consumer_name("app")
+        .send()
+        .await
+        .unwrap();
+    let start = StartingPosition::builder()
+        .r#type(ShardIteratorType::TrimHorizon)
+        .build()
+        .unwrap();
+    let mut sub = c
+        .subscribe_to_shard()
+        .consumer_arn(consumer.consumer().unwrap().consumer_arn())
+        .shard_id(put.shard_id())
+        .starting_position(start)
+        .send()
+        .await
+        .unwrap();
+    let Some(SubscribeToShardEventStream::SubscribeToShardEvent(e)) = sub.event_stream.recv().await.unwrap() else {
+        panic!("an event")
+    };
+    assert_eq!(e.records()[0].data().as_ref(), b"over tls");
+    // The same port still serves cleartext.
+    let plain = server.client();
+    let streams = plain.list_streams().send().await.unwrap();
+    assert_eq!(streams.stream_names(), ["secure"]);
+}
+
+#[tokio::test]
+async fn alpn_chooses_http2_and_requests_are_served_over_it() {
+    let server = tls_server().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_slice(&server.certificate()).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let stream = connector.connect(name, tcp).await.unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::post(format!("https://localhost:{}/", server.addr.port()))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "Kinesis_20131202.ListStreams")
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        &body[..],
+        br#"{"StreamNames":[],"HasMoreStreams":false,"StreamSummaries":[]}"#
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_trust_the_certificate_is_refused_and_others_go_on() {
+    let server = tls_server().await;
+    // The default trust store does not hold Rheo's self-signed certificate.
+    let untrusting = client_for(&format!("https://localhost:{}", server.addr.port()));
+    assert!(untrusting.list_streams().send().await.is_err());
+    let c = server.https_client();
+    c.list_streams().send().await.unwrap();
+}

@@ -172,4 +172,16 @@ kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
 
 kinesis.delete_stream(StreamName="py", EnforceConsumerDeletion=True)
 kinesis.get_waiter("stream_not_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+# The same port over TLS, trusting Rheo's self-signed certificate (when its path is given).
+if len(sys.argv) > 2:
+    port = url.rsplit(":", 1)[1]
+    secure = boto3.client(
+        "kinesis",
+        endpoint_url=f"https://localhost:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDCI",
+        aws_secret_access_key="secret",
+        verify=sys.argv[2],
+    )
+    secure.list_streams()
 print("boto3 check passed")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Drives a running Rheo with the aws CLI, as the README walkthrough does.
-# Usage: cli_check.sh http://127.0.0.1:PORT
+# Usage: cli_check.sh http://127.0.0.1:PORT [CERT.pem: also call the port over TLS trusting it]
 set -euo pipefail
 url=$1
 export AWS_ACCESS_KEY_ID=AKIDCI AWS_SECRET_ACCESS_KEY=secret AWS_DEFAULT_REGION=us-east-1
@@ -25,5 +25,10 @@ consumer=$(k register-stream-consumer --stream-arn "$arn" --consumer-name cli-ap
 [ "$(k list-stream-consumers --stream-arn "$arn" --query 'Consumers[0].ConsumerName' --output text)" = cli-app ]
 k deregister-stream-consumer --consumer-arn "$consumer"
 k delete-stream --stream-name cli --enforce-consumer-deletion
+# The same port over TLS, trusting Rheo's self-signed certificate.
+if [ -n "${2:-}" ]; then
+  port=${url##*:}
+  aws --endpoint-url "https://localhost:$port" --ca-bundle "$2" kinesis list-streams >/dev/null
+fi
 k wait stream-not-exists --stream-name cli
 echo "aws CLI check passed"

@@ -1,5 +1,5 @@
-//! The HTTP front door: accepts connections (HTTP/1.1 and h2c on one port), routes AWS JSON 1.1
-//! requests by `X-Amz-Target`, and maps engine outcomes to AWS's error names in one place
+//! The HTTP front door: accepts connections (HTTP/1.1 and HTTP/2, cleartext or [`tls`], on one
+//! port), reads AWS JSON 1.1 or CBOR 1.1 (`protocol`), routes requests by `X-Amz-Target`, and maps engine outcomes to AWS's error names in one place
 //! ([`error`]). Each Kinesis action has its own module under [`ops`]. [`faults`] injects
 //! errors and latency for testing clients; `/_rheo/` (module `admin`) changes settings at run time.
 

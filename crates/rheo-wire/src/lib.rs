@@ -9,6 +9,7 @@ pub mod error;
 pub mod eventstream;
 pub mod records;
 pub mod shapes;
+pub mod sigv4;
 pub mod validate;
 
 use base64::Engine as _;

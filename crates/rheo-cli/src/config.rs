@@ -5,6 +5,7 @@ use anyhow::Context;
 use rheo_engine::{Engine, EngineConfig, SystemClock};
 use rheo_log::Durability;
 use rheo_server::ServerOptions;
+use rheo_server::auth::Credential;
 use rheo_server::faults::FaultRule;
 use rheo_server::tls::TlsSource;
 use std::path::PathBuf;
@@ -60,6 +61,16 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "RHEO_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A credential whose SigV4 signatures are verified, repeatable:
+    /// `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:ACCOUNT_ID]` (separate several with `;` in
+    /// RHEO_CREDENTIALS). With none, any well-formed signature is accepted, which is allowed
+    /// only on a loopback address.
+    #[arg(long = "credential", env = "RHEO_CREDENTIALS", value_delimiter = ';')]
+    pub credentials: Vec<String>,
+    /// Serve a non-loopback address without credentials: anyone who can reach it can read and
+    /// write every stream.
+    #[arg(long, env = "RHEO_ALLOW_UNAUTHENTICATED")]
+    pub allow_unauthenticated: bool,
 }
 
 #[derive(serde::Deserialize, Default, Debug)]
@@ -80,6 +91,10 @@ struct FileSettings {
     tls: bool,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    #[serde(default)]
+    credential: Vec<Credential>,
+    #[serde(default)]
+    allow_unauthenticated: bool,
 }
 
 /// The settings `serve` runs with.
@@ -88,6 +103,8 @@ pub struct Settings {
     pub listen: String,
     pub engine: EngineConfig,
     pub server: ServerOptions,
+    /// Serving a non-loopback address without credentials was asked for.
+    pub allow_unauthenticated: bool,
 }
 
 pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
@@ -154,21 +171,58 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         (None, None) => None,
         _ => anyhow::bail!("tls-cert and tls-key go together"),
     };
+    let credentials = if args.credentials.is_empty() {
+        for c in &file.credential {
+            c.check()
+                .map_err(|e| anyhow::anyhow!("credential {}: {e}", c.access_key_id))?;
+        }
+        file.credential
+    } else {
+        let parsed = args
+            .credentials
+            .iter()
+            .map(|spec| Credential::parse_spec(spec).map_err(|e| anyhow::anyhow!("--credential: {e}")));
+        parsed.collect::<anyhow::Result<_>>()?
+    };
     let server = ServerOptions {
         faults,
         tls,
+        credentials,
         ..ServerOptions::default()
     };
     let listen = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:4567".into());
-    Ok(Settings { listen, engine, server })
+    Ok(Settings {
+        listen,
+        engine,
+        server,
+        allow_unauthenticated: args.allow_unauthenticated || file.allow_unauthenticated,
+    })
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let s = settings(args)?;
+    // Checked before binding, so a refused address is never served, even briefly.
+    let loopback = tokio::net::lookup_host(&s.listen)
+        .await
+        .with_context(|| format!("resolving {}", s.listen))?
+        .all(|a| a.ip().is_loopback());
+    if s.server.credentials.is_empty() && !loopback {
+        anyhow::ensure!(
+            s.allow_unauthenticated,
+            "{} is not a loopback address and no --credential is configured: anyone who can reach it could read and write every stream. Configure credentials, or pass --allow-unauthenticated to serve it anyway.",
+            s.listen
+        );
+        tracing::warn!(listen = %s.listen, "SERVING WITHOUT AUTHENTICATION ON A NON-LOOPBACK ADDRESS: any well-formed signature is accepted; anyone who can reach this address can read, write and delete every stream (--allow-unauthenticated)");
+    }
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
         .with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;
+    if s.server.credentials.is_empty() {
+        tracing::info!("no credentials configured: any well-formed SigV4 signature is accepted");
+    } else {
+        tracing::info!(count = s.server.credentials.len(), "verifying SigV4 signatures");
+    }
     let durability = s.engine.log.durability;
     let limits = s.engine.throughput_limits;
     let faults = s.server.faults.clone();

@@ -207,6 +207,22 @@ impl Engine {
         &self.inner.config
     }
 
+    /// The engine's time, in epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.now()
+    }
+
+    /// An engine for another account and region: the same settings and clock, its own catalog
+    /// and data under `DATA_DIR/tenants/ACCOUNT/REGION`, so their streams never meet.
+    pub fn sibling(&self, account: &str, region: &str) -> Result<Engine, Error> {
+        let mut config = self.inner.config.clone();
+        config.data_dir = self.inner.config.data_dir.join("tenants").join(account).join(region);
+        config.account = account.to_owned();
+        config.region = region.to_owned();
+        config.throughput_limits = self.default_limits();
+        Engine::open(config, self.inner.clock.clone())
+    }
+
     /// The server's throughput limits, which apply to every stream without its own.
     pub fn default_limits(&self) -> LimitsProfile {
         match self.inner.default_limits.load(Ordering::Relaxed) {

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+pub mod auth;
 mod body;
 pub mod error;
 pub mod faults;

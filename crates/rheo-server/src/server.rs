@@ -2,6 +2,7 @@
 //! shared byte budget, so many large requests at once queue instead of exhausting memory.
 
 use crate::admin;
+use crate::auth::{self, Credential, Tenants};
 use crate::body::ResponseBody;
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
@@ -16,6 +17,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rheo_engine::Engine;
+use rheo_wire::sigv4::RequestParts;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -35,6 +37,9 @@ pub struct ServerOptions {
     pub faults: Vec<FaultRule>,
     /// TLS on the same port as cleartext, when set.
     pub tls: Option<TlsSource>,
+    /// Credentials whose SigV4 signatures are verified; empty: any well-formed signature is
+    /// accepted (see [`crate::auth`]).
+    pub credentials: Vec<Credential>,
 }
 
 impl Default for ServerOptions {
@@ -45,12 +50,13 @@ impl Default for ServerOptions {
             read_timeout: std::time::Duration::from_secs(60),
             faults: Vec::new(),
             tls: None,
+            credentials: Vec::new(),
         }
     }
 }
 
 struct App {
-    engine: Engine,
+    tenants: Tenants,
     options: ServerOptions,
     /// One permit per KiB of body in memory.
     budget: Semaphore,
@@ -65,7 +71,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
     };
     let permits = (options.body_budget_bytes / 1024).max(charge_kib(options.max_body_bytes) as usize);
     let app = Arc::new(App {
-        engine,
+        tenants: Tenants::new(engine),
         budget: Semaphore::new(permits),
         faults: Faults::new(options.faults.clone()),
         options,
@@ -180,13 +186,15 @@ async fn read_and_dispatch(
         .acquire_many(charge_kib(declared.unwrap_or(max)))
         .await
         .map_err(|_| ApiError::internal())?;
-    let read = tokio::time::timeout(app.options.read_timeout, Limited::new(req.into_body(), max).collect());
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(app.options.read_timeout, Limited::new(body, max).collect());
     let body = match read.await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
         Ok(Err(_)) => return Err(ApiError::serialization("The request body could not be read.")),
         Err(_) => return Err(ApiError::serialization("The request body did not arrive in time.")),
     };
+    let engine = tenant_engine(app, &parts, &body)?;
     let body = protocol.decode(body)?;
     let action = target.strip_prefix(router::TARGET_PREFIX).unwrap_or_default();
     let fault = app.faults.for_action(action);
@@ -198,7 +206,36 @@ async fn read_and_dispatch(
             return Err(f.error(action));
         }
     }
-    router::dispatch(&app.engine, target, &body, fault.as_ref(), protocol).await
+    router::dispatch(&engine, target, &body, fault.as_ref(), protocol).await
+}
+
+/// The engine of the tenant a request's signature names.
+fn tenant_engine(app: &App, parts: &http::request::Parts, body: &[u8]) -> Result<Engine, ApiError> {
+    let mut headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+        .collect();
+    // HTTP/2 carries the host as the :authority pseudo-header.
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    if let Some(a) = authority.filter(|_| !parts.headers.contains_key(header::HOST)) {
+        headers.push(("host", a));
+    }
+    let req = RequestParts {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &headers,
+    };
+    let default = app.tenants.default_engine();
+    let tenant = auth::authenticate(
+        &app.options.credentials,
+        &default.config().account,
+        &req,
+        body,
+        default.now_ms(),
+    )?;
+    app.tenants.engine(&tenant)
 }
 
 /// A request to `/_rheo/`: small JSON bodies, read whole.
@@ -212,13 +249,18 @@ async fn admin(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
             Protocol::Json,
         );
     };
-    let (status, body) = admin::handle(
-        &app.engine,
-        &app.faults,
-        &parts.method,
-        parts.uri.path(),
-        &body.to_bytes(),
-    );
+    let body = body.to_bytes();
+    // With credentials configured, the admin endpoints need a valid signature too, and act on
+    // the signer's account and region; without, they serve the server's own (loopback use).
+    let engine = if app.options.credentials.is_empty() {
+        app.tenants.default_engine().clone()
+    } else {
+        match tenant_engine(app, &parts, &body) {
+            Ok(e) => e,
+            Err(e) => return error_response(&e, Protocol::Json),
+        }
+    };
+    let (status, body) = admin::handle(&engine, &app.faults, &parts.method, parts.uri.path(), &body);
     respond(status, body, Protocol::Json)
 }
 

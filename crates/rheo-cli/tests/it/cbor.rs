@@ -113,7 +113,7 @@ async fn call(server: &TestServer, op: &str, input: &C) -> (u16, String, C) {
 
 async fn call_raw(server: &TestServer, op: &str, body: Vec<u8>) -> (u16, String, C) {
     let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = http::Request::post(format!("{}/", server.url()))
+    let req = well_formed_signature(http::Request::post(format!("{}/", server.url())))
         .header("content-type", "application/x-amz-cbor-1.1")
         .header("x-amz-target", format!("Kinesis_20131202.{op}"))
         .body(Full::new(Bytes::from(body)))
@@ -474,7 +474,7 @@ async fn subscribe_to_shard_events_carry_cbor_payloads() {
         ]),
     );
     let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = http::Request::post(format!("{}/", server.url()))
+    let req = well_formed_signature(http::Request::post(format!("{}/", server.url())))
         .header("content-type", "application/x-amz-cbor-1.1")
         .header("x-amz-target", "Kinesis_20131202.SubscribeToShard")
         .body(Full::new(Bytes::from(e.into_writer())))

@@ -34,6 +34,9 @@ pub struct Options {
     pub segment_bytes: u64,
     /// TLS beside cleartext, with a self-signed certificate in the server's directory.
     pub tls: bool,
+    /// Credentials whose signatures are verified (`AKID:SECRET[:ACCOUNT]`); none: any
+    /// well-formed signature is accepted.
+    pub credentials: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
             shard_limit: 200,
             segment_bytes: 64 * 1024 * 1024,
             tls: false,
+            credentials: Vec::new(),
         }
     }
 }
@@ -71,6 +75,11 @@ impl TestServer {
             tls: opts.tls.then(|| rheo_server::tls::TlsSource::SelfSigned {
                 dir: dir.path().join("tls"),
             }),
+            credentials: opts
+                .credentials
+                .iter()
+                .map(|c| rheo_server::auth::Credential::parse_spec(c).unwrap())
+                .collect(),
             ..Default::default()
         };
         let task = tokio::spawn(rheo_server::serve(listener, engine.clone(), server));
@@ -146,22 +155,36 @@ pub async fn admin(url: &str, method: &str, path: &str, body: &str) -> (u16, ser
 }
 
 pub fn client_for(url: &str) -> Client {
+    client_with(url, "us-east-1", "AKIDTEST", "secret")
+}
+
+/// A client signing for `region` with the given key.
+pub fn client_with(url: &str, region: &str, access_key: &str, secret: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
     let config = aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_owned()))
         .endpoint_url(url)
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
         .http_client(http)
         .build();
     Client::from_conf(config)
 }
 
+/// Adds a well-formed (unverified) SigV4 signature for the server's own account in us-east-1:
+/// what a server without configured credentials asks of a request.
+pub fn well_formed_signature(req: http::request::Builder) -> http::request::Builder {
+    req.header("x-amz-date", "20260101T000000Z").header(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000",
+    )
+}
+
 pub async fn raw(url: &str, target: &str, body: &str) -> (u16, serde_json::Value) {
     let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
-    let req = http::Request::post(format!("{url}/"))
+    let req = well_formed_signature(http::Request::post(format!("{url}/")))
         .header("content-type", "application/x-amz-json-1.1")
         .header("x-amz-target", format!("Kinesis_20131202.{target}"))
         .body(Full::new(bytes::Bytes::from(body.to_owned())))

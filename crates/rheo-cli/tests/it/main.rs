@@ -15,5 +15,6 @@ mod limits;
 mod reshard;
 mod retention;
 mod settings;
+mod sigv4;
 mod tags;
 mod tls;

@@ -1,7 +1,7 @@
 //! `rheo serve` settings from the environment, a TOML file and flags, checked on the running
 //! binary; and the relaxed durability mode end to end.
 
-use crate::common::{ChildServer, client_for, code, first_records, put, wait_active};
+use crate::common::{ChildServer, client_with, code, first_records, put, wait_active};
 
 #[tokio::test]
 async fn environment_file_and_flags_configure_the_server() {
@@ -23,7 +23,8 @@ async fn environment_file_and_flags_configure_the_server() {
             ("RHEO_TRANSITION_DELAY_MS", "0"),
         ],
     );
-    let c = client_for(&server.url);
+    // The region a client signs for picks the region it works in.
+    let c = client_with(&server.url, "eu-west-1", "AKIDTEST", "secret");
     c.create_stream()
         .stream_name("cfg")
         .shard_count(2)
@@ -46,8 +47,11 @@ async fn environment_file_and_flags_configure_the_server() {
     // Relaxed mode still stores and serves records, and keeps them across a process kill.
     let put = put(&c, "cfg", "k", "relaxed").await;
     server.kill();
-    let server = ChildServer::start(&["--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()], &[]);
-    let c = client_for(&server.url);
+    let server = ChildServer::start(
+        &["--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()],
+        &[("RHEO_CONFIG", config.to_str().unwrap())],
+    );
+    let c = client_with(&server.url, "eu-west-1", "AKIDTEST", "secret");
     let records = first_records(&c, "cfg", put.shard_id()).await;
     assert_eq!(records[0].data().as_ref(), b"relaxed");
 }

@@ -79,11 +79,14 @@ async fn alpn_chooses_http2_and_requests_are_served_over_it() {
         .await
         .unwrap();
     tokio::spawn(conn);
-    let req = http::Request::post(format!("https://localhost:{}/", server.addr.port()))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", "Kinesis_20131202.ListStreams")
-        .body(Full::new(Bytes::from_static(b"{}")))
-        .unwrap();
+    let req = well_formed_signature(http::Request::post(format!(
+        "https://localhost:{}/",
+        server.addr.port()
+    )))
+    .header("content-type", "application/x-amz-json-1.1")
+    .header("x-amz-target", "Kinesis_20131202.ListStreams")
+    .body(Full::new(Bytes::from_static(b"{}")))
+    .unwrap();
     let resp = sender.send_request(req).await.unwrap();
     assert_eq!(resp.version(), http::Version::HTTP_2);
     assert_eq!(resp.status(), 200);

@@ -10,7 +10,10 @@ import time
 import urllib.request
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 url = sys.argv[1]
@@ -108,8 +111,11 @@ assert error_code(kinesis.split_shard, StreamName="py", ShardToSplit="shardId-00
 # Throughput limits switched on at run time: a burst above 1,000 records/s on one shard is
 # partly throttled, record by record; PutRecord gets ProvisionedThroughputExceededException.
 def admin(method, path, body):
-    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method=method)
-    with urllib.request.urlopen(req) as resp:
+    # Signed like any request (the server verifies signatures when credentials are set).
+    req = AWSRequest(method=method, url=url + path, data=json.dumps(body).encode())
+    SigV4Auth(Credentials("AKIDCI", "secret"), "kinesis", "us-east-1").add_auth(req)
+    prepared = urllib.request.Request(url + path, data=req.body, method=method, headers=dict(req.headers.items()))
+    with urllib.request.urlopen(prepared) as resp:
         return json.load(resp)
 
 
@@ -172,6 +178,18 @@ kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
 
 kinesis.delete_stream(StreamName="py", EnforceConsumerDeletion=True)
 kinesis.get_waiter("stream_not_exists").wait(StreamName="py", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+# Signatures are verified (CI starts the server with --credential AKIDCI:secret): botocore's
+# signature passes above; a wrong secret does not.
+wrong = boto3.client(
+    "kinesis",
+    endpoint_url=url,
+    region_name="us-east-1",
+    aws_access_key_id="AKIDCI",
+    aws_secret_access_key="not-the-secret",
+    config=Config(retries={"max_attempts": 1}),
+)
+assert error_code(wrong.list_streams) == ("InvalidSignatureException", 400)
+
 # The same port over TLS, trusting Rheo's self-signed certificate (when its path is given).
 if len(sys.argv) > 2:
     port = url.rsplit(":", 1)[1]

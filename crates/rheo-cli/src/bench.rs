@@ -45,6 +45,11 @@ pub struct BenchArgs {
         default_value = "put,latency,drain,e2e,fanout,split,memory"
     )]
     pub only: Vec<String>,
+    /// Sign every request with this `ACCESS_KEY_ID:SECRET` (real SigV4, body hash included),
+    /// for servers that verify signatures. Without it, requests carry a fixed, well-formed but
+    /// unverifiable signature, which keeps the load generator light.
+    #[arg(long)]
+    pub credential: Option<String>,
 }
 
 #[cfg(test)]
@@ -68,6 +73,67 @@ struct Target {
     url: String,
     pid: Option<u32>,
     http: Http,
+    signer: Option<Arc<Signer>>,
+}
+
+/// Real SigV4 signatures for the benchmark's requests. Bodies are built once and sent many
+/// times, so their hashes are kept.
+struct Signer {
+    access_key: String,
+    secret: String,
+    hashes: std::sync::Mutex<std::collections::HashMap<(usize, usize), String>>,
+}
+
+impl Signer {
+    fn authorize(&self, req: &mut http::Request<Full<Bytes>>, body: &Bytes) {
+        let key = (body.as_ptr() as usize, body.len());
+        let hash = {
+            let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
+            if hashes.len() > 10_000 {
+                hashes.clear();
+            }
+            hashes
+                .entry(key)
+                .or_insert_with(|| rheo_wire::sigv4::sha256_hex(body))
+                .clone()
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let amz_date = rheo_wire::sigv4::format_amz_date(now);
+        let host = req.uri().authority().map(|a| a.as_str().to_owned()).unwrap_or_default();
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("host", host.as_str()),
+            ("x-amz-date", amz_date.as_str()),
+            ("x-amz-target", target.as_str()),
+        ];
+        let parts = rheo_wire::sigv4::RequestParts {
+            method: "POST",
+            path: "/",
+            query: None,
+            headers: &headers,
+        };
+        let scope = rheo_wire::sigv4::Scope {
+            access_key: self.access_key.clone(),
+            date: amz_date[..8].to_owned(),
+            region: "us-east-1".into(),
+            service: "kinesis".into(),
+        };
+        let names = ["content-type", "host", "x-amz-date", "x-amz-target"];
+        let auth = rheo_wire::sigv4::authorization(&parts, &scope, &self.secret, &amz_date, &names, &hash);
+        let h = req.headers_mut();
+        if let (Ok(date), Ok(auth)) = (amz_date.parse(), auth.parse()) {
+            h.insert("x-amz-date", date);
+            h.insert("authorization", auth);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -92,8 +158,20 @@ struct Results {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut all = Vec::new();
+    let signer = match &args.credential {
+        Some(c) => {
+            let (access_key, secret) = c.split_once(':').context("--credential is ACCESS_KEY_ID:SECRET")?;
+            Some(Arc::new(Signer {
+                access_key: access_key.to_owned(),
+                secret: secret.to_owned(),
+                hashes: Default::default(),
+            }))
+        }
+        None => None,
+    };
     for spec in &args.targets {
-        let target = parse_target(spec)?;
+        let mut target = parse_target(spec)?;
+        target.signer = signer.clone();
         eprintln!("== {} ({})", target.name, target.url);
         let r = measure(&target, &args)
             .await
@@ -120,6 +198,7 @@ fn parse_target(spec: &str) -> anyhow::Result<Target> {
         url,
         pid,
         http,
+        signer: None,
     })
 }
 
@@ -127,10 +206,11 @@ impl Target {
     /// The same endpoint and connection pool, for another task.
     fn clone_handle(&self) -> Target {
         Target {
-            name: String::new(),
+            name: self.name.clone(),
             url: self.url.clone(),
             pid: None,
             http: self.http.clone(),
+            signer: self.signer.clone(),
         }
     }
 
@@ -141,7 +221,8 @@ impl Target {
     }
 
     fn request(&self, op: &str, body: Bytes) -> anyhow::Result<http::Request<Full<Bytes>>> {
-        let req = http::Request::post(format!("{}/", self.url))
+        let signed_body = self.signer.as_ref().map(|_| body.clone());
+        let mut req = http::Request::post(format!("{}/", self.url))
             .header("content-type", "application/x-amz-json-1.1")
             .header("x-amz-target", format!("Kinesis_20131202.{op}"))
             .header("x-amz-date", "20260101T000000Z")
@@ -150,6 +231,9 @@ impl Target {
                 "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000",
             )
             .body(Full::new(body))?;
+        if let (Some(signer), Some(body)) = (&self.signer, signed_body) {
+            signer.authorize(&mut req, &body);
+        }
         Ok(req)
     }
 
@@ -338,12 +422,7 @@ fn put_load(
     let handles = (0..workers)
         .map(|w| {
             let bodies = bodies.clone();
-            let t = Target {
-                name: t.name.clone(),
-                url: t.url.clone(),
-                pid: None,
-                http: t.http.clone(),
-            };
+            let t = t.clone_handle();
             tokio::spawn(async move {
                 let mut calls = Vec::new();
                 let mut i = w;
@@ -454,15 +533,7 @@ async fn drain(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<f64
     let body = put_records_body(stream, 500, 1024, 0);
     let mut inflight = Vec::new();
     for b in 0..batches {
-        let (tt, body) = (
-            Target {
-                name: String::new(),
-                url: t.url.clone(),
-                pid: None,
-                http: t.http.clone(),
-            },
-            body.clone(),
-        );
+        let (tt, body) = (t.clone_handle(), body.clone());
         inflight.push(tokio::spawn(async move { tt.call("PutRecords", body).await }));
         if inflight.len() == 8 || b + 1 == batches {
             for f in inflight.drain(..) {
@@ -724,12 +795,7 @@ async fn memory_under_large_requests(t: &Target, stream: &str, pid: u32) -> anyh
     };
     let mut calls = Vec::new();
     for _ in 0..100 {
-        let tt = Target {
-            name: String::new(),
-            url: t.url.clone(),
-            pid: None,
-            http: t.http.clone(),
-        };
+        let tt = t.clone_handle();
         let body = body.clone();
         calls.push(tokio::spawn(async move { tt.call("PutRecords", body).await }));
     }

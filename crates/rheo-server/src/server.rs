@@ -216,10 +216,13 @@ fn tenant_engine(app: &App, parts: &http::request::Parts, body: &[u8]) -> Result
         .iter()
         .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
         .collect();
-    // HTTP/2 carries the host as the :authority pseudo-header.
-    let authority = parts.uri.authority().map(|a| a.as_str());
-    if let Some(a) = authority.filter(|_| !parts.headers.contains_key(header::HOST)) {
-        headers.push(("host", a));
+    // HTTP/2 carries the host as the :authority pseudo-header; clients sign it as `host` or,
+    // like the JavaScript SDK, as `:authority`.
+    if let Some(a) = parts.uri.authority().map(|a| a.as_str()) {
+        if !parts.headers.contains_key(header::HOST) {
+            headers.push(("host", a));
+        }
+        headers.push((":authority", a));
     }
     let req = RequestParts {
         method: parts.method.as_str(),

@@ -536,15 +536,19 @@ pub fn signature_for(secret: &str, scope: &Scope, string_to_sign: &str) -> Strin
 }
 
 /// Verifies `sig` on `req` with `secret`: the signature must match (time is checked apart,
-/// with [`check_time`]).
+/// with [`check_time`]). A mismatch's message carries the canonical request and string to
+/// sign the server computed, as AWS's does, so a client's author can compare them.
 pub fn verify(req: &RequestParts<'_>, sig: &Signature, secret: &str, payload_hash: &str) -> Result<(), SigError> {
     let canonical = canonical_request(req, sig, payload_hash);
-    let expected = signature_for(secret, &sig.scope, &string_to_sign(sig, &canonical));
+    let to_sign = string_to_sign(sig, &canonical);
+    let expected = signature_for(secret, &sig.scope, &to_sign);
     let given = sig.signature.to_ascii_lowercase();
     if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
         Ok(())
     } else {
-        Err(SigError::Invalid(MISMATCH.into()))
+        Err(SigError::Invalid(format!(
+            "{MISMATCH}\n\nThe Canonical String for this request should have been\n'{canonical}'\n\nThe String-to-Sign should have been\n'{to_sign}'\n"
+        )))
     }
 }
 
@@ -689,10 +693,10 @@ mod tests {
             {
                 h.1.push('x');
             }
-            assert_eq!(
-                check(&tampered, now).unwrap_err(),
-                SigError::Invalid(MISMATCH.into()),
-                "{name}"
+            let e = check(&tampered, now).unwrap_err();
+            assert!(
+                matches!(&e, SigError::Invalid(m) if m.starts_with(MISMATCH)),
+                "{name}: {e:?}"
             );
             if let Ok(text) = std::fs::read_to_string(case.join("query-signed-request.txt")) {
                 let presigned = parse_request(&text);

@@ -106,3 +106,72 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused_and_others_go_o
     let c = server.https_client();
     c.list_streams().send().await.unwrap();
 }
+
+#[tokio::test]
+async fn cleartext_http2_with_prior_knowledge_serves_requests_and_event_streams() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    create_active(&c, "h2", 1).await;
+    let consumer = c
+        .register_stream_consumer()
+        .stream_arn(server.arn("h2"))
+        .consumer_name("app")
+        .send()
+        .await
+        .unwrap();
+    let consumer_arn = consumer.consumer().unwrap().consumer_arn().to_owned();
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let request = |target: &str, body: String| {
+        well_formed_signature(http::Request::post(format!("http://{}/", server.addr)))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", format!("Kinesis_20131202.{target}"))
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    // A subscription and a put on the same HTTP/2 connection, as the Java SDK and KCL use it.
+    let subscribe = format!(
+        r#"{{"ConsumerARN":"{consumer_arn}","ShardId":"shardId-000000000000","StartingPosition":{{"Type":"LATEST"}}}}"#
+    );
+    let resp = sender
+        .send_request(request("SubscribeToShard", subscribe))
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    assert_eq!(resp.headers()["content-type"], "application/vnd.amazon.eventstream");
+    let mut events = resp.into_body();
+    let put = sender
+        .send_request(request(
+            "PutRecord",
+            r#"{"StreamName":"h2","PartitionKey":"k","Data":"aDI="}"#.into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let mut buf = Vec::new();
+    let record = loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), events.frame())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        buf.extend_from_slice(&frame.into_data().unwrap());
+        let mut found = None;
+        while let Ok((m, used)) = rheo_wire::eventstream::decode(&buf) {
+            buf.drain(..used);
+            if m.header_str(":event-type") == Some("SubscribeToShardEvent") {
+                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                if let Some(r) = v["Records"].as_array().and_then(|r| r.first()) {
+                    found = Some(r["Data"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        if let Some(r) = found {
+            break r;
+        }
+    };
+    assert_eq!(record, "aDI=");
+}

@@ -138,6 +138,16 @@ async fn ok(server: &TestServer, op: &str, input: C) -> C {
     out
 }
 
+/// Lets the on-demand scaler finish what it starts (it reshards a stream switched to ON_DEMAND
+/// or given warm throughput), so the next control operation finds the stream ACTIVE.
+async fn settle_scaling(server: &TestServer) {
+    for _ in 0..3 {
+        server.engine.tick().await;
+        server.engine.tick().await;
+        wait_active(&server.client(), "c").await;
+    }
+}
+
 #[tokio::test]
 async fn every_operation_answers_in_cbor() {
     let server = TestServer::start().await;
@@ -294,12 +304,14 @@ async fn every_operation_answers_in_cbor() {
         ]),
     )
     .await;
+    settle_scaling(&server).await;
     ok(
         &server,
         "UpdateStreamWarmThroughput",
         map([("StreamARN", s(&arn)), ("WarmThroughputMiBps", C::Int(5))]),
     )
     .await;
+    settle_scaling(&server).await;
     ok(
         &server,
         "UpdateStreamRecordDistributionStrategy",

@@ -33,10 +33,27 @@ async fn signed_call(
     body: &str,
     tamper: impl FnOnce(&mut http::Request<String>),
 ) -> (u16, serde_json::Value) {
+    signed_call_with(server, secret, location, at, body, false, tamper).await
+}
+
+/// As [`signed_call`]; `unsigned_payload` signs a header request with
+/// `x-amz-content-sha256: UNSIGNED-PAYLOAD` instead of the body's hash.
+async fn signed_call_with(
+    server: &TestServer,
+    secret: &str,
+    location: SignatureLocation,
+    at: SystemTime,
+    body: &str,
+    unsigned_payload: bool,
+    tamper: impl FnOnce(&mut http::Request<String>),
+) -> (u16, serde_json::Value) {
     let identity = aws_credential_types::Credentials::new("AKIDACCOUNTA", secret, None, None, "t").into();
     let mut settings = SigningSettings::default();
     settings.signature_location = location;
     settings.expires_in = Some(Duration::from_secs(300));
+    if unsigned_payload {
+        settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
+    }
     let params = SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
@@ -54,7 +71,7 @@ async fn signed_call(
         ("x-amz-target", "Kinesis_20131202.ListStreams"),
     ];
     let payload = match location {
-        SignatureLocation::Headers => SignableBody::Bytes(body.as_bytes()),
+        SignatureLocation::Headers if !unsigned_payload => SignableBody::Bytes(body.as_bytes()),
         _ => SignableBody::UnsignedPayload,
     };
     let signable = SignableRequest::new("POST", &uri, headers.iter().copied(), payload).unwrap();
@@ -175,6 +192,15 @@ async fn tampered_missing_and_presigned_requests() {
     let expired = signed_call(&server, "secret-a", SignatureLocation::QueryParams, old, "{}", |_| {}).await;
     assert_eq!(error(&expired), (400, "InvalidSignatureException"));
     let forged = signed_call(&server, "secret-b", SignatureLocation::QueryParams, now, "{}", |_| {}).await;
+    assert_eq!(error(&forged), (400, "InvalidSignatureException"));
+    // A header signature over UNSIGNED-PAYLOAD (x-amz-content-sha256), as streaming clients
+    // send: the body is not covered, the rest is.
+    let unsigned = signed_call_with(&server, "secret-a", SignatureLocation::Headers, now, "{}", true, |r| {
+        assert_eq!(r.headers()["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
+    })
+    .await;
+    assert_eq!(unsigned.0, 200, "{:?}", unsigned.1);
+    let forged = signed_call_with(&server, "secret-b", SignatureLocation::Headers, now, "{}", true, |_| {}).await;
     assert_eq!(error(&forged), (400, "InvalidSignatureException"));
     // The server still serves.
     let ok = signed_call(&server, "secret-a", SignatureLocation::Headers, now, "{}", |_| {}).await;

@@ -422,3 +422,20 @@ async fn with_aws_limits_a_consumer_reads_two_mib_per_second() {
     let (rest, _) = receive(&mut sub, 40 - received).await;
     assert_eq!(received + rest.len(), 40);
 }
+
+#[tokio::test]
+async fn an_idle_subscription_gets_an_event_every_five_seconds() {
+    let (server, c, consumer) = with_consumer().await;
+    let put = put(&c, "s", "k", "only").await;
+    let mut sub = subscribe(&c, &consumer, SHARD, ShardIteratorType::TrimHorizon, None, None).await;
+    let (got, _) = receive(&mut sub, 1).await;
+    assert_eq!(got, ["only"]);
+    // Five seconds without records: a heartbeat with no records, the same continuation, and
+    // MillisBehindLatest 0.
+    server.clock.advance_ms(5000);
+    server.engine.tick().await;
+    let beat = next_event(&mut sub).await.unwrap();
+    assert!(beat.records().is_empty());
+    assert_eq!(beat.continuation_sequence_number(), put.sequence_number());
+    assert_eq!(beat.millis_behind_latest(), 0);
+}

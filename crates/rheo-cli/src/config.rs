@@ -150,19 +150,15 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
     if let Some(p) = args.throughput_limits.or(file.throughput_limits) {
         engine.throughput_limits = p.parse().map_err(anyhow::Error::msg)?;
     }
-    let faults = if args.faults.is_empty() {
-        for rule in &file.fault {
+    let faults = flags_or_file(
+        &args.faults,
+        |spec| FaultRule::parse_spec(spec).map_err(|e| anyhow::anyhow!("--fault {spec}: {e}")),
+        file.fault,
+        |rule| {
             rule.check()
-                .map_err(|e| anyhow::anyhow!("fault for {}: {e}", rule.operation))?;
-        }
-        file.fault
-    } else {
-        let rules = args
-            .faults
-            .iter()
-            .map(|spec| FaultRule::parse_spec(spec).map_err(|e| anyhow::anyhow!("--fault {spec}: {e}")));
-        rules.collect::<anyhow::Result<_>>()?
-    };
+                .map_err(|e| anyhow::anyhow!("fault for {}: {e}", rule.operation))
+        },
+    )?;
     let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
         (Some(cert), Some(key)) => Some(TlsSource::Files { cert, key }),
         (None, None) if args.tls || file.tls => Some(TlsSource::SelfSigned {
@@ -171,19 +167,16 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         (None, None) => None,
         _ => anyhow::bail!("tls-cert and tls-key go together"),
     };
-    let credentials = if args.credentials.is_empty() {
-        for c in &file.credential {
+    // A credential's spec holds its secret: errors name only the flag.
+    let credentials = flags_or_file(
+        &args.credentials,
+        |spec| Credential::parse_spec(spec).map_err(|e| anyhow::anyhow!("--credential: {e}")),
+        file.credential,
+        |c| {
             c.check()
-                .map_err(|e| anyhow::anyhow!("credential {}: {e}", c.access_key_id))?;
-        }
-        file.credential
-    } else {
-        let parsed = args
-            .credentials
-            .iter()
-            .map(|spec| Credential::parse_spec(spec).map_err(|e| anyhow::anyhow!("--credential: {e}")));
-        parsed.collect::<anyhow::Result<_>>()?
-    };
+                .map_err(|e| anyhow::anyhow!("credential {}: {e}", c.access_key_id))
+        },
+    )?;
     let server = ServerOptions {
         faults,
         tls,
@@ -197,6 +190,22 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         server,
         allow_unauthenticated: args.allow_unauthenticated || file.allow_unauthenticated,
     })
+}
+
+/// A repeatable setting: parsed from the flags' specs when any were given, else the config
+/// file's entries, each checked.
+fn flags_or_file<T>(
+    specs: &[String],
+    parse: impl Fn(&str) -> anyhow::Result<T>,
+    file: Vec<T>,
+    check: impl Fn(&T) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<T>> {
+    if specs.is_empty() {
+        file.iter().try_for_each(check)?;
+        Ok(file)
+    } else {
+        specs.iter().map(|s| parse(s)).collect()
+    }
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {

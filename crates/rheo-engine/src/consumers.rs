@@ -14,11 +14,13 @@
 use crate::catalog::{ConsumerMeta, ConsumerStatus, StreamMeta};
 use crate::control::{TOKEN_TTL_MS, decode_token, encode_token};
 use crate::data::{ReadSummary, RecordsRead, StartingPosition};
+use crate::runtime::StreamRuntime;
 use crate::throttle::{PushThrottle, ShardLimits};
 use crate::{Engine, Error};
 use rheo_types::limits::{SUBSCRIPTION_LIFETIME_MS, SUBSCRIPTION_TAKEOVER_MS};
 use rheo_types::{ConsumerArn, SequenceNumber, ShardId, StreamName};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Most records in one SubscribeToShardEvent.
@@ -74,8 +76,8 @@ pub struct ConsumerPage {
 }
 
 impl Engine {
-    fn consumer_view(&self, meta: &StreamMeta, c: &ConsumerMeta, now: i64) -> ConsumerView {
-        let stream_arn = self.arn(&meta.name);
+    fn consumer_view(&self, stream: &StreamName, c: &ConsumerMeta, now: i64) -> ConsumerView {
+        let stream_arn = self.arn(stream);
         ConsumerView {
             name: c.name.clone(),
             arn: ConsumerArn::format(&stream_arn, &c.name, c.created_secs()),
@@ -92,6 +94,22 @@ impl Engine {
         ))
     }
 
+    /// Under one catalog lock: the stream's incarnation, the live consumer `r` names in it with
+    /// its status, and the stream's runtime if it serves data. `None` if the stream is gone.
+    fn lookup(&self, stream: &StreamName, r: &ConsumerRef) -> Option<Lookup> {
+        let now = self.now();
+        let st = self.inner.lock();
+        let meta = st.catalog.get_live(stream, now)?;
+        Some(Lookup {
+            incarnation: meta.incarnation,
+            consumer: find(meta, r, now).map(|c| (c.clone(), c.status(now))),
+            runtime: meta
+                .serves_data(now)
+                .then(|| st.runtimes.get(&meta.incarnation).cloned())
+                .flatten(),
+        })
+    }
+
     /// The stream a consumer reference names, checked against this server's account and
     /// region.
     fn consumer_stream(&self, r: &ConsumerRef) -> Result<StreamName, Error> {
@@ -106,7 +124,7 @@ impl Engine {
         let account = self.inner.config.account.clone();
         let limit = self.inner.config.consumer_limit;
         let delay = self.inner.config.transition_delay_ms;
-        let (meta, consumer, now) = self.update_meta(stream, |meta, c| {
+        let (consumer, now) = self.update_meta(stream, |meta, c| {
             if !meta.serves_data(c.now) {
                 crate::control::require_active(meta, c.now)?;
             }
@@ -137,9 +155,9 @@ impl Engine {
                 gone_ms: None,
             };
             meta.consumers.push(consumer.clone());
-            Ok((meta.clone(), consumer, c.now))
+            Ok((consumer, c.now))
         })?;
-        Ok(self.consumer_view(&meta, &consumer, now))
+        Ok(self.consumer_view(stream, &consumer, now))
     }
 
     /// DescribeStreamConsumer.
@@ -147,7 +165,7 @@ impl Engine {
         let stream = self.consumer_stream(r)?;
         self.with_meta(&stream, |meta, now| {
             let c = find(meta, r, now).ok_or_else(|| self.consumer_not_found(&stream, ref_name(r)))?;
-            Ok(self.consumer_view(meta, c, now))
+            Ok(self.consumer_view(&meta.name, c, now))
         })
     }
 
@@ -199,7 +217,7 @@ impl Engine {
                 })
             });
             Ok(ConsumerPage {
-                consumers: page.iter().map(|c| self.consumer_view(meta, c, now)).collect(),
+                consumers: page.iter().map(|c| self.consumer_view(&meta.name, c, now)).collect(),
                 next_token,
             })
         })
@@ -241,25 +259,25 @@ impl Engine {
         let account = self.inner.config.account.clone();
         let stream = self.resolve(None, Some(arn.stream.clone()))?;
         let r = ConsumerRef::Arn(arn.clone());
-        let (incarnation, consumer_name) = self.with_meta(&stream, |meta, now| {
-            let c = find(meta, &r, now).ok_or_else(|| self.consumer_not_found(&stream, &arn.name))?;
-            if c.status(now) != ConsumerStatus::Active {
-                return Err(Error::InUse(format!(
-                    "Consumer {} with creation timestamp {} under stream {stream} under account {account} is not in ACTIVE status.",
-                    c.name,
-                    c.created_secs()
-                )));
-            }
-            Ok((meta.incarnation, c.name.clone()))
-        })?;
-        let rt = self.active(&stream)?;
+        let found = self
+            .lookup(&stream, &r)
+            .ok_or_else(|| Error::StreamNotFound(stream.clone()))?;
+        let (consumer, status) = found
+            .consumer
+            .ok_or_else(|| self.consumer_not_found(&stream, &arn.name))?;
+        if status != ConsumerStatus::Active {
+            return Err(Error::InUse(format!(
+                "Consumer {} with creation timestamp {} under stream {stream} under account {account} is not in ACTIVE status.",
+                consumer.name,
+                consumer.created_secs()
+            )));
+        }
+        let (incarnation, consumer_name) = (found.incarnation, consumer.name);
+        let rt = found.runtime.ok_or_else(|| Error::StreamNotFound(stream.clone()))?;
         let shard_missing = || Error::ShardNotFound {
             stream: stream.clone(),
             shard: shard_id.to_owned(),
         };
-        if rt.incarnation != incarnation {
-            return Err(Error::StreamNotFound(stream.clone()));
-        }
         let shard = ShardId::parse(shard_id)
             .ok()
             .and_then(|id| rt.shard(id))
@@ -318,6 +336,13 @@ fn find<'a>(meta: &'a StreamMeta, r: &ConsumerRef, now: i64) -> Option<&'a Consu
     meta.live_consumers(now).find(|c| matches_ref(c, r))
 }
 
+/// What [`Engine::lookup`] finds of a consumer and its stream.
+struct Lookup {
+    incarnation: u64,
+    consumer: Option<(ConsumerMeta, ConsumerStatus)>,
+    runtime: Option<Arc<StreamRuntime>>,
+}
+
 /// What a subscription does next.
 pub enum Next {
     /// Read records (perhaps none: a heartbeat) for one event; then call
@@ -356,13 +381,9 @@ impl Subscription {
             self.commits.borrow_and_update();
             self.ticks.borrow_and_update();
             let now = self.engine.now();
-            self.check()?;
+            let rt = self.check()?;
             if now >= self.ends_ms {
                 return Ok(Next::Expired);
-            }
-            let rt = self.engine.active(&self.stream)?;
-            if rt.incarnation != self.key.0 {
-                return Err(Error::StreamNotFound(self.stream.clone()));
             }
             let shard = rt.shard(self.shard).ok_or_else(|| Error::ShardNotFound {
                 stream: self.stream.clone(),
@@ -420,8 +441,9 @@ impl Subscription {
         })
     }
 
-    /// Whether this session may go on: it still holds the lease and its consumer is ACTIVE.
-    fn check(&self) -> Result<(), Error> {
+    /// Whether this session may go on: it still holds the lease, its consumer is ACTIVE and its
+    /// stream serves data; returns the stream's runtime.
+    fn check(&self) -> Result<Arc<StreamRuntime>, Error> {
         let account = &self.engine.inner.config.account;
         let (incarnation, name, _, _) = &self.key;
         let mine = {
@@ -434,17 +456,13 @@ impl Subscription {
                 self.stream, self.shard
             )));
         }
-        let active = self
+        let found = self
             .engine
-            .with_meta(&self.stream, |meta, now| {
-                Ok(meta.incarnation == *incarnation
-                    && find(meta, &self.consumer, now).is_some_and(|c| c.status(now) == ConsumerStatus::Active))
-            })
-            .unwrap_or(false);
-        if !active {
-            return Err(self.engine.consumer_not_found(&self.stream, name));
-        }
-        Ok(())
+            .lookup(&self.stream, &self.consumer)
+            .filter(|f| f.incarnation == *incarnation)
+            .filter(|f| matches!(f.consumer, Some((_, ConsumerStatus::Active))))
+            .ok_or_else(|| self.engine.consumer_not_found(&self.stream, name))?;
+        found.runtime.ok_or_else(|| Error::StreamNotFound(self.stream.clone()))
     }
 }
 

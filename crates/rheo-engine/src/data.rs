@@ -67,7 +67,7 @@ pub struct Record<'a> {
 
 impl Engine {
     /// The stream's runtime, if it exists and accepts reads and writes now.
-    pub(crate) fn active(&self, name: &StreamName) -> Result<Arc<StreamRuntime>, Error> {
+    fn active(&self, name: &StreamName) -> Result<Arc<StreamRuntime>, Error> {
         let now = self.now();
         let st = self.inner.lock();
         let meta = st

@@ -207,11 +207,6 @@ impl Engine {
         &self.inner.config
     }
 
-    /// The engine's time, in epoch milliseconds.
-    pub fn now_ms(&self) -> i64 {
-        self.now()
-    }
-
     /// An engine for another account and region: the same settings and clock, its own catalog
     /// and data under `DATA_DIR/tenants/ACCOUNT/REGION`, so their streams never meet.
     pub fn sibling(&self, account: &str, region: &str) -> Result<Engine, Error> {
@@ -243,7 +238,8 @@ impl Engine {
             .limits()
     }
 
-    pub(crate) fn now(&self) -> i64 {
+    /// The engine's time, in epoch milliseconds.
+    pub fn now(&self) -> i64 {
         self.inner.clock.now_ms()
     }
 

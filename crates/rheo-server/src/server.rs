@@ -236,7 +236,7 @@ fn tenant_engine(app: &App, parts: &http::request::Parts, body: &[u8]) -> Result
         &default.config().account,
         &req,
         body,
-        default.now_ms(),
+        default.now(),
     )?;
     app.tenants.engine(&tenant)
 }

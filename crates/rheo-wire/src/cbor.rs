@@ -89,13 +89,7 @@ fn value(d: &mut Decoder<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Cbo
             out.truncate(start + n);
             out.push(b'"');
         }
-        Type::String | Type::StringIndef => {
-            let mut s = String::new();
-            for chunk in d.str_iter().map_err(err)? {
-                s.push_str(chunk.map_err(err)?);
-            }
-            serde_json::to_writer(&mut *out, &s).map_err(err)?;
-        }
+        Type::String | Type::StringIndef => serde_json::to_writer(&mut *out, &text(d)?).map_err(err)?,
         Type::Array | Type::ArrayIndef => {
             let len = d.array().map_err(err)?;
             out.push(b'[');
@@ -118,13 +112,7 @@ fn value(d: &mut Decoder<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Cbo
                     out.push(b',');
                 }
                 let key = match d.datatype().map_err(err)? {
-                    Type::String | Type::StringIndef => {
-                        let mut s = String::new();
-                        for chunk in d.str_iter().map_err(err)? {
-                            s.push_str(chunk.map_err(err)?);
-                        }
-                        s
-                    }
+                    Type::String | Type::StringIndef => text(d)?,
                     other => return Err(CborError(format!("a map key must be text, not {other}"))),
                 };
                 serde_json::to_writer(&mut *out, &key).map_err(err)?;
@@ -149,6 +137,15 @@ fn value(d: &mut Decoder<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Cbo
         other => return Err(CborError(format!("unexpected CBOR item {other}"))),
     }
     Ok(())
+}
+
+/// A text string, definite or in chunks.
+fn text(d: &mut Decoder<'_>) -> Result<String, CborError> {
+    let mut s = String::new();
+    for chunk in d.str_iter().map_err(err)? {
+        s.push_str(chunk.map_err(err)?);
+    }
+    Ok(s)
 }
 
 fn float(d: &mut Decoder<'_>) -> Result<f64, CborError> {

@@ -263,8 +263,8 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn the_sdk_reads_an_exception() {
+    /// A ResourceInUseException message with the payload `{"message":"busy"}`.
+    fn busy() -> Vec<u8> {
         let mut out = Vec::new();
         encode_exception(
             &mut out,
@@ -272,6 +272,12 @@ mod tests {
             "application/json",
             br#"{"message":"busy"}"#,
         );
+        out
+    }
+
+    #[test]
+    fn the_sdk_reads_an_exception() {
+        let out = busy();
         let m = oracle::read_message_from(&out[..]).unwrap();
         let header = |name: &str| {
             m.headers()
@@ -287,13 +293,7 @@ mod tests {
 
     #[test]
     fn damaged_messages_are_refused() {
-        let mut out = Vec::new();
-        encode_exception(
-            &mut out,
-            "ResourceInUseException",
-            "application/json",
-            br#"{"message":"busy"}"#,
-        );
+        let out = busy();
         assert_eq!(decode(&out[..out.len() - 1]), Err(DecodeError::Incomplete));
         let mut bad = out.clone();
         bad[20] ^= 1;

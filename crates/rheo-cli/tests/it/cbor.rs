@@ -128,6 +128,12 @@ async fn call_raw(server: &TestServer, op: &str, body: Vec<u8>) -> (u16, String,
     (status, content_type, value)
 }
 
+/// Registers consumer "j" of the stream `arn`, in CBOR; returns the response.
+async fn register_j(server: &TestServer, arn: &str) -> C {
+    let input = map([("StreamARN", s(arn)), ("ConsumerName", s("j"))]);
+    ok(server, "RegisterStreamConsumer", input).await
+}
+
 async fn ok(server: &TestServer, op: &str, input: C) -> C {
     let (status, content_type, out) = call(server, op, &input).await;
     assert_eq!(
@@ -318,12 +324,7 @@ async fn every_operation_answers_in_cbor() {
         map([("StreamARN", s(&arn)), ("RecordDistributionStrategy", s("AUTO"))]),
     )
     .await;
-    let consumer = ok(
-        &server,
-        "RegisterStreamConsumer",
-        map([("StreamARN", s(&arn)), ("ConsumerName", s("j"))]),
-    )
-    .await;
+    let consumer = register_j(&server, &arn).await;
     let consumer = consumer.get("Consumer");
     assert_eq!(consumer.get("ConsumerCreationTimestamp"), &C::Time(server.clock_now()));
     let consumer_arn = consumer.get("ConsumerARN").clone();
@@ -469,12 +470,7 @@ async fn subscribe_to_shard_events_carry_cbor_payloads() {
         ]),
     )
     .await;
-    let consumer = ok(
-        &server,
-        "RegisterStreamConsumer",
-        map([("StreamARN", s(&arn)), ("ConsumerName", s("j"))]),
-    )
-    .await;
+    let consumer = register_j(&server, &arn).await;
     let consumer_arn = consumer.get("Consumer").get("ConsumerARN").clone();
     let mut e = Encoder::new(Vec::new());
     encode(

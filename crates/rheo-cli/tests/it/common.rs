@@ -425,3 +425,62 @@ pub async fn read_by_lineage(c: &Client, stream: &str) -> Vec<(String, String)> 
     assert_eq!(done.len(), shards.len(), "every shard was reached through its lineage");
     all
 }
+
+/// Registers a consumer of a stream (by ARN).
+pub async fn try_register(
+    c: &Client,
+    stream_arn: &str,
+    name: &str,
+) -> Result<
+    aws_sdk_kinesis::operation::register_stream_consumer::RegisterStreamConsumerOutput,
+    aws_sdk_kinesis::error::SdkError<aws_sdk_kinesis::operation::register_stream_consumer::RegisterStreamConsumerError>,
+> {
+    c.register_stream_consumer()
+        .stream_arn(stream_arn)
+        .consumer_name(name)
+        .send()
+        .await
+}
+
+/// Registers a consumer of a stream (by ARN); returns the consumer's ARN.
+pub async fn register(c: &Client, stream_arn: &str, name: &str) -> String {
+    let out = try_register(c, stream_arn, name).await.unwrap();
+    out.consumer().unwrap().consumer_arn().to_owned()
+}
+
+/// SubscribeToShard from a starting position (with its sequence number or timestamp).
+pub async fn try_subscribe(
+    c: &Client,
+    consumer: &str,
+    shard: &str,
+    kind: ShardIteratorType,
+    seq: Option<&str>,
+    ts_ms: Option<i64>,
+) -> Result<
+    aws_sdk_kinesis::operation::subscribe_to_shard::SubscribeToShardOutput,
+    aws_sdk_kinesis::error::SdkError<aws_sdk_kinesis::operation::subscribe_to_shard::SubscribeToShardError>,
+> {
+    let start = aws_sdk_kinesis::types::StartingPosition::builder()
+        .r#type(kind)
+        .set_sequence_number(seq.map(str::to_owned))
+        .set_timestamp(ts_ms.map(aws_sdk_kinesis::primitives::DateTime::from_millis))
+        .build()
+        .unwrap();
+    c.subscribe_to_shard()
+        .consumer_arn(consumer)
+        .shard_id(shard)
+        .starting_position(start)
+        .send()
+        .await
+}
+
+pub async fn subscribe(
+    c: &Client,
+    consumer: &str,
+    shard: &str,
+    kind: ShardIteratorType,
+    seq: Option<&str>,
+    ts_ms: Option<i64>,
+) -> aws_sdk_kinesis::operation::subscribe_to_shard::SubscribeToShardOutput {
+    try_subscribe(c, consumer, shard, kind, seq, ts_ms).await.unwrap()
+}

@@ -4,53 +4,16 @@
 use crate::common::*;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::operation::subscribe_to_shard::SubscribeToShardOutput;
-use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError;
-use aws_sdk_kinesis::types::{
-    ConsumerStatus, ShardIteratorType, StartingPosition, SubscribeToShardEvent, SubscribeToShardEventStream,
-};
+use aws_sdk_kinesis::types::{ConsumerStatus, ShardIteratorType, SubscribeToShardEvent, SubscribeToShardEventStream};
 use std::time::Duration;
-
-async fn register(c: &Client, server: &TestServer, stream: &str, name: &str) -> String {
-    let out = c
-        .register_stream_consumer()
-        .stream_arn(server.arn(stream))
-        .consumer_name(name)
-        .send()
-        .await
-        .unwrap();
-    out.consumer().unwrap().consumer_arn().to_owned()
-}
-
-async fn subscribe(
-    c: &Client,
-    consumer: &str,
-    shard: &str,
-    kind: ShardIteratorType,
-    seq: Option<&str>,
-    ts_ms: Option<i64>,
-) -> SubscribeToShardOutput {
-    let start = StartingPosition::builder()
-        .r#type(kind)
-        .set_sequence_number(seq.map(str::to_owned))
-        .set_timestamp(ts_ms.map(DateTime::from_millis))
-        .build()
-        .unwrap();
-    c.subscribe_to_shard()
-        .consumer_arn(consumer)
-        .shard_id(shard)
-        .starting_position(start)
-        .send()
-        .await
-        .unwrap()
-}
 
 /// A server with a one-shard stream "s" and an ACTIVE consumer "app" of it (the consumer's ARN).
 async fn with_consumer() -> (TestServer, Client, String) {
     let server = TestServer::start().await;
     let c = server.client();
     create_active(&c, "s", 1).await;
-    let consumer = register(&c, &server, "s", "app").await;
+    let consumer = register(&c, &server.arn("s"), "app").await;
     (server, c, consumer)
 }
 
@@ -110,38 +73,17 @@ async fn consumers_register_describe_list_and_deregister() {
     c.create_stream().stream_name("s").shard_count(1).send().await.unwrap();
     server.clock.advance_ms(1000);
     wait_active(&c, "s").await;
-    let out = c
-        .register_stream_consumer()
-        .stream_arn(server.arn("s"))
-        .consumer_name("app")
-        .send()
-        .await
-        .unwrap();
+    let out = try_register(&c, &server.arn("s"), "app").await.unwrap();
     let consumer = out.consumer().unwrap();
     assert_eq!(consumer.consumer_status(), &ConsumerStatus::Creating);
     let arn = consumer.consumer_arn().to_owned();
     let secs = server.clock_now() / 1000;
     assert_eq!(arn, format!("{}/consumer/app:{secs}", server.arn("s")));
     // The same name again is refused, even while CREATING.
-    let again = c
-        .register_stream_consumer()
-        .stream_arn(server.arn("s"))
-        .consumer_name("app")
-        .send()
-        .await;
+    let again = try_register(&c, &server.arn("s"), "app").await;
     assert_eq!(code(again), "ResourceInUseException");
     // Not readable until ACTIVE.
-    let start = StartingPosition::builder()
-        .r#type(ShardIteratorType::Latest)
-        .build()
-        .unwrap();
-    let early = c
-        .subscribe_to_shard()
-        .consumer_arn(&arn)
-        .shard_id("shardId-000000000000")
-        .starting_position(start)
-        .send()
-        .await;
+    let early = try_subscribe(&c, &arn, SHARD, ShardIteratorType::Latest, None, None).await;
     assert_eq!(code(early), "ResourceInUseException");
     server.clock.advance_ms(1000);
     // Described by ARN, and by stream ARN and name.
@@ -170,7 +112,7 @@ async fn consumers_register_describe_list_and_deregister() {
     // Listing pages in registration order.
     for name in ["b", "c"] {
         server.clock.advance_ms(10);
-        register(&c, &server, "s", name).await;
+        register(&c, &server.arn("s"), name).await;
     }
     let page = c
         .list_stream_consumers()
@@ -205,18 +147,13 @@ async fn consumers_register_describe_list_and_deregister() {
     server.clock.advance_ms(1000);
     let gone = c.describe_stream_consumer().consumer_arn(&arn).send().await;
     assert_eq!(code(gone), "ResourceNotFoundException");
-    let again = register(&c, &server, "s", "app").await;
+    let again = register(&c, &server.arn("s"), "app").await;
     assert_ne!(again, arn);
     // The per-stream limit of 20.
     for i in 3..20 {
-        register(&c, &server, "s", &format!("x{i}")).await;
+        register(&c, &server.arn("s"), &format!("x{i}")).await;
     }
-    let over = c
-        .register_stream_consumer()
-        .stream_arn(server.arn("s"))
-        .consumer_name("one-too-many")
-        .send()
-        .await;
+    let over = try_register(&c, &server.arn("s"), "one-too-many").await;
     assert_eq!(code(over), "LimitExceededException");
     c.delete_stream()
         .stream_name("s")
@@ -237,7 +174,7 @@ async fn subscribe_to_shard_pushes_every_record_in_order_from_each_starting_posi
         server.clock.advance_ms(10);
         seqs.push(put(&c, "s", "k", format!("r{i}")).await.sequence_number().to_owned());
     }
-    let consumer = register(&c, &server, "s", "app").await;
+    let consumer = register(&c, &server.arn("s"), "app").await;
     // TRIM_HORIZON: the ten records, then new ones pushed as they are written.
     let mut sub = subscribe(&c, &consumer, shard, ShardIteratorType::TrimHorizon, None, None).await;
     let (got, last) = receive(&mut sub, 10).await;
@@ -285,20 +222,10 @@ async fn a_second_subscription_is_refused_then_takes_over_after_five_seconds() {
     let shard = SHARD;
     let mut first = subscribe(&c, &consumer, shard, ShardIteratorType::Latest, None, None).await;
     assert!(next_event(&mut first).await.unwrap().records().is_empty());
-    let start = StartingPosition::builder()
-        .r#type(ShardIteratorType::Latest)
-        .build()
-        .unwrap();
-    let second = c
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id(shard)
-        .starting_position(start)
-        .send()
-        .await;
+    let second = try_subscribe(&c, &consumer, shard, ShardIteratorType::Latest, None, None).await;
     assert_eq!(code(second), "ResourceInUseException");
     // Another consumer reads the same shard independently.
-    let other = register(&c, &server, "s", "other").await;
+    let other = register(&c, &server.arn("s"), "other").await;
     let mut third = subscribe(&c, &other, shard, ShardIteratorType::Latest, None, None).await;
     assert!(next_event(&mut third).await.unwrap().records().is_empty());
     // Five seconds on, a new subscription takes over; the first ends with ResourceInUseException.

@@ -106,25 +106,9 @@ async fn signed_sdk_requests_pass_and_bad_signatures_get_aws_errors() {
     create_active(&a, "signed", 1).await;
     put(&a, "signed", "k", "v").await;
     // SubscribeToShard's request is signed like any other.
-    let consumer = a
-        .register_stream_consumer()
-        .stream_arn("arn:aws:kinesis:us-east-1:111111111111:stream/signed")
-        .consumer_name("c")
-        .send()
-        .await
-        .unwrap();
-    let start = aws_sdk_kinesis::types::StartingPosition::builder()
-        .r#type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .build()
-        .unwrap();
-    let mut sub = a
-        .subscribe_to_shard()
-        .consumer_arn(consumer.consumer().unwrap().consumer_arn())
-        .shard_id("shardId-000000000000")
-        .starting_position(start)
-        .send()
-        .await
-        .unwrap();
+    let consumer = register(&a, "arn:aws:kinesis:us-east-1:111111111111:stream/signed", "c").await;
+    let kind = aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon;
+    let mut sub = subscribe(&a, &consumer, "shardId-000000000000", kind, None, None).await;
     assert!(sub.event_stream.recv().await.unwrap().is_some());
     // The wrong secret.
     let wrong = client_with(&server.url(), "us-east-1", "AKIDACCOUNTA", "not-the-secret");

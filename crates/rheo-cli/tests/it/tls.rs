@@ -2,7 +2,7 @@
 //! chosen by ALPN, and cleartext still served on the same port.
 
 use crate::common::*;
-use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToShardEventStream};
+use aws_sdk_kinesis::types::{ShardIteratorType, SubscribeToShardEventStream};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -27,25 +27,9 @@ async fn the_sdk_works_over_https_with_the_self_signed_certificate() {
     let records = first_records(&c, "secure", put.shard_id()).await;
     assert_eq!(records[0].data().as_ref(), b"over tls");
     // Enhanced fan-out over TLS (HTTP/2, as the SDK negotiates it).
-    let consumer = c
-        .register_stream_consumer()
-        .stream_arn(server.arn("secure"))
-        .consumer_name("app")
-        .send()
-        .await
-        .unwrap();
-    let start = StartingPosition::builder()
-        .r#type(ShardIteratorType::TrimHorizon)
-        .build()
-        .unwrap();
-    let mut sub = c
-        .subscribe_to_shard()
-        .consumer_arn(consumer.consumer().unwrap().consumer_arn())
-        .shard_id(put.shard_id())
-        .starting_position(start)
-        .send()
-        .await
-        .unwrap();
+    let consumer = register(&c, &server.arn("secure"), "app").await;
+    let kind = ShardIteratorType::TrimHorizon;
+    let mut sub = subscribe(&c, &consumer, put.shard_id(), kind, None, None).await;
     let Some(SubscribeToShardEventStream::SubscribeToShardEvent(e)) = sub.event_stream.recv().await.unwrap() else {
         panic!("an event")
     };
@@ -112,14 +96,7 @@ async fn cleartext_http2_with_prior_knowledge_serves_requests_and_event_streams(
     let server = TestServer::start().await;
     let c = server.client();
     create_active(&c, "h2", 1).await;
-    let consumer = c
-        .register_stream_consumer()
-        .stream_arn(server.arn("h2"))
-        .consumer_name("app")
-        .send()
-        .await
-        .unwrap();
-    let consumer_arn = consumer.consumer().unwrap().consumer_arn().to_owned();
+    let consumer_arn = register(&c, &server.arn("h2"), "app").await;
     let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
         .await

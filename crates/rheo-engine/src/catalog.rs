@@ -13,12 +13,12 @@
 //! shard map stays the old one until a single save replaces map and status together, so a crash
 //! leaves either the old map (and the reshard still pending) or the new one.
 
+use crate::mac::MacKey;
 use crate::reshard::Reshard;
 use crate::throttle::LimitsProfile;
 use rheo_types::{HashKeyRange, SequenceNumber, ShardId, StreamName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
 
@@ -28,8 +28,13 @@ const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Catalog {
     pub version: u32,
-    /// Keys iterator checksums; persisted so iterators survive restarts.
-    pub secret: u64,
+    /// Keys the tags of iterators and pagination tokens; persisted so they survive restarts.
+    /// Catalogs from before it (which had a CRC `secret`) get a new key when loaded.
+    #[serde(default = "fresh_key")]
+    pub token_key: MacKey,
+    /// Loaded from an older format: save before serving, so the new fields persist.
+    #[serde(skip)]
+    pub migrated: bool,
     /// The next stream incarnation id; never reused, so a re-created stream has fresh storage.
     pub next_incarnation: u64,
     pub streams: BTreeMap<StreamName, StreamMeta>,
@@ -264,12 +269,17 @@ impl StreamMeta {
     }
 }
 
+/// A new token key. The OS RNG failing is fatal: a token key must never be predictable.
+fn fresh_key() -> MacKey {
+    MacKey::generate().unwrap_or_else(|e| panic!("{e}"))
+}
+
 impl Catalog {
     fn new() -> Catalog {
-        let secret = std::collections::hash_map::RandomState::new().build_hasher().finish();
         Catalog {
             version: FORMAT_VERSION,
-            secret,
+            token_key: fresh_key(),
+            migrated: false,
             next_incarnation: 1,
             streams: BTreeMap::new(),
         }
@@ -278,7 +288,17 @@ impl Catalog {
     /// Loads the catalog from `dir`, or starts an empty one if there is none.
     pub fn load(dir: &Path) -> std::io::Result<Catalog> {
         match std::fs::read(dir.join(CATALOG_FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other),
+            Ok(bytes) => {
+                // Hash keys are u128s: read the document once as a catalog, never as a `Value`.
+                #[derive(Deserialize)]
+                struct Probe {
+                    token_key: Option<serde::de::IgnoredAny>,
+                }
+                let probe: Probe = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+                let mut catalog: Catalog = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+                catalog.migrated = probe.token_key.is_none();
+                Ok(catalog)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog::new()),
             Err(e) => Err(e),
         }

@@ -12,7 +12,7 @@
 //! records are pushed as soon as they are durable, without polling.
 
 use crate::catalog::{ConsumerMeta, ConsumerStatus, StreamMeta};
-use crate::control::{TOKEN_TTL_MS, decode_token, encode_token};
+use crate::control::TOKEN_TTL_MS;
 use crate::data::{ReadSummary, RecordsRead, StartingPosition};
 use crate::runtime::StreamRuntime;
 use crate::throttle::{PushThrottle, ShardLimits};
@@ -185,8 +185,11 @@ impl Engine {
                         "NextToken and StreamCreationTimestamp cannot be provided together.".into(),
                     ));
                 }
-                let tok: ConsumersToken =
-                    decode_token(t).ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
+                let tok: ConsumersToken = self
+                    .inner
+                    .token_key
+                    .decode_token(t)
+                    .ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
                 if now - tok.minted_ms > TOKEN_TTL_MS {
                     return Err(Error::ExpiredNextToken(format!("The NextToken {t} has expired.")));
                 }
@@ -209,7 +212,7 @@ impl Engine {
             let page = &rest[..rest.len().min(max)];
             let next_token = (rest.len() > max).then(|| {
                 let last = page[page.len() - 1];
-                encode_token(&ConsumersToken {
+                self.inner.token_key.encode_token(&ConsumersToken {
                     stream: meta.name.clone(),
                     stream_created_ms: meta.created_ms,
                     after: (last.created_ms, last.name.clone()),

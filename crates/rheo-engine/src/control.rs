@@ -290,9 +290,12 @@ impl Engine {
         next_token: Option<&str>,
     ) -> Result<(Vec<StreamView>, bool), Error> {
         let after = match next_token {
-            Some(t) => {
-                Some(decode_token::<StreamName>(t).ok_or_else(|| Error::InvalidArgument("Invalid NextToken.".into()))?)
-            }
+            Some(t) => Some(
+                self.inner
+                    .token_key
+                    .decode_token::<StreamName>(t)
+                    .ok_or_else(|| Error::InvalidArgument("Invalid NextToken.".into()))?,
+            ),
             None => exclusive_start.cloned(),
         };
         let now = self.now();
@@ -311,8 +314,8 @@ impl Engine {
     }
 
     /// Encodes the token that continues a ListStreams page ending at `last`.
-    pub fn list_streams_token(last: &StreamName) -> String {
-        encode_token(last)
+    pub fn list_streams_token(&self, last: &StreamName) -> String {
+        self.inner.token_key.encode_token(last)
     }
 
     pub async fn list_shards(&self, req: ListShards) -> Result<(Vec<ShardView>, Option<String>), Error> {
@@ -329,8 +332,11 @@ impl Engine {
                         "NextToken cannot be provided together with ExclusiveStartShardId, StreamCreationTimestamp or ShardFilter.".into(),
                     ));
                 }
-                let tok: ShardsToken =
-                    decode_token(t).ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
+                let tok: ShardsToken = self
+                    .inner
+                    .token_key
+                    .decode_token(t)
+                    .ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
                 if now - tok.minted_ms > TOKEN_TTL_MS {
                     return Err(Error::ExpiredNextToken(format!("The NextToken {t} has expired.")));
                 }
@@ -365,7 +371,7 @@ impl Engine {
                 .collect();
             let page: Vec<ShardView> = selected.iter().take(max).map(|s| ShardView::from(*s)).collect();
             let token = (selected.len() > max).then(|| {
-                encode_token(&ShardsToken {
+                self.inner.token_key.encode_token(&ShardsToken {
                     stream: stream.clone(),
                     created_ms: meta.created_ms,
                     after: page.last().map(|s| s.id.clone()).unwrap_or_default(),
@@ -510,17 +516,6 @@ fn shard_matches(filter: &ShardFilter, s: &ShardMeta, stream_created_ms: i64, tr
         ShardFilter::AtTimestamp(t) => open_at(*t),
         ShardFilter::FromTimestamp(t) => open_after(*t),
     }
-}
-
-pub(crate) fn encode_token<T: serde::Serialize>(value: &T) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
-}
-
-pub(crate) fn decode_token<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }
 
 /// AUTO distribution and warm throughput exist only for on-demand streams.

@@ -87,6 +87,14 @@ impl Engine {
         entry: PutEntry,
         ordering: Option<SequenceNumber>,
     ) -> Result<(ShardId, SequenceNumber), Error> {
+        if let Some(o) = ordering
+            && o.counter > SequenceNumber::ordering_ceiling(self.now())
+        {
+            return Err(Error::InvalidArgument(format!(
+                "ExclusiveMinimumSequenceNumber {o} used in PutRecord on stream {name} under account {} is invalid.",
+                self.inner.config.account
+            )));
+        }
         let outcome = self
             .append(name, vec![entry], ordering.map(|s| s.counter))
             .await?
@@ -279,7 +287,7 @@ impl Engine {
     ) -> Result<u64, Error> {
         let account = &self.inner.config.account;
         let tail = shard.reader.tail();
-        let end = tail.last_key.map_or(0, |k| k + 1);
+        let end = tail.last_key.map_or(0, |k| k.saturating_add(1));
         let parse_seq = |s: &str| -> Result<u64, Error> {
             let seq = SequenceNumber::parse(s).map_err(|_| {
                 Error::InvalidArgument(format!(
@@ -325,7 +333,7 @@ impl Engine {
             position,
             minted_ms: self.now(),
         };
-        iterator::encode(&pos, self.inner.secret)
+        iterator::encode(&pos, &self.inner.token_key)
     }
 
     /// Checks a GetRecords request: the iterator, its stream and shard. The read itself is
@@ -337,7 +345,7 @@ impl Engine {
         stream: Option<&StreamName>,
     ) -> Result<RecordsRead, Error> {
         let now = self.now();
-        let pos = iterator::decode(token, self.inner.secret, now).map_err(|e| match e {
+        let pos = iterator::decode(token, &self.inner.token_key, now).map_err(|e| match e {
             IteratorError::Invalid => Error::InvalidArgument("Invalid ShardIterator.".into()),
             IteratorError::Expired { minted_ms } => Error::ExpiredIterator(format!(
                 "Iterator expired. The iterator was created at time {minted_ms} while right now it is {now} which is further in the future than the tolerated delay of 300000 milliseconds."
@@ -452,7 +460,7 @@ impl RecordsRead {
             let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
             meter.throttle(l, now).charge_read(l, now, bytes);
         }
-        let next = last.map_or(self.limits.from_key, |(key, _)| key + 1);
+        let next = last.map_or(self.limits.from_key, |(key, _)| key.saturating_add(1));
         let caught_up = self.reader.tail().last_key.is_none_or(|k| next > k);
         let millis_behind_latest = match last {
             Some((_, ts)) if !caught_up => (self.engine.now() - ts).max(0),

@@ -23,6 +23,7 @@ pub mod control;
 pub mod data;
 mod error;
 pub mod iterator;
+pub mod mac;
 pub mod reshard;
 mod resharding;
 mod runtime;

@@ -178,7 +178,7 @@ impl Map<'_> {
         self.shards.push(ShardMeta {
             id,
             range,
-            starting_counter: after + 1,
+            starting_counter: after.saturating_add(1),
             ending_counter: None,
             parent: Some(parent),
             adjacent_parent: adjacent,

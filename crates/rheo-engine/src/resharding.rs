@@ -107,14 +107,14 @@ impl Engine {
         for &id in &closing {
             let Some(shard) = rt.shard(id) else { continue };
             if let Some(last) = shard.reader.tail().last_key {
-                close = close.max(last + 1);
+                close = close.max(last.saturating_add(1));
             }
             let Some(tx) = &shard.tx else { continue };
             let (reply, rx) = oneshot::channel();
             let _ = tx.send(Command::Close(reply)).await;
             if let Ok((last, log)) = rx.await {
                 if let Some(last) = last {
-                    close = close.max(last.counter + 1);
+                    close = close.max(last.counter.saturating_add(1));
                 }
                 stopped.push((id, log));
             }

@@ -60,7 +60,7 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) disk: Arc<dyn Disk>,
-    pub(crate) secret: u64,
+    pub(crate) token_key: crate::mac::MacKey,
     state: Mutex<State>,
     /// Reshards are applied one at a time.
     pub(crate) reshard_lock: tokio::sync::Mutex<()>,
@@ -169,7 +169,7 @@ impl Engine {
         let catalog = Catalog::load(&config.data_dir).map_err(io)?;
         let default_limits = AtomicU8::new(config.throughput_limits as u8);
         let inner = Arc::new(Inner {
-            secret: catalog.secret,
+            token_key: catalog.token_key.clone(),
             state: Mutex::new(State {
                 catalog,
                 runtimes: HashMap::new(),
@@ -185,6 +185,10 @@ impl Engine {
         });
         {
             let mut st = inner.lock();
+            if st.catalog.migrated {
+                inner.save(&st)?;
+                st.catalog.migrated = false;
+            }
             let now = inner.clock.now_ms();
             let metas: Vec<StreamMeta> = st
                 .catalog

@@ -57,19 +57,21 @@ pub enum Command {
 }
 
 /// The next record's counter and arrival time: counters strictly increase and follow the
-/// clock; arrival times never go backwards.
-pub fn next_position(last: Option<Assigned>, now_ms: i64, after_counter: Option<u64>) -> Assigned {
+/// clock; arrival times never go backwards. `None` when the counter space is exhausted (it
+/// cannot be reached while ordering hints are bounded by [`SequenceNumber::ordering_ceiling`];
+/// checked all the same, so no input can wrap a counter).
+pub fn next_position(last: Option<Assigned>, now_ms: i64, after_counter: Option<u64>) -> Option<Assigned> {
     let mut counter = SequenceNumber::counter_at(now_ms);
     if let Some(l) = last {
-        counter = counter.max(l.counter + 1);
+        counter = counter.max(l.counter.checked_add(1)?);
     }
     if let Some(a) = after_counter {
-        counter = counter.max(a.saturating_add(1));
+        counter = counter.max(a.checked_add(1)?);
     }
-    Assigned {
+    Some(Assigned {
         counter,
         timestamp_ms: last.map_or(now_ms, |l| l.timestamp_ms.max(now_ms)),
-    }
+    })
 }
 
 /// Runs until every sender is gone. `floor` is a position every new record must follow (the
@@ -99,6 +101,7 @@ pub async fn run(
         };
         let mut bytes = size(&first);
         let mut batch = vec![first];
+        let mut kept = Vec::new();
         while bytes < BATCH_BYTES {
             match rx.try_recv() {
                 Ok(Command::Append(next)) => {
@@ -114,14 +117,34 @@ pub async fn run(
         }
         let now = clock.now_ms();
         let mut positions = Vec::with_capacity(batch.len());
-        for req in &batch {
+        let mut exhausted = Vec::new();
+        for req in batch.drain(..) {
             let mut assigned = Vec::with_capacity(req.records.len());
-            for (i, _) in req.records.iter().enumerate() {
-                let a = next_position(last, now, if i == 0 { req.after_counter } else { None });
-                last = Some(a);
+            let mut next = last;
+            for i in 0..req.records.len() {
+                let Some(a) = next_position(next, now, if i == 0 { req.after_counter } else { None }) else {
+                    break;
+                };
+                next = Some(a);
                 assigned.push(a);
             }
+            if assigned.len() < req.records.len() {
+                exhausted.push(req);
+                continue;
+            }
+            last = next;
             positions.push(assigned);
+            kept.push(req);
+        }
+        std::mem::swap(&mut batch, &mut kept);
+        for req in exhausted {
+            tracing::error!("a shard's sequence counter is exhausted; the append is refused");
+            let _ = req
+                .reply
+                .send(Err(AppendError::Failed("sequence counter exhausted".into())));
+        }
+        if batch.is_empty() {
+            continue;
         }
         let joined = tokio::task::spawn_blocking(move || {
             let result = append(&mut log, &batch, &positions);
@@ -188,7 +211,7 @@ mod tests {
 
     #[test]
     fn counters_increase_and_times_never_go_back() {
-        let a = next_position(None, 1000, None);
+        let a = next_position(None, 1000, None).unwrap();
         assert_eq!(
             a,
             Assigned {
@@ -196,10 +219,10 @@ mod tests {
                 timestamp_ms: 1000
             }
         );
-        let b = next_position(Some(a), 1000, None);
+        let b = next_position(Some(a), 1000, None).unwrap();
         assert_eq!(b.counter, a.counter + 1);
         // The clock stepped back: the arrival time holds, the counter still grows.
-        let c = next_position(Some(b), 900, None);
+        let c = next_position(Some(b), 900, None).unwrap();
         assert_eq!(
             c,
             Assigned {
@@ -208,10 +231,17 @@ mod tests {
             }
         );
         // The clock moved on: the counter jumps to it.
-        let d = next_position(Some(c), 2000, None);
+        let d = next_position(Some(c), 2000, None).unwrap();
         assert_eq!(d.counter, 2000 << 20);
         // SequenceNumberForOrdering from the future pushes the counter past it.
-        let e = next_position(Some(d), 2000, Some(5000 << 20));
+        let e = next_position(Some(d), 2000, Some(5000 << 20)).unwrap();
         assert_eq!(e.counter, (5000 << 20) + 1);
+        // The top of the counter space is refused, never wrapped.
+        let top = Assigned {
+            counter: u64::MAX,
+            timestamp_ms: 2000,
+        };
+        assert_eq!(next_position(Some(top), 2000, None), None);
+        assert_eq!(next_position(None, 2000, Some(u64::MAX)), None);
     }
 }

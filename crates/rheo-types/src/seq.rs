@@ -19,6 +19,10 @@ use std::fmt;
 /// Bits of the counter below the millisecond timestamp.
 pub const COUNTER_TIME_SHIFT: u32 = 20;
 
+/// How far ahead of the clock an ordering hint may point (see
+/// [`SequenceNumber::ordering_ceiling`]).
+pub const ORDERING_AHEAD_MS: i64 = 24 * 3600 * 1000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SequenceNumber {
     /// Orders records within a shard; doubles as the record's key in the shard log.
@@ -36,7 +40,15 @@ pub enum SequenceParseError {
 impl SequenceNumber {
     /// The first counter a clock reading of `now_ms` allows.
     pub fn counter_at(now_ms: i64) -> u64 {
-        (now_ms.max(0) as u64) << COUNTER_TIME_SHIFT
+        (now_ms.max(0) as u64).saturating_mul(1 << COUNTER_TIME_SHIFT)
+    }
+
+    /// The largest `SequenceNumberForOrdering` counter accepted at `now_ms`: one a shard could
+    /// have minted by a day from now. A hint past it names a record that does not exist; taken
+    /// as it is, it would push the shard's counter towards the top of its space, where no later
+    /// record could be numbered.
+    pub fn ordering_ceiling(now_ms: i64) -> u64 {
+        Self::counter_at(now_ms.saturating_add(ORDERING_AHEAD_MS))
     }
 
     /// Parses a sequence number that Rheo minted.

@@ -267,7 +267,7 @@ fn finish(
         return Err(SigError::Invalid(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
             scope.date,
-            &amz_date[..8]
+            amz_date.get(..8).unwrap_or_default()
         )));
     }
     let signed_headers: Vec<String> = signed
@@ -290,15 +290,17 @@ fn finish(
     })
 }
 
-/// `YYYYMMDDTHHMMSSZ` as epoch milliseconds.
+/// `YYYYMMDDTHHMMSSZ` as epoch milliseconds. Works on bytes: any input, multibyte characters
+/// included, is either a date or `None`.
 pub fn parse_amz_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    let b: &[u8; 16] = s.as_bytes().try_into().ok()?;
+    if b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let d = &s[r];
-        d.bytes().all(|c| c.is_ascii_digit()).then(|| d.parse().ok())?
+        b.get(r)?.iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
     };
     let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
     let (h, mi, sec) = (num(9..11)?, num(11..13)?, num(13..15)?);
@@ -886,5 +888,49 @@ mod tests {
         fn arbitrary_queries_never_panic(query in "[A-Za-z%=&0-9-]{0,200}") {
             let _ = parse(&RequestParts { method: "GET", path: "/", query: Some(&query), headers: &[] });
         }
+
+        /// Presigned queries whose every parameter is arbitrary text (multibyte characters
+        /// included), sent raw or percent-encoded, through parsing, the time check and
+        /// verification.
+        #[test]
+        fn arbitrary_presigned_queries_never_panic(
+            values in proptest::collection::vec("\\PC{0,24}", 6),
+            dated in "[0-9]{0,3}\\PC[0-9]{0,4}T[0-9\\PC]{0,6}Z",
+            encode in any::<bool>(),
+            now in any::<i64>(),
+        ) {
+            let enc = |v: &str| if encode { uri_encode(v) } else { v.to_owned() };
+            let names = ["X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Expires", "X-Amz-Content-Sha256", "X-Amz-Security-Token"];
+            let mut query = format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Date={}", enc(&dated));
+            for (n, v) in names.iter().zip(&values) {
+                query.push_str(&format!("&{n}={}", enc(v)));
+            }
+            let headers = [("host", "localhost")];
+            let req = RequestParts { method: "POST", path: "/", query: Some(&query), headers: &headers };
+            if let Ok(sig) = parse(&req) {
+                let _ = check_time(&sig, now);
+                let _ = verify_request(&req, &sig, "secret", b"{}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_multibyte_date_is_refused_not_a_panic() {
+        // 16 bytes, 'T' at byte 8, 'Z' at byte 15, and 'é' across bytes 3 and 4.
+        let date = "201\u{e9}083T123456Z";
+        assert_eq!(date.len(), 16);
+        assert_eq!(parse_amz_date(date), None);
+        let query = format!(
+            "X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=AKID%2F20150830%2Fus-east-1%2Fkinesis%2Faws4_request&X-Amz-Date={}&X-Amz-SignedHeaders=host&X-Amz-Signature=abcd",
+            uri_encode(date)
+        );
+        let e = parse(&RequestParts {
+            method: "POST",
+            path: "/",
+            query: Some(&query),
+            headers: &[],
+        })
+        .unwrap_err();
+        assert_eq!(e.name(), "IncompleteSignatureException");
     }
 }

@@ -11,6 +11,7 @@ mod errors;
 mod fanout;
 mod faults;
 mod fuzz;
+mod hardening;
 mod limits;
 mod reshard;
 mod retention;

@@ -29,7 +29,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
     let next_token = streams
         .last()
         .filter(|_| has_more)
-        .map(|s| Engine::list_streams_token(&s.name));
+        .map(|s| engine.list_streams_token(&s.name));
     json(&ListStreamsOutput {
         stream_names: streams.iter().map(|s| s.name.to_string()).collect(),
         has_more_streams: has_more,

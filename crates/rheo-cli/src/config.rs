@@ -71,6 +71,48 @@ pub struct ServeArgs {
     /// write every stream.
     #[arg(long, env = "RHEO_ALLOW_UNAUTHENTICATED")]
     pub allow_unauthenticated: bool,
+    /// With TLS on, refuse requests that arrive over cleartext (403 AccessDeniedException).
+    #[arg(long, env = "RHEO_REQUIRE_TLS")]
+    pub require_tls: bool,
+    /// The credential `/_rheo/` requires, `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. Without one,
+    /// `/_rheo/` is served only to loopback clients (signed by a credential when any are set).
+    #[arg(long, env = "RHEO_ADMIN_CREDENTIAL")]
+    pub admin_credential: Option<String>,
+    /// Regions served besides --region, comma-separated; signatures scoped to any other
+    /// region are refused.
+    #[arg(long, env = "RHEO_REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Accounts and regions open at once besides the server's own [default: 64].
+    #[arg(long, env = "RHEO_MAX_TENANTS")]
+    pub max_tenants: Option<usize>,
+    /// An account and region unused this long is closed, in ms [default: 600000].
+    #[arg(long, env = "RHEO_TENANT_IDLE_TIMEOUT_MS")]
+    pub tenant_idle_timeout_ms: Option<u64>,
+    /// Connections open at once; past it new ones are closed at once [default: 4096].
+    #[arg(long, env = "RHEO_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// A new connection must send its first byte within this, in ms [default: 10000].
+    #[arg(long, env = "RHEO_FIRST_BYTE_TIMEOUT_MS")]
+    pub first_byte_timeout_ms: Option<u64>,
+    /// A connection with no request in flight for this long is closed, in ms [default: 60000].
+    #[arg(long, env = "RHEO_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Time for a request's headers, then its body; and how long a request in flight may make
+    /// no progress before its connection is closed, in ms [default: 60000].
+    #[arg(long, env = "RHEO_READ_TIMEOUT_MS")]
+    pub read_timeout_ms: Option<u64>,
+    /// HTTP/2 streams per connection [default: 100].
+    #[arg(long, env = "RHEO_H2_MAX_STREAMS")]
+    pub h2_max_streams: Option<u32>,
+    /// Request-body bytes held at once, each request charged twice its size [default: 256 MiB].
+    #[arg(long, env = "RHEO_BODY_BUDGET_BYTES")]
+    pub body_budget_bytes: Option<usize>,
+    /// Of the body budget, what one account and region may hold [default: 128 MiB].
+    #[arg(long, env = "RHEO_TENANT_BODY_BYTES")]
+    pub tenant_body_bytes: Option<usize>,
+    /// Of the body budget, what one connection may hold [default: 64 MiB].
+    #[arg(long, env = "RHEO_CONNECTION_BODY_BYTES")]
+    pub connection_body_bytes: Option<usize>,
 }
 
 #[derive(serde::Deserialize, Default, Debug)]
@@ -95,6 +137,21 @@ struct FileSettings {
     credential: Vec<Credential>,
     #[serde(default)]
     allow_unauthenticated: bool,
+    #[serde(default)]
+    require_tls: bool,
+    admin_credential: Option<Credential>,
+    #[serde(default)]
+    regions: Vec<String>,
+    max_tenants: Option<usize>,
+    tenant_idle_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    first_byte_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    read_timeout_ms: Option<u64>,
+    h2_max_streams: Option<u32>,
+    body_budget_bytes: Option<usize>,
+    tenant_body_bytes: Option<usize>,
+    connection_body_bytes: Option<usize>,
 }
 
 /// The settings `serve` runs with.
@@ -177,12 +234,74 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
                 .map_err(|e| anyhow::anyhow!("credential {}: {e}", c.access_key_id))
         },
     )?;
+    let admin_credential = match args.admin_credential {
+        Some(spec) => Some(Credential::parse_spec(&spec).map_err(|e| anyhow::anyhow!("--admin-credential: {e}"))?),
+        None => file.admin_credential,
+    };
+    if let Some(c) = &admin_credential {
+        c.check().map_err(|e| anyhow::anyhow!("admin credential: {e}"))?;
+    }
+    let defaults = ServerOptions::default();
+    let ms = |flag: Option<u64>, file: Option<u64>, default: std::time::Duration| {
+        flag.or(file).map_or(default, std::time::Duration::from_millis)
+    };
+    let regions = if args.regions.is_empty() {
+        file.regions
+    } else {
+        args.regions
+    };
+    for r in &regions {
+        anyhow::ensure!(
+            !r.is_empty()
+                && r.len() <= 32
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "region {r:?} is not a region name"
+        );
+    }
     let server = ServerOptions {
         faults,
         tls,
         credentials,
-        ..ServerOptions::default()
+        admin_credential,
+        regions,
+        require_tls: args.require_tls || file.require_tls,
+        max_tenants: args.max_tenants.or(file.max_tenants).unwrap_or(defaults.max_tenants),
+        tenant_idle_timeout: ms(
+            args.tenant_idle_timeout_ms,
+            file.tenant_idle_timeout_ms,
+            defaults.tenant_idle_timeout,
+        ),
+        max_connections: args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(defaults.max_connections),
+        first_byte_timeout: ms(
+            args.first_byte_timeout_ms,
+            file.first_byte_timeout_ms,
+            defaults.first_byte_timeout,
+        ),
+        idle_timeout: ms(args.idle_timeout_ms, file.idle_timeout_ms, defaults.idle_timeout),
+        read_timeout: ms(args.read_timeout_ms, file.read_timeout_ms, defaults.read_timeout),
+        h2_max_streams: args
+            .h2_max_streams
+            .or(file.h2_max_streams)
+            .unwrap_or(defaults.h2_max_streams),
+        body_budget_bytes: args
+            .body_budget_bytes
+            .or(file.body_budget_bytes)
+            .unwrap_or(defaults.body_budget_bytes),
+        tenant_body_bytes: args
+            .tenant_body_bytes
+            .or(file.tenant_body_bytes)
+            .unwrap_or(defaults.tenant_body_bytes),
+        connection_body_bytes: args
+            .connection_body_bytes
+            .or(file.connection_body_bytes)
+            .unwrap_or(defaults.connection_body_bytes),
+        ..defaults
     };
+    server.check().map_err(anyhow::Error::msg)?;
     let listen = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:4567".into());
     Ok(Settings {
         listen,
@@ -289,6 +408,39 @@ mod tests {
         assert_eq!(s.engine.log.durability, Durability::Fsync);
         assert_eq!(s.engine.throughput_limits, rheo_engine::throttle::LimitsProfile::Off);
         assert!(s.server.faults.is_empty());
+        assert_eq!(s.server.max_connections, 4096);
+        assert!(s.server.regions.is_empty());
+    }
+
+    #[test]
+    fn hardening_settings_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rheo.toml");
+        std::fs::write(
+            &path,
+            "regions = [\"eu-west-1\"]\nmax-connections = 10\nidle-timeout-ms = 5000\n[admin-credential]\naccess-key-id = \"ADMIN\"\nsecret-access-key = \"s\"\n",
+        )
+        .unwrap();
+        let s = settings(ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.server.regions, ["eu-west-1"]);
+        assert_eq!(s.server.max_connections, 10);
+        assert_eq!(s.server.idle_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(s.server.admin_credential.unwrap().access_key_id, "ADMIN");
+        let s = settings(ServeArgs {
+            config: Some(path),
+            max_connections: Some(20),
+            regions: vec!["ap-south-1".into()],
+            admin_credential: Some("ROOT:pw".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.server.max_connections, 20);
+        assert_eq!(s.server.regions, ["ap-south-1"]);
+        assert_eq!(s.server.admin_credential.unwrap().access_key_id, "ROOT");
     }
 
     #[test]
@@ -369,6 +521,22 @@ mod tests {
         }));
         assert!(bad(ServeArgs {
             faults: vec!["PutRecords:error-rate=7".into()],
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            require_tls: true,
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            tenant_body_bytes: Some(1024),
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            regions: vec!["Not A Region".into()],
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            admin_credential: Some("nosecret".into()),
             ..Default::default()
         }));
         let dir = tempfile::tempdir().unwrap();

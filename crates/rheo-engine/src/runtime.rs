@@ -163,9 +163,18 @@ impl Engine {
     /// Opens (or creates) the engine's data directory, recovers every shard log, and starts the
     /// writer tasks and the background tick. Must run inside a Tokio runtime.
     pub fn open(config: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, Error> {
+        Engine::open_with(config, clock, true)
+    }
+
+    /// As [`Engine::open`]; with `create_dir` false the data directory is made only when the
+    /// catalog is first saved (a tenant's first write), so requests that write nothing leave
+    /// nothing on disk.
+    fn open_with(config: EngineConfig, clock: Arc<dyn Clock>, create_dir: bool) -> Result<Engine, Error> {
         let disk: Arc<dyn Disk> = Arc::new(RealDisk);
         let io = |e: std::io::Error| Error::Internal(format!("opening {}: {e}", config.data_dir.display()));
-        disk.create_dir_all(&config.data_dir).map_err(io)?;
+        if create_dir {
+            disk.create_dir_all(&config.data_dir).map_err(io)?;
+        }
         let catalog = Catalog::load(&config.data_dir).map_err(io)?;
         let default_limits = AtomicU8::new(config.throughput_limits as u8);
         let inner = Arc::new(Inner {
@@ -219,7 +228,13 @@ impl Engine {
         config.account = account.to_owned();
         config.region = region.to_owned();
         config.throughput_limits = self.default_limits();
-        Engine::open(config, self.inner.clock.clone())
+        Engine::open_with(config, self.inner.clock.clone(), false)
+    }
+
+    /// Whether this handle is the engine's only one: no request, subscription or task holds
+    /// another, so dropping it closes the engine.
+    pub fn is_unshared(&self) -> bool {
+        Arc::strong_count(&self.inner) == 1
     }
 
     /// The server's throughput limits, which apply to every stream without its own.
@@ -333,10 +348,14 @@ impl Inner {
 
     /// Persists the catalog; call with the state lock held so saves are ordered.
     pub(crate) fn save(&self, st: &State) -> Result<(), Error> {
-        st.catalog.save(&self.config.data_dir).map_err(|e| {
-            tracing::error!(error = %e, "saving the catalog failed");
-            Error::Internal(format!("saving the catalog: {e}"))
-        })
+        let dir = &self.config.data_dir;
+        self.disk
+            .create_dir_all(dir)
+            .and_then(|()| st.catalog.save(dir))
+            .map_err(|e| {
+                tracing::error!(error = %e, "saving the catalog failed");
+                Error::Internal(format!("saving the catalog: {e}"))
+            })
     }
 
     /// Applies due transitions, removes deleted streams' storage and trims expired segments.

@@ -14,10 +14,13 @@
 //! other's streams.
 
 use crate::error::ApiError;
+use crate::faults::{FaultRule, Faults};
 use rheo_engine::Engine;
-use rheo_wire::sigv4::{self, RequestParts, SigError};
+use rheo_wire::sigv4::{self, RequestParts, SigError, Signature};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 
 /// A credential Rheo accepts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -81,34 +84,73 @@ fn sig_error(e: SigError) -> ApiError {
     ApiError::new(e.name(), e.message())
 }
 
-/// Checks a request's signature; returns its tenant.
-pub fn authenticate(
-    credentials: &[Credential],
-    default_account: &str,
+/// Who may sign requests, and for which regions.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Verified credentials; none: any well-formed signature is accepted (see the module docs).
+    pub credentials: Vec<Credential>,
+    /// Regions a signature may be scoped to (the server's own is always among them).
+    pub regions: Vec<String>,
+    /// The server's account, for signatures that do not name one.
+    pub account: String,
+}
+
+/// A request whose signature passed every check that does not need its body: what is left is
+/// [`Pending::verify_body`], once the body has arrived.
+#[derive(Debug)]
+pub struct Pending {
+    pub tenant: Tenant,
+    /// With credentials: the signature and the secret it must verify with.
+    check: Option<(Signature, String)>,
+    /// The signature covers the body (its hash is in the canonical request); otherwise it
+    /// was made over `UNSIGNED-PAYLOAD`, which is accepted only over TLS.
+    body_signed: bool,
+}
+
+/// The header that names the operation: it must be signed, or a captured request could be
+/// replayed as another operation.
+const TARGET_HEADER: &str = "x-amz-target";
+
+/// Checks everything about a request's signature that its headers and query decide: the
+/// signature's shape, its region, its key, its time, the headers it covers and how it covers
+/// the payload. Runs before any of the body is read, so nothing is held for a request that is
+/// going to be refused. `tls` says whether the request came over TLS.
+pub fn authenticate_headers(
+    cfg: &AuthConfig,
     req: &RequestParts<'_>,
-    body: &[u8],
     now_ms: i64,
-) -> Result<Tenant, ApiError> {
+    tls: bool,
+) -> Result<Pending, ApiError> {
     let sig = sigv4::parse(req).map_err(sig_error)?;
-    if !is_region(&sig.scope.region) {
+    let region = &sig.scope.region;
+    if !is_region(region) {
         return Err(sig_error(SigError::Incomplete(format!(
-            "Credential should be scoped to a valid region, not '{}'.",
-            sig.scope.region
+            "Credential should be scoped to a valid region, not '{region}'."
         ))));
     }
-    if credentials.is_empty() {
+    if !cfg.regions.iter().any(|r| r == region) {
+        return Err(sig_error(SigError::Invalid(format!(
+            "Credential should be scoped to a valid region, not '{region}'. This server serves {}.",
+            cfg.regions.join(", ")
+        ))));
+    }
+    if cfg.credentials.is_empty() {
         let key = &sig.scope.access_key;
         let account = if is_account(key) {
             key.clone()
         } else {
-            default_account.to_owned()
+            cfg.account.clone()
         };
-        return Ok(Tenant {
-            account,
-            region: sig.scope.region,
+        return Ok(Pending {
+            tenant: Tenant {
+                account,
+                region: sig.scope.region,
+            },
+            check: None,
+            body_signed: true,
         });
     }
-    let Some(cred) = credentials.iter().find(|c| c.access_key_id == sig.scope.access_key) else {
+    let Some(cred) = cfg.credentials.iter().find(|c| c.access_key_id == sig.scope.access_key) else {
         return Err(sig_error(SigError::UnknownKey));
     };
     if sig.scope.service != "kinesis" {
@@ -117,48 +159,204 @@ pub fn authenticate(
         )));
     }
     sigv4::check_time(&sig, now_ms).map_err(sig_error)?;
-    sigv4::verify_request(req, &sig, &cred.secret_access_key, body).map_err(sig_error)?;
-    Ok(Tenant {
-        account: cred.account_id.clone().unwrap_or_else(|| default_account.to_owned()),
-        region: sig.scope.region,
+    let signed = |h: &str| sig.signed_headers.iter().any(|s| s == h);
+    if !signed("host") && !signed(":authority") {
+        return Err(sig_error(SigError::Incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        )));
+    }
+    let has_target = req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(TARGET_HEADER));
+    if has_target && !signed(TARGET_HEADER) {
+        return Err(sig_error(SigError::Incomplete(
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        )));
+    }
+    let declared = sigv4::declared_payload_hash(req, &sig);
+    if declared.as_deref().is_some_and(|d| d.starts_with("STREAMING-")) {
+        return Err(sig_error(SigError::Invalid(
+            "Streaming payload signatures (STREAMING-*) are not accepted by this service; sign the body's SHA-256."
+                .into(),
+        )));
+    }
+    let unsigned = declared.as_deref() == Some(sigv4::UNSIGNED_PAYLOAD);
+    if unsigned && !tls && !sig.presigned {
+        return Err(sig_error(SigError::Invalid(
+            "UNSIGNED-PAYLOAD is accepted only over TLS: over cleartext the body could be replaced. Sign the body's SHA-256, or use https.".into(),
+        )));
+    }
+    Ok(Pending {
+        tenant: Tenant {
+            account: cred.account_id.clone().unwrap_or_else(|| cfg.account.clone()),
+            region: sig.scope.region.clone(),
+        },
+        body_signed: !unsigned || !tls,
+        check: Some((sig, cred.secret_access_key.clone())),
     })
 }
 
+impl Pending {
+    /// Verifies the signature over the request and its body. A presigned request over
+    /// cleartext verifies only with its body's hash.
+    pub fn verify_body(&self, req: &RequestParts<'_>, body: &[u8]) -> Result<(), ApiError> {
+        let Some((sig, secret)) = &self.check else {
+            return Ok(());
+        };
+        let result = if self.body_signed {
+            sigv4::verify(req, sig, secret, &sigv4::sha256_hex(body))
+        } else {
+            sigv4::verify_request(req, sig, secret, body)
+        };
+        result.map_err(sig_error)
+    }
+}
+
+/// Checks a request's signature in one step (headers and body); returns its tenant.
+pub fn authenticate(
+    cfg: &AuthConfig,
+    req: &RequestParts<'_>,
+    body: &[u8],
+    now_ms: i64,
+    tls: bool,
+) -> Result<Tenant, ApiError> {
+    let pending = authenticate_headers(cfg, req, now_ms, tls)?;
+    pending.verify_body(req, body)?;
+    Ok(pending.tenant)
+}
+
+/// What the server keeps for one tenant: its engine, its fault rules and its share of the
+/// request-body budget.
+pub struct TenantState {
+    pub tenant: Tenant,
+    pub engine: Engine,
+    pub faults: Faults,
+    /// Request-body bytes (charged twice, as in the global budget) this tenant may hold.
+    pub body_budget: Arc<Semaphore>,
+    /// When a request last used it (engine milliseconds).
+    last_used_ms: AtomicI64,
+}
+
+/// Limits on tenants.
+#[derive(Debug, Clone)]
+pub struct TenantLimits {
+    /// Most tenants open at once besides the server's own.
+    pub max_open: usize,
+    /// A tenant unused this long, with nothing running in it and no fault rules, is closed
+    /// (its engine stops; it reopens from its data on the next request).
+    pub idle_ms: i64,
+    /// Request-body bytes one tenant may hold (charged as in the global budget).
+    pub body_bytes: usize,
+}
+
 /// One engine per tenant: the server's own (its configured account and region), and others
-/// opened on first use.
+/// opened on first use, at most [`TenantLimits::max_open`] at once. A tenant's directory is
+/// made only when it first writes (see `Engine::sibling`).
 pub struct Tenants {
-    default: Engine,
-    others: Mutex<HashMap<Tenant, Engine>>,
+    default: Arc<TenantState>,
+    others: Mutex<HashMap<Tenant, Arc<TenantState>>>,
+    limits: TenantLimits,
+    /// Fault rules a tenant starts with.
+    initial_faults: Vec<FaultRule>,
+    last_sweep_ms: AtomicI64,
 }
 
 impl Tenants {
-    pub fn new(default: Engine) -> Tenants {
+    pub fn new(default: Engine, limits: TenantLimits, initial_faults: Vec<FaultRule>) -> Tenants {
+        let cfg = default.config();
+        let tenant = Tenant {
+            account: cfg.account.clone(),
+            region: cfg.region.clone(),
+        };
+        let state = TenantState::new(tenant, default, &limits, &initial_faults);
         Tenants {
-            default,
+            default: Arc::new(state),
             others: Mutex::default(),
+            limits,
+            initial_faults,
+            last_sweep_ms: AtomicI64::new(i64::MIN),
         }
     }
 
-    pub fn default_engine(&self) -> &Engine {
+    pub fn default_tenant(&self) -> &Arc<TenantState> {
         &self.default
     }
 
-    pub fn engine(&self, t: &Tenant) -> Result<Engine, ApiError> {
-        let cfg = self.default.config();
-        if t.account == cfg.account && t.region == cfg.region {
+    /// The tenant's state, opening it if needed.
+    pub fn get(&self, t: &Tenant) -> Result<Arc<TenantState>, ApiError> {
+        let now = self.default.engine.now();
+        if *t == self.default.tenant {
+            self.default.touch(now);
             return Ok(self.default.clone());
         }
         let mut others = self.others.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = others.get(t) {
-            return Ok(e.clone());
+        if let Some(s) = others.get(t) {
+            s.touch(now);
+            return Ok(s.clone());
         }
-        let engine = self.default.sibling(&t.account, &t.region).map_err(|e| {
+        if self.last_sweep_ms.load(Ordering::Relaxed) < now.saturating_sub(SWEEP_MS)
+            || others.len() >= self.limits.max_open
+        {
+            self.last_sweep_ms.store(now, Ordering::Relaxed);
+            self.sweep(&mut others, now);
+        }
+        if others.len() >= self.limits.max_open {
+            tracing::warn!(account = %t.account, region = %t.region, open = others.len(), "refusing a tenant: too many open");
+            return Err(ApiError::new(
+                "LimitExceededException",
+                format!(
+                    "This server has {} accounts and regions open, its limit (max-tenants); try again once some are idle.",
+                    others.len()
+                ),
+            ));
+        }
+        let engine = self.default.engine.sibling(&t.account, &t.region).map_err(|e| {
             tracing::error!(error = %e, account = %t.account, region = %t.region, "opening a tenant failed");
             ApiError::internal()
         })?;
         tracing::info!(account = %t.account, region = %t.region, "serving a new account and region");
-        others.insert(t.clone(), engine.clone());
-        Ok(engine)
+        let state = Arc::new(TenantState::new(t.clone(), engine, &self.limits, &self.initial_faults));
+        state.touch(now);
+        others.insert(t.clone(), state.clone());
+        Ok(state)
+    }
+
+    /// Tenants open besides the server's own.
+    pub fn open_count(&self) -> usize {
+        self.others.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Closes tenants that are idle: unused for the idle time, with no request, subscription
+    /// or other holder of their engine, and their fault rules as they started.
+    fn sweep(&self, others: &mut HashMap<Tenant, Arc<TenantState>>, now: i64) {
+        let idle_before = now.saturating_sub(self.limits.idle_ms);
+        others.retain(|t, s| {
+            let idle = s.last_used_ms.load(Ordering::Relaxed) <= idle_before
+                && Arc::strong_count(s) == 1
+                && s.engine.is_unshared()
+                && *s.faults.rules() == self.initial_faults;
+            if idle {
+                tracing::info!(account = %t.account, region = %t.region, "closing an idle account and region");
+            }
+            !idle
+        });
+    }
+}
+
+/// How often idle tenants are looked for, at most.
+const SWEEP_MS: i64 = 10_000;
+
+impl TenantState {
+    fn new(tenant: Tenant, engine: Engine, limits: &TenantLimits, faults: &[FaultRule]) -> TenantState {
+        TenantState {
+            tenant,
+            engine,
+            faults: Faults::new(faults.to_vec()),
+            body_budget: Arc::new(Semaphore::new(limits.body_bytes)),
+            last_used_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    fn touch(&self, now: i64) {
+        self.last_used_ms.fetch_max(now, Ordering::Relaxed);
     }
 }
 

@@ -8,6 +8,7 @@
 mod admin;
 pub mod auth;
 mod body;
+mod conn;
 pub mod error;
 pub mod faults;
 mod ops;

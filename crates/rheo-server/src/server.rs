@@ -1,11 +1,18 @@
-//! Connections and requests: one port serves HTTP/1.1 and h2c. Request bodies are read under a
-//! shared byte budget, so many large requests at once queue instead of exhausting memory.
+//! Connections and requests: one port serves HTTP/1.1 and HTTP/2, cleartext or TLS.
+//!
+//! The order of admission is the invariant here: a request's signature is checked from its
+//! headers (shape, region, key, time, signed headers) before any of its body is read; its body
+//! is then charged to three budgets (its connection's, its tenant's and the server's) as bytes
+//! arrive, never by the size it declares; and its signature is verified over the body last.
+//! Every connection is watched (`conn`): first byte, idle and stall timeouts, and a limit on
+//! how many are open, past which new ones are closed at once while the others are served.
 
 use crate::admin;
-use crate::auth::{self, Credential, Tenants};
+use crate::auth::{self, AuthConfig, Credential, TenantLimits, TenantState, Tenants};
 use crate::body::ResponseBody;
+use crate::conn::{self, Activity, Timeouts, Tracked, Watched};
 use crate::error::ApiError;
-use crate::faults::{FaultRule, Faults};
+use crate::faults::FaultRule;
 pub use crate::protocol::Protocol;
 use crate::router;
 use crate::tls::TlsSource;
@@ -18,9 +25,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rheo_engine::Engine;
 use rheo_wire::sigv4::RequestParts;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 #[derive(Debug, Clone)]
@@ -28,18 +37,46 @@ pub struct ServerOptions {
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Request bytes held in memory at once across all requests. Each request is charged twice
-    /// its body size: the body plus the records decoded from it.
+    /// its body size (the body plus what is decoded from it), as its bytes arrive.
     pub body_budget_bytes: usize,
-    /// Time allowed to receive a request's headers, and then its body. A client that sends
-    /// slower than this gives its share of the budget back instead of holding it.
-    pub read_timeout: std::time::Duration,
-    /// Fault injection rules in force at start; `/_rheo/faults` changes them.
+    /// Of that, what one tenant (account and region) may hold.
+    pub tenant_body_bytes: usize,
+    /// Of that, what one connection may hold (HTTP/2 carries many requests at once).
+    pub connection_body_bytes: usize,
+    /// How long a request waits for budget before it is refused with 503 ServiceUnavailable.
+    pub admission_wait: Duration,
+    /// Time allowed to receive a request's headers, and then its body; also how long a request
+    /// in flight may make no progress (no body bytes in, no response bytes taken) before its
+    /// connection is closed.
+    pub read_timeout: Duration,
+    /// A new connection must send its first byte within this.
+    pub first_byte_timeout: Duration,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once; past it, new connections are closed at once.
+    pub max_connections: usize,
+    /// HTTP/2: concurrent streams per connection.
+    pub h2_max_streams: u32,
+    /// HTTP/2: keep-alive ping interval, and how long a ping may go unanswered.
+    pub h2_keepalive: Duration,
+    /// Fault injection rules every tenant starts with; `/_rheo/faults` changes a tenant's.
     pub faults: Vec<FaultRule>,
     /// TLS on the same port as cleartext, when set.
     pub tls: Option<TlsSource>,
+    /// With TLS on, refuse requests that arrive over cleartext.
+    pub require_tls: bool,
     /// Credentials whose SigV4 signatures are verified; empty: any well-formed signature is
     /// accepted (see [`crate::auth`]).
     pub credentials: Vec<Credential>,
+    /// Regions served besides the server's own.
+    pub regions: Vec<String>,
+    /// Tenants (accounts and regions) open at once besides the server's own.
+    pub max_tenants: usize,
+    /// A tenant unused this long is closed (its data stays; it reopens on demand).
+    pub tenant_idle_timeout: Duration,
+    /// The credential whose signature `/_rheo/` requires; without one, `/_rheo/` is served
+    /// only to loopback peers (and, with credentials configured, needs a valid signature).
+    pub admin_credential: Option<Credential>,
 }
 
 impl Default for ServerOptions {
@@ -47,33 +84,94 @@ impl Default for ServerOptions {
         ServerOptions {
             max_body_bytes: 16 * 1024 * 1024,
             body_budget_bytes: 256 * 1024 * 1024,
-            read_timeout: std::time::Duration::from_secs(60),
+            tenant_body_bytes: 128 * 1024 * 1024,
+            connection_body_bytes: 64 * 1024 * 1024,
+            admission_wait: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(60),
+            first_byte_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            h2_max_streams: 100,
+            h2_keepalive: Duration::from_secs(20),
             faults: Vec::new(),
             tls: None,
+            require_tls: false,
             credentials: Vec::new(),
+            regions: Vec::new(),
+            max_tenants: 64,
+            tenant_idle_timeout: Duration::from_secs(600),
+            admin_credential: None,
         }
+    }
+}
+
+impl ServerOptions {
+    /// Settings that cannot work together.
+    pub fn check(&self) -> Result<(), String> {
+        let charge = self.max_body_bytes.saturating_mul(2);
+        for (name, v) in [
+            ("body budget", self.body_budget_bytes),
+            ("tenant body budget", self.tenant_body_bytes),
+            ("connection body budget", self.connection_body_bytes),
+        ] {
+            if v < charge {
+                return Err(format!(
+                    "the {name} ({v} bytes) must hold at least twice the largest body ({charge} bytes)"
+                ));
+            }
+        }
+        if self.max_connections == 0 || self.h2_max_streams == 0 {
+            return Err("max connections and HTTP/2 streams must be at least 1".into());
+        }
+        if self.require_tls && self.tls.is_none() {
+            return Err("require-tls needs TLS on".into());
+        }
+        Ok(())
     }
 }
 
 struct App {
     tenants: Tenants,
+    auth: AuthConfig,
     options: ServerOptions,
-    /// One permit per KiB of body in memory.
-    budget: Semaphore,
-    faults: Faults,
+    /// Request-body bytes in memory, charged twice.
+    budget: Arc<Semaphore>,
+    connections: Arc<Semaphore>,
+}
+
+/// What a request knows of its connection.
+struct Conn {
+    peer: SocketAddr,
+    tls: bool,
+    activity: Arc<Activity>,
+    budget: Arc<Semaphore>,
 }
 
 /// Serves until the task running it is dropped or aborted.
 pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions) -> std::io::Result<()> {
+    options.check().map_err(std::io::Error::other)?;
     let tls = match &options.tls {
         Some(source) => Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(source)?)),
         None => None,
     };
-    let permits = (options.body_budget_bytes / 1024).max(charge_kib(options.max_body_bytes) as usize);
+    let cfg = engine.config();
+    let mut regions = vec![cfg.region.clone()];
+    regions.extend(options.regions.iter().filter(|r| **r != cfg.region).cloned());
+    let auth = AuthConfig {
+        credentials: options.credentials.clone(),
+        regions,
+        account: cfg.account.clone(),
+    };
+    let limits = TenantLimits {
+        max_open: options.max_tenants,
+        idle_ms: options.tenant_idle_timeout.as_millis() as i64,
+        body_bytes: options.tenant_body_bytes,
+    };
     let app = Arc::new(App {
-        tenants: Tenants::new(engine),
-        budget: Semaphore::new(permits),
-        faults: Faults::new(options.faults.clone()),
+        tenants: Tenants::new(engine, limits, options.faults.clone()),
+        auth,
+        budget: Arc::new(Semaphore::new(options.body_budget_bytes)),
+        connections: Arc::new(Semaphore::new(options.max_connections)),
         options,
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -81,56 +179,103 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(app.options.read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(app.options.h2_max_streams)
+        .keep_alive_interval(Some(app.options.h2_keepalive))
+        .keep_alive_timeout(app.options.h2_keepalive)
+        .max_header_list_size(64 * 1024);
+    let timeouts = Timeouts {
+        first_byte: app.options.first_byte_timeout,
+        idle: app.options.idle_timeout,
+        stall: app.options.read_timeout,
+    };
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
                 // Out of file descriptors and similar: wait a little rather than spin.
                 tracing::warn!(error = %e, "accepting a connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        let Ok(permit) = app.connections.clone().try_acquire_owned() else {
+            // At the limit: the connections already open keep being served.
+            tracing::debug!(%peer, "refusing a connection: at the connection limit");
+            drop(stream);
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let builder = builder.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let timeout = app.options.read_timeout;
-            let svc = service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&app, req).await) }
-            });
-            let served = match tls {
-                Some(acceptor) if starts_tls(&stream, timeout).await => {
-                    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => builder.serve_connection(TokioIo::new(tls_stream), svc).await,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    }
+            let _permit = permit;
+            let activity = Activity::new();
+            let served = serve_connection(app, builder, tls, stream, peer, activity.clone());
+            tokio::select! {
+                () = served => {}
+                reason = conn::watchdog(activity, timeouts) => {
+                    tracing::debug!(%peer, reason, "closing a connection");
                 }
-                _ => builder.serve_connection(TokioIo::new(stream), svc).await,
-            };
-            if let Err(e) = served {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
 }
 
-/// Whether a connection opens with a TLS handshake record (first byte 22); waits for that byte.
-async fn starts_tls(stream: &tokio::net::TcpStream, timeout: std::time::Duration) -> bool {
-    let mut first = [0u8; 1];
-    matches!(
-        tokio::time::timeout(timeout, stream.peek(&mut first)).await,
-        Ok(Ok(1)) if first[0] == 0x16
-    )
+async fn serve_connection(
+    app: Arc<App>,
+    builder: auto::Builder<TokioExecutor>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+) {
+    let is_tls = match &tls {
+        Some(_) => starts_tls(&stream).await,
+        None => false,
+    };
+    let conn = Arc::new(Conn {
+        peer,
+        tls: is_tls,
+        activity: activity.clone(),
+        budget: Arc::new(Semaphore::new(app.options.connection_body_bytes)),
+    });
+    let svc = service_fn(move |req| {
+        let app = app.clone();
+        let conn = conn.clone();
+        let in_flight = conn.activity.begin();
+        async move {
+            let resp = handle(&app, &conn, req).await;
+            Ok::<_, std::convert::Infallible>(resp.map(|body| Tracked::new(body, in_flight)))
+        }
+    });
+    let stream = Watched::new(stream, activity);
+    let served = match tls {
+        Some(acceptor) if is_tls => match acceptor.accept(stream).await {
+            Ok(tls_stream) => builder.serve_connection(TokioIo::new(tls_stream), svc).await,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+        },
+        _ => builder.serve_connection(TokioIo::new(stream), svc).await,
+    };
+    if let Err(e) = served {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
 }
 
-async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
+/// Whether a connection opens with a TLS handshake record (first byte 22); waits for that byte
+/// (the connection's watchdog bounds the wait).
+async fn starts_tls(stream: &tokio::net::TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 0x16)
+}
+
+async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<ResponseBody> {
     if req.method() == Method::GET && req.uri().path() == "/health" {
         return respond(
             StatusCode::OK,
@@ -138,8 +283,17 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
             Protocol::Json,
         );
     }
+    let protocol = Protocol::of(req.headers());
+    if app.options.require_tls && !conn.tls {
+        let e = ApiError {
+            kind: "AccessDeniedException",
+            status: StatusCode::FORBIDDEN,
+            message: Some("This server accepts requests only over TLS (require-tls).".into()),
+        };
+        return error_response(&e, protocol);
+    }
     if req.uri().path().starts_with(admin::PREFIX) {
-        return admin(app, req).await;
+        return admin(app, conn, req).await;
     }
     let target = req
         .headers()
@@ -147,13 +301,12 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let protocol = Protocol::of(req.headers());
     let span = tracing::debug_span!("request", target = %target);
     async move {
         if req.method() != Method::POST {
             return error_response(&ApiError::unknown_operation(), protocol);
         }
-        let reply = match read_and_dispatch(app, &target, req, protocol).await {
+        let reply = match read_and_dispatch(app, conn, &target, req, protocol).await {
             Ok(body) => protocol.encode(body).await,
             Err(e) => Err(e),
         };
@@ -166,110 +319,222 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
     .await
 }
 
-async fn read_and_dispatch(
-    app: &App,
-    target: &str,
-    req: Request<Incoming>,
-    protocol: Protocol,
-) -> Result<ResponseBody, ApiError> {
-    let max = app.options.max_body_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large(max));
-    }
-    let _permit = app
-        .budget
-        .acquire_many(charge_kib(declared.unwrap_or(max)))
-        .await
-        .map_err(|_| ApiError::internal())?;
-    let (parts, body) = req.into_parts();
-    let read = tokio::time::timeout(app.options.read_timeout, Limited::new(body, max).collect());
-    let body = match read.await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
-        Ok(Err(_)) => return Err(ApiError::serialization("The request body could not be read.")),
-        Err(_) => return Err(ApiError::serialization("The request body did not arrive in time.")),
-    };
-    let engine = tenant_engine(app, &parts, &body)?;
-    let body = protocol.decode(body)?;
-    let action = target.strip_prefix(router::TARGET_PREFIX).unwrap_or_default();
-    let fault = app.faults.for_action(action);
-    if let Some(f) = &fault {
-        if f.latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(f.latency_ms)).await;
-        }
-        if !router::fails_per_record(action, f) && f.roll() {
-            return Err(f.error(action));
-        }
-    }
-    router::dispatch(&engine, target, &body, fault.as_ref(), protocol).await
-}
-
-/// The engine of the tenant a request's signature names.
-fn tenant_engine(app: &App, parts: &http::request::Parts, body: &[u8]) -> Result<Engine, ApiError> {
+/// A request's headers as the signature covers them. HTTP/2 carries the host as the
+/// :authority pseudo-header; clients sign it as `host` or, like the JavaScript SDK, as
+/// `:authority`.
+fn signed_headers(parts: &http::request::Parts) -> Vec<(&str, &str)> {
     let mut headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
         .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
         .collect();
-    // HTTP/2 carries the host as the :authority pseudo-header; clients sign it as `host` or,
-    // like the JavaScript SDK, as `:authority`.
     if let Some(a) = parts.uri.authority().map(|a| a.as_str()) {
         if !parts.headers.contains_key(header::HOST) {
             headers.push(("host", a));
         }
         headers.push((":authority", a));
     }
-    let req = RequestParts {
+    headers
+}
+
+fn request_parts<'a>(parts: &'a http::request::Parts, headers: &'a [(&'a str, &'a str)]) -> RequestParts<'a> {
+    RequestParts {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query(),
-        headers: &headers,
-    };
-    let default = app.tenants.default_engine();
-    let tenant = auth::authenticate(
-        &app.options.credentials,
-        &default.config().account,
-        &req,
-        body,
-        default.now(),
-    )?;
-    app.tenants.engine(&tenant)
+        headers,
+    }
 }
 
-/// A request to `/_rheo/`: small JSON bodies, read whole.
-async fn admin(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
+async fn read_and_dispatch(
+    app: &App,
+    conn: &Conn,
+    target: &str,
+    req: Request<Incoming>,
+    protocol: Protocol,
+) -> Result<ResponseBody, ApiError> {
     let (parts, body) = req.into_parts();
-    let read = tokio::time::timeout(app.options.read_timeout, Limited::new(body, 1024 * 1024).collect());
-    let Ok(Ok(body)) = read.await else {
-        return respond(
-            StatusCode::BAD_REQUEST,
-            ResponseBody::full(Bytes::from_static(b"{\"message\":\"the body could not be read\"}")),
-            Protocol::Json,
-        );
-    };
-    let body = body.to_bytes();
-    // With credentials configured, the admin endpoints need a valid signature too, and act on
-    // the signer's account and region; without, they serve the server's own (loopback use).
-    let engine = if app.options.credentials.is_empty() {
-        app.tenants.default_engine().clone()
-    } else {
-        match tenant_engine(app, &parts, &body) {
-            Ok(e) => e,
-            Err(e) => return error_response(&e, Protocol::Json),
+    let headers = signed_headers(&parts);
+    let signed = request_parts(&parts, &headers);
+    let now = app.tenants.default_tenant().engine.now();
+    // Admission comes after authentication: nothing of the body is read, and no budget is
+    // taken, for a request whose signature is already known to fail.
+    let pending = auth::authenticate_headers(&app.auth, &signed, now, conn.tls)?;
+    let tenant = app.tenants.get(&pending.tenant)?;
+    let (body, _charge) = read_body(app, conn, &tenant, &parts, body).await?;
+    pending.verify_body(&signed, &body)?;
+    let body = protocol.decode(body)?;
+    let action = target.strip_prefix(router::TARGET_PREFIX).unwrap_or_default();
+    let fault = tenant.faults.for_action(action);
+    if let Some(f) = &fault {
+        if f.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+        }
+        if !router::fails_per_record(action, f) && f.roll() {
+            return Err(f.error(action));
+        }
+    }
+    router::dispatch(&tenant.engine, target, &body, fault.as_ref(), protocol).await
+}
+
+/// Reads a request body, charging each piece as it arrives to the connection's, the tenant's
+/// and the server's budgets (twice its size: the body and what is decoded from it). The
+/// charges are held until the request is answered.
+async fn read_body(
+    app: &App,
+    conn: &Conn,
+    tenant: &TenantState,
+    parts: &http::request::Parts,
+    mut body: Incoming,
+) -> Result<(Bytes, Vec<OwnedSemaphorePermit>), ApiError> {
+    let max = app.options.max_body_bytes;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let deadline = tokio::time::Instant::now() + app.options.read_timeout;
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut permits = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(ApiError::serialization("The request body did not arrive in time.")),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(ApiError::serialization("The request body could not be read.")),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        if data.is_empty() {
+            continue;
+        }
+        total = total.saturating_add(data.len());
+        if total > max {
+            return Err(too_large(max));
+        }
+        let charge = u32::try_from(data.len().saturating_mul(2)).map_err(|_| too_large(max))?;
+        for budget in [&conn.budget, &tenant.body_budget, &app.budget] {
+            permits.push(admit(budget, charge, app.options.admission_wait).await?);
+        }
+        conn.activity.progressed();
+        chunks.push(data);
+    }
+    let body = match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => {
+            let mut whole = Vec::with_capacity(total);
+            for c in &chunks {
+                whole.extend_from_slice(c);
+            }
+            Bytes::from(whole)
         }
     };
-    let (status, body) = admin::handle(&engine, &app.faults, &parts.method, parts.uri.path(), &body);
-    respond(status, body, Protocol::Json)
+    Ok((body, permits))
 }
 
-/// KiB of budget a request body of `bytes` takes: the body and what is decoded from it.
-fn charge_kib(bytes: usize) -> u32 {
-    (bytes.saturating_mul(2) / 1024 + 1).min(u32::MAX as usize) as u32
+/// Takes `n` bytes of a budget, waiting at most `wait`.
+async fn admit(budget: &Arc<Semaphore>, n: u32, wait: Duration) -> Result<OwnedSemaphorePermit, ApiError> {
+    if let Ok(p) = budget.clone().try_acquire_many_owned(n) {
+        return Ok(p);
+    }
+    match tokio::time::timeout(wait, budget.clone().acquire_many_owned(n)).await {
+        Ok(Ok(p)) => Ok(p),
+        _ => Err(ApiError {
+            kind: "ServiceUnavailable",
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: Some("The server is holding as many request bytes as it may; retry shortly.".into()),
+        }),
+    }
+}
+
+/// A request to `/_rheo/`: small JSON bodies, read whole after the caller is authorised.
+///
+/// - With an admin credential configured, the request must be signed by it (from any
+///   address); it acts on the tenant named by the `account` and `region` query parameters, the
+///   server's own by default.
+/// - Without one, only loopback peers are served. With credentials configured, the request
+///   needs a valid signature and acts on the signer's tenant; without, on the server's.
+async fn admin(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<ResponseBody> {
+    let (parts, body) = req.into_parts();
+    let refuse = |status: StatusCode, message: &str| {
+        let body = serde_json::to_vec(&serde_json::json!({ "message": message })).unwrap_or_default();
+        respond(status, ResponseBody::full(body), Protocol::Json)
+    };
+    let headers = signed_headers(&parts);
+    let signed = request_parts(&parts, &headers);
+    let now = app.tenants.default_tenant().engine.now();
+    let pending = match &app.options.admin_credential {
+        Some(cred) => {
+            let cfg = AuthConfig {
+                credentials: vec![cred.clone()],
+                ..app.auth.clone()
+            };
+            match auth::authenticate_headers(&cfg, &signed, now, conn.tls) {
+                Ok(p) => Some(p),
+                Err(e) => return error_response(&e, Protocol::Json),
+            }
+        }
+        None if !conn.peer.ip().is_loopback() => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "/_rheo/ is served only to loopback clients unless an admin credential is configured",
+            );
+        }
+        None if app.auth.credentials.is_empty() => None,
+        None => match auth::authenticate_headers(&app.auth, &signed, now, conn.tls) {
+            Ok(p) => Some(p),
+            Err(e) => return error_response(&e, Protocol::Json),
+        },
+    };
+    let read = tokio::time::timeout(app.options.read_timeout, Limited::new(body, 1024 * 1024).collect());
+    let Ok(Ok(body)) = read.await else {
+        return refuse(StatusCode::BAD_REQUEST, "the body could not be read");
+    };
+    let body = body.to_bytes();
+    if let Some(p) = &pending
+        && let Err(e) = p.verify_body(&signed, &body)
+    {
+        return error_response(&e, Protocol::Json);
+    }
+    let tenant = match (&app.options.admin_credential, pending) {
+        (Some(_), _) => {
+            let default = &app.tenants.default_tenant().tenant;
+            let named = |key: &str| {
+                parts.uri.query().and_then(|q| {
+                    q.split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, v)| v.to_owned())
+                })
+            };
+            let tenant = auth::Tenant {
+                account: named("account").unwrap_or_else(|| default.account.clone()),
+                region: named("region").unwrap_or_else(|| default.region.clone()),
+            };
+            let valid = app.auth.regions.contains(&tenant.region)
+                && tenant.account.len() == 12
+                && tenant.account.bytes().all(|b| b.is_ascii_digit());
+            if !valid {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "account must be 12 digits and region one this server serves",
+                );
+            }
+            app.tenants.get(&tenant)
+        }
+        (None, Some(p)) => app.tenants.get(&p.tenant),
+        (None, None) => Ok(app.tenants.default_tenant().clone()),
+    };
+    let tenant = match tenant {
+        Ok(t) => t,
+        Err(e) => return error_response(&e, Protocol::Json),
+    };
+    let (status, body) = admin::handle(&tenant.engine, &tenant.faults, &parts.method, parts.uri.path(), &body);
+    respond(status, body, Protocol::Json)
 }
 
 fn too_large(max: usize) -> ApiError {

@@ -395,6 +395,16 @@ pub fn payload_hash(req: &RequestParts<'_>, sig: &Signature, body_sha256: impl F
     }
 }
 
+/// The payload hash a request declares: a presigned request's `X-Amz-Content-Sha256` query
+/// parameter (`UNSIGNED-PAYLOAD` when absent), a header signature's `x-amz-content-sha256`
+/// header (`None` when absent: the body's hash is signed).
+pub fn declared_payload_hash(req: &RequestParts<'_>, sig: &Signature) -> Option<String> {
+    if sig.presigned {
+        return Some(payload_hash(req, sig, String::new));
+    }
+    header(req, "x-amz-content-sha256").map(str::to_owned)
+}
+
 /// Hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

@@ -37,6 +37,8 @@ pub struct Options {
     /// Credentials whose signatures are verified (`AKID:SECRET[:ACCOUNT]`); none: any
     /// well-formed signature is accepted.
     pub credentials: Vec<&'static str>,
+    /// Changes the server's other settings.
+    pub configure: fn(&mut rheo_server::ServerOptions),
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             segment_bytes: 64 * 1024 * 1024,
             tls: false,
             credentials: Vec::new(),
+            configure: |_| {},
         }
     }
 }
@@ -71,7 +74,7 @@ impl TestServer {
             // Made before serving, as `rheo serve` does, so the test can read it at once.
             rheo_server::tls::self_signed(&dir.path().join("tls")).unwrap();
         }
-        let server = rheo_server::ServerOptions {
+        let mut server = rheo_server::ServerOptions {
             tls: opts.tls.then(|| rheo_server::tls::TlsSource::SelfSigned {
                 dir: dir.path().join("tls"),
             }),
@@ -82,6 +85,7 @@ impl TestServer {
                 .collect(),
             ..Default::default()
         };
+        (opts.configure)(&mut server);
         let task = tokio::spawn(rheo_server::serve(listener, engine.clone(), server));
         TestServer {
             addr,
@@ -99,6 +103,49 @@ impl TestServer {
     /// The self-signed certificate of a server started with `tls` (PEM).
     pub fn certificate(&self) -> Vec<u8> {
         std::fs::read(self.dir.path().join("tls").join("cert.pem")).unwrap()
+    }
+
+    /// A TLS connection to this server (as `localhost`), trusting only its certificate, with
+    /// the given ALPN protocols.
+    pub async fn tls_connect(&self, alpn: &[&[u8]]) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls_pki_types::CertificateDer::from_pem_slice(&self.certificate()).unwrap())
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        connector.connect(name, tcp).await.unwrap()
+    }
+
+    /// Sends one request over HTTP/1.1, over TLS or cleartext; returns the status and the
+    /// JSON body.
+    pub async fn send(&self, req: http::Request<Full<bytes::Bytes>>, tls: bool) -> (u16, serde_json::Value) {
+        let resp = if tls {
+            let stream = self.tls_connect(&[b"http/1.1"]).await;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            sender.send_request(req).await.unwrap()
+        } else {
+            let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+            client.request(req).await.unwrap()
+        };
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// An SDK client over https to `localhost`, trusting only this server's certificate.
@@ -483,4 +530,59 @@ pub async fn subscribe(
     ts_ms: Option<i64>,
 ) -> aws_sdk_kinesis::operation::subscribe_to_shard::SubscribeToShardOutput {
     try_subscribe(c, consumer, shard, kind, seq, ts_ms).await.unwrap()
+}
+
+/// Signs a request (header signature over its body's hash) with aws-sigv4, the SDK's signer.
+pub fn sign(req: &mut http::Request<String>, access_key: &str, secret: &str, region: &str, at_ms: i64) {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4::SigningParams;
+    let identity = aws_credential_types::Credentials::new(access_key, secret, None, None, "t").into();
+    let params = SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("kinesis")
+        .time(std::time::SystemTime::UNIX_EPOCH + Duration::from_millis(at_ms as u64))
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let uri = req.uri().to_string();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    let signable = SignableRequest::new(
+        req.method().as_str(),
+        &uri,
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        SignableBody::Bytes(req.body().as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = aws_sigv4::http_request::sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(req);
+}
+
+/// A request to `/_rheo/...` signed by the given key (for the server's region).
+pub async fn signed_admin(
+    server: &TestServer,
+    key: (&str, &str),
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", server.url()))
+        .header("host", server.addr.to_string())
+        .body(body.to_owned())
+        .unwrap();
+    sign(&mut req, key.0, key.1, "us-east-1", server.clock_now());
+    let (parts, body) = req.into_parts();
+    server
+        .send(
+            http::Request::from_parts(parts, Full::new(bytes::Bytes::from(body))),
+            false,
+        )
+        .await
 }

@@ -126,3 +126,299 @@ async fn iterators_and_tokens_cannot_be_forged() {
     let page = c.list_shards().next_token(token).max_results(5).send().await.unwrap();
     assert_eq!(page.shards().len(), 2);
 }
+
+/// The head of a POST with a well-formed (unverified) signature, declaring `length` bytes.
+fn upload_head(server: &TestServer, length: usize, key: &str) -> String {
+    format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: Kinesis_20131202.PutRecords\r\nx-amz-date: 20260101T000000Z\r\nauthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\ncontent-length: {length}\r\n\r\n",
+        server.addr
+    )
+}
+
+async fn connect(server: &TestServer) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(server.addr).await.unwrap()
+}
+
+/// Reads until the peer closes (or `limit` passes, which fails the test); returns what came.
+async fn read_to_close(stream: &mut tokio::net::TcpStream, limit: std::time::Duration) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection")
+        .unwrap_or_default();
+    out
+}
+
+/// A liveness bound: far above any normal answer, far below the stall the defect caused.
+const NO_HANG: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Item 2: uploads that send only headers hold no budget, so they cannot stall anyone; one
+/// tenant filling its share of the budget does not stop another; without credentials an
+/// unsigned upload is answered before its body.
+#[tokio::test]
+async fn header_only_uploads_hold_nothing_and_one_tenant_cannot_take_the_budget() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::with(Options {
+        configure: |o| {
+            o.max_body_bytes = 1024 * 1024;
+            o.connection_body_bytes = 2 * 1024 * 1024;
+            o.tenant_body_bytes = 2 * 1024 * 1024;
+            o.body_budget_bytes = 8 * 1024 * 1024;
+            o.admission_wait = std::time::Duration::from_millis(200);
+            // Before the fix, a waiting request stalled for this long.
+            o.read_timeout = std::time::Duration::from_secs(600);
+        },
+        ..Options::default()
+    })
+    .await;
+    let c = server.client();
+    create_active(&c, "busy", 1).await;
+    // Sixteen uploads that declare the largest body and send none of it.
+    let mut idle = Vec::new();
+    for _ in 0..16 {
+        let mut s = connect(&server).await;
+        s.write_all(upload_head(&server, 1024 * 1024, "AKIDTEST").as_bytes())
+            .await
+            .unwrap();
+        idle.push(s);
+    }
+    let served = tokio::time::timeout(NO_HANG, async {
+        for i in 0..20 {
+            put(&c, "busy", &format!("k{i}"), vec![b'x'; 64 * 1024]).await;
+        }
+    })
+    .await;
+    assert!(served.is_ok(), "writes go on beside header-only uploads");
+    // Account 111111111111 sends most of a body and stops: it holds ~1.8 MiB of its 2 MiB.
+    let mut partial = connect(&server).await;
+    partial
+        .write_all(upload_head(&server, 1024 * 1024, "111111111111").as_bytes())
+        .await
+        .unwrap();
+    partial.write_all(&vec![b' '; 900 * 1024]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Its next upload cannot be admitted: refused after the admission wait, not stalled.
+    let mut second = connect(&server).await;
+    second
+        .write_all(upload_head(&server, 300 * 1024, "111111111111").as_bytes())
+        .await
+        .unwrap();
+    second.write_all(&vec![b' '; 300 * 1024]).await.unwrap();
+    let answer = read_to_close_or_response(&mut second).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("ServiceUnavailable"), "{answer}");
+    // The server's own account is served meanwhile.
+    let ok = tokio::time::timeout(NO_HANG, c.list_streams().send()).await;
+    assert!(ok.unwrap().is_ok());
+    drop((idle, partial));
+}
+
+/// Reads one HTTP/1.1 response's head and body (up to 64 KiB) as text.
+async fn read_to_close_or_response(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    let _ = tokio::time::timeout(NO_HANG, async {
+        loop {
+            match stream.read(&mut buf[got..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+            let text = String::from_utf8_lossy(&buf[..got]);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                if len.is_some_and(|n| body.len() >= n) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&buf[..got]).into_owned()
+}
+
+/// Item 2 with credentials: an upload whose signature fails on its headers is answered at
+/// once, before any of its body is sent.
+#[tokio::test]
+async fn with_credentials_a_bad_signature_is_refused_before_the_body() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::with(Options {
+        credentials: vec!["AKIDGOOD:secret"],
+        ..Options::default()
+    })
+    .await;
+    let mut s = connect(&server).await;
+    s.write_all(upload_head(&server, 16 * 1024 * 1024, "AKIDNOBODY").as_bytes())
+        .await
+        .unwrap();
+    let answer = read_to_close_or_response(&mut s).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("UnrecognizedClientException"), "{answer}");
+}
+
+/// Item 3: a connection that sends nothing is closed; past the connection limit new
+/// connections are closed while open ones are served; idle connections (HTTP/1.1 and h2c)
+/// are closed.
+#[tokio::test]
+async fn silent_idle_and_excess_connections_are_closed_and_the_rest_served() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::with(Options {
+        configure: |o| {
+            o.max_connections = 4;
+            o.first_byte_timeout = std::time::Duration::from_millis(300);
+            o.idle_timeout = std::time::Duration::from_millis(500);
+        },
+        ..Options::default()
+    })
+    .await;
+    // Silent: closed after the first-byte timeout, with nothing sent.
+    let mut silent = connect(&server).await;
+    assert!(read_to_close(&mut silent, NO_HANG).await.is_empty());
+    // Fill the limit with connections that have sent a byte of a request.
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        let mut s = connect(&server).await;
+        s.write_all(b"P").await.unwrap();
+        open.push(s);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut excess = connect(&server).await;
+    assert!(read_to_close(&mut excess, NO_HANG).await.is_empty(), "closed at once");
+    // One of the open ones finishes its request and is answered.
+    let rest = format!(
+        "OST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: Kinesis_20131202.ListStreams\r\nx-amz-date: 20260101T000000Z\r\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\ncontent-length: 2\r\n\r\n{{}}",
+        server.addr
+    );
+    open[0].write_all(rest.as_bytes()).await.unwrap();
+    let answer = read_to_close_or_response(&mut open[0]).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Then it idles, and is closed.
+    assert!(read_to_close(&mut open[0], NO_HANG).await.is_empty());
+    drop(open);
+    // An HTTP/2 connection with no stream open is closed too, pings or not.
+    let tcp = connect(&server).await;
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+    let conn = tokio::spawn(conn);
+    let req = well_formed_signature(http::Request::post(format!("{}/", server.url())))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "Kinesis_20131202.ListStreams")
+        .body(Full::new(bytes::Bytes::from_static(b"{}")))
+        .unwrap();
+    assert_eq!(sender.send_request(req).await.unwrap().status(), 200);
+    let ended = tokio::time::timeout(NO_HANG, conn).await;
+    assert!(ended.is_ok(), "the idle h2 connection is closed by the server");
+}
+
+/// Item 6: fault rules belong to a tenant; a tenant's admin call cannot make another's fail.
+#[tokio::test]
+async fn one_tenants_faults_do_not_touch_another() {
+    let server = TestServer::with(Options {
+        credentials: vec!["AKIDA:secret-a:111111111111", "AKIDB:secret-b:222222222222"],
+        ..Options::default()
+    })
+    .await;
+    let a = client_with(&server.url(), "us-east-1", "AKIDA", "secret-a");
+    let b = client_with(&server.url(), "us-east-1", "AKIDB", "secret-b");
+    let rule = r#"[{"operation":"*","error-rate":1.0,"error":"ServiceUnavailable"}]"#;
+    // Unsigned, with credentials configured: refused.
+    let (status, _) = admin(&server.url(), "PUT", "/_rheo/faults", rule).await;
+    assert_eq!(status, 400);
+    let (status, body) = signed_admin(&server, ("AKIDB", "secret-b"), "PUT", "/_rheo/faults", rule).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(code(b.list_streams().send().await), "ServiceUnavailable");
+    a.list_streams().send().await.unwrap();
+    let (status, body) = signed_admin(&server, ("AKIDA", "secret-a"), "GET", "/_rheo/faults", "").await;
+    assert_eq!((status, body), (200, serde_json::json!([])));
+}
+
+/// Item 6: with an admin credential, `/_rheo/` needs its signature; tenants' credentials and
+/// unsigned calls are refused; the admin names the tenant it acts on.
+#[tokio::test]
+async fn an_admin_credential_is_required_when_configured() {
+    let server = TestServer::with(Options {
+        credentials: vec!["AKIDA:secret-a:111111111111"],
+        configure: |o| o.admin_credential = Some(rheo_server::auth::Credential::parse_spec("AKIDADMIN:root").unwrap()),
+        ..Options::default()
+    })
+    .await;
+    let rule = r#"[{"operation":"ListStreams","error-rate":1.0}]"#;
+    let (status, _) = admin(&server.url(), "PUT", "/_rheo/faults", rule).await;
+    assert_eq!(status, 400);
+    let (status, body) = signed_admin(&server, ("AKIDA", "secret-a"), "PUT", "/_rheo/faults", rule).await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnrecognizedClientException"))
+    );
+    let path = "/_rheo/faults?account=111111111111&region=us-east-1";
+    let (status, body) = signed_admin(&server, ("AKIDADMIN", "root"), "PUT", path, rule).await;
+    assert_eq!(status, 200, "{body}");
+    let a = client_with(&server.url(), "us-east-1", "AKIDA", "secret-a");
+    assert_eq!(code(a.list_streams().send().await), "LimitExceededException");
+    // The server's own tenant is untouched.
+    let (status, body) = signed_admin(&server, ("AKIDADMIN", "root"), "GET", "/_rheo/faults", "").await;
+    assert_eq!((status, body), (200, serde_json::json!([])));
+}
+
+/// Item 8: invented regions are refused, open tenants are capped, a tenant that only reads
+/// leaves no directory, and idle tenants are closed to make room.
+#[tokio::test]
+async fn tenants_are_bounded() {
+    let server = TestServer::with(Options {
+        configure: |o| {
+            o.max_tenants = 5;
+            o.tenant_idle_timeout = std::time::Duration::from_secs(60);
+        },
+        ..Options::default()
+    })
+    .await;
+    let invented = client_with(&server.url(), "xx-nowhere-9", "AKIDTEST", "secret");
+    assert_eq!(code(invented.list_streams().send().await), "InvalidSignatureException");
+    // Raw requests: the SDK would retry LimitExceededException.
+    let mut codes = Vec::new();
+    let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    for i in 0..200u64 {
+        let key = format!("{:012}", 100_000_000_000 + i);
+        let req = http::Request::post(format!("{}/", server.url()))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "Kinesis_20131202.ListStreams")
+            .header("x-amz-date", "20260101T000000Z")
+            .header("authorization", format!("AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"))
+            .body(Full::new(bytes::Bytes::from_static(b"{}")))
+            .unwrap();
+        let resp = client.request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value =
+            serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        codes.push(if status == 200 {
+            "ok".to_owned()
+        } else {
+            body["__type"].as_str().unwrap_or_default().to_owned()
+        });
+    }
+    assert!(codes[..5].iter().all(|c| c == "ok"), "{codes:?}");
+    assert!(codes[5..].iter().all(|c| c == "LimitExceededException"), "{codes:?}");
+    let tenants = server.dir.path().join("data").join("tenants");
+    assert!(!tenants.exists(), "reading made no directories");
+    // A tenant that writes gets its directory.
+    let writer = client_with(&server.url(), "us-east-1", "100000000000", "secret");
+    create_active(&writer, "mine", 1).await;
+    assert!(tenants.join("100000000000").join("us-east-1").exists());
+    // Once the others are idle, they are closed and a new tenant is served.
+    server.clock.advance_ms(61_000);
+    let late = client_with(&server.url(), "us-east-1", "999999999999", "secret");
+    late.list_streams().send().await.unwrap();
+    // The closed tenant with data reopens with it.
+    let names = writer.list_streams().send().await.unwrap();
+    assert_eq!(names.stream_names(), ["mine"]);
+}

@@ -18,9 +18,36 @@ const B: &str = "AKIDACCOUNTB:secret-b:222222222222";
 async fn verifying_server() -> TestServer {
     TestServer::with(Options {
         credentials: vec![A, B],
+        configure: |o| o.regions = vec!["eu-west-1".into()],
         ..Options::default()
     })
     .await
+}
+
+/// How a test request is signed and sent.
+#[derive(Clone, Copy)]
+struct Signing<'a> {
+    secret: &'a str,
+    location: SignatureLocation,
+    at: SystemTime,
+    /// Sign a header request over `UNSIGNED-PAYLOAD` instead of the body's hash.
+    unsigned_payload: bool,
+    /// Sign `x-amz-target` (aws-sigv4 signs every header it is given).
+    sign_target: bool,
+    tls: bool,
+}
+
+impl<'a> Signing<'a> {
+    fn new(secret: &'a str, location: SignatureLocation, at: SystemTime) -> Signing<'a> {
+        Signing {
+            secret,
+            location,
+            at,
+            unsigned_payload: false,
+            sign_target: true,
+            tls: false,
+        }
+    }
 }
 
 /// A request signed by aws-sigv4 (the SDK's signer), in the header or presigned; `tamper`
@@ -33,45 +60,44 @@ async fn signed_call(
     body: &str,
     tamper: impl FnOnce(&mut http::Request<String>),
 ) -> (u16, serde_json::Value) {
-    signed_call_with(server, secret, location, at, body, false, tamper).await
+    signed_call_with(server, Signing::new(secret, location, at), body, tamper).await
 }
 
-/// As [`signed_call`]; `unsigned_payload` signs a header request with
-/// `x-amz-content-sha256: UNSIGNED-PAYLOAD` instead of the body's hash.
 async fn signed_call_with(
     server: &TestServer,
-    secret: &str,
-    location: SignatureLocation,
-    at: SystemTime,
+    how: Signing<'_>,
     body: &str,
-    unsigned_payload: bool,
     tamper: impl FnOnce(&mut http::Request<String>),
 ) -> (u16, serde_json::Value) {
-    let identity = aws_credential_types::Credentials::new("AKIDACCOUNTA", secret, None, None, "t").into();
+    let identity = aws_credential_types::Credentials::new("AKIDACCOUNTA", how.secret, None, None, "t").into();
     let mut settings = SigningSettings::default();
-    settings.signature_location = location;
+    settings.signature_location = how.location;
     settings.expires_in = Some(Duration::from_secs(300));
-    if unsigned_payload {
+    if how.unsigned_payload {
         settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
     }
     let params = SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
         .name("kinesis")
-        .time(at)
+        .time(how.at)
         .settings(settings)
         .build()
         .unwrap()
         .into();
-    let uri = format!("{}/", server.url());
-    let host = server.url().trim_start_matches("http://").to_owned();
-    let headers = [
-        ("host", host.as_str()),
-        ("content-type", "application/x-amz-json-1.1"),
-        ("x-amz-target", "Kinesis_20131202.ListStreams"),
-    ];
-    let payload = match location {
-        SignatureLocation::Headers if !unsigned_payload => SignableBody::Bytes(body.as_bytes()),
+    let (scheme, host) = if how.tls {
+        ("https", format!("localhost:{}", server.addr.port()))
+    } else {
+        ("http", server.addr.to_string())
+    };
+    let uri = format!("{scheme}://{host}/");
+    let target = "Kinesis_20131202.ListStreams";
+    let mut headers = vec![("host", host.as_str()), ("content-type", "application/x-amz-json-1.1")];
+    if how.sign_target {
+        headers.push(("x-amz-target", target));
+    }
+    let payload = match how.location {
+        SignatureLocation::Headers if !how.unsigned_payload => SignableBody::Bytes(body.as_bytes()),
         _ => SignableBody::UnsignedPayload,
     };
     let signable = SignableRequest::new("POST", &uri, headers.iter().copied(), payload).unwrap();
@@ -80,19 +106,16 @@ async fn signed_call_with(
     for (n, v) in headers {
         req = req.header(n, v);
     }
+    if !how.sign_target {
+        req = req.header("x-amz-target", target);
+    }
     let mut req = req.body(body.to_owned()).unwrap();
     instructions.apply_to_request_http1x(&mut req);
     tamper(&mut req);
     let (parts, body) = req.into_parts();
-    let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-    let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let resp = client.request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
+    server
+        .send(http::Request::from_parts(parts, Full::new(Bytes::from(body))), how.tls)
+        .await
 }
 
 fn error(v: &(u16, serde_json::Value)) -> (u16, &str) {
@@ -169,23 +192,23 @@ async fn tampered_missing_and_presigned_requests() {
     .await;
     assert_eq!(error(&unsigned), (400, "MissingAuthenticationTokenException"));
     assert_eq!(unsigned.1["message"], "Missing Authentication Token");
-    // A presigned URL (UNSIGNED-PAYLOAD), within its 5 minutes and after them.
+    // Over cleartext, a presigned URL (UNSIGNED-PAYLOAD) and a header signature over
+    // UNSIGNED-PAYLOAD are refused: the body could have been replaced on the way.
     let presigned = signed_call(&server, "secret-a", SignatureLocation::QueryParams, now, "{}", |_| {}).await;
-    assert_eq!(presigned.0, 200, "{:?}", presigned.1);
-    let old = now - Duration::from_secs(301);
-    let expired = signed_call(&server, "secret-a", SignatureLocation::QueryParams, old, "{}", |_| {}).await;
-    assert_eq!(error(&expired), (400, "InvalidSignatureException"));
-    let forged = signed_call(&server, "secret-b", SignatureLocation::QueryParams, now, "{}", |_| {}).await;
-    assert_eq!(error(&forged), (400, "InvalidSignatureException"));
-    // A header signature over UNSIGNED-PAYLOAD (x-amz-content-sha256), as streaming clients
-    // send: the body is not covered, the rest is.
-    let unsigned = signed_call_with(&server, "secret-a", SignatureLocation::Headers, now, "{}", true, |r| {
-        assert_eq!(r.headers()["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
-    })
-    .await;
-    assert_eq!(unsigned.0, 200, "{:?}", unsigned.1);
-    let forged = signed_call_with(&server, "secret-b", SignatureLocation::Headers, now, "{}", true, |_| {}).await;
-    assert_eq!(error(&forged), (400, "InvalidSignatureException"));
+    assert_eq!(error(&presigned), (400, "InvalidSignatureException"));
+    let unsigned = Signing {
+        unsigned_payload: true,
+        ..Signing::new("secret-a", SignatureLocation::Headers, now)
+    };
+    let refused = signed_call_with(&server, unsigned, "{}", |_| {}).await;
+    assert_eq!(error(&refused), (400, "InvalidSignatureException"));
+    assert!(
+        refused.1["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("UNSIGNED-PAYLOAD is accepted only over TLS"),
+        "{refused:?}"
+    );
     // The server still serves.
     let ok = signed_call(&server, "secret-a", SignatureLocation::Headers, now, "{}", |_| {}).await;
     assert_eq!(ok.0, 200);
@@ -232,6 +255,15 @@ async fn accounts_and_regions_cannot_see_each_others_streams() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("AccessDeniedException"));
+    // A region the server does not serve.
+    let a_south = client_with(&server.url(), "sa-east-1", "AKIDACCOUNTA", "secret-a");
+    let e = a_south.list_streams().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidSignatureException"));
+    assert!(
+        e.message()
+            .unwrap()
+            .starts_with("Credential should be scoped to a valid region")
+    );
     // Another region of the same account is another set of streams.
     let a_west = client_with(&server.url(), "eu-west-1", "AKIDACCOUNTA", "secret-a");
     assert!(a_west.list_streams().send().await.unwrap().stream_names().is_empty());
@@ -293,4 +325,166 @@ async fn a_public_address_without_credentials_is_refused_at_start() {
         stderr.contains("not a loopback address") && stderr.contains("--allow-unauthenticated"),
         "{stderr}"
     );
+}
+
+/// A server with TLS beside cleartext that verifies signatures.
+async fn verifying_tls_server(require_tls: bool) -> TestServer {
+    TestServer::with(Options {
+        credentials: vec![A, B],
+        tls: true,
+        configure: if require_tls { |o| o.require_tls = true } else { |_| {} },
+        ..Options::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn signatures_that_leave_the_body_out_pass_only_over_tls() {
+    let server = verifying_tls_server(false).await;
+    let now = SystemTime::UNIX_EPOCH + Duration::from_millis(server.clock_now() as u64);
+    let over_tls = |s: Signing<'static>| Signing { tls: true, ..s };
+    let presigned = over_tls(Signing::new("secret-a", SignatureLocation::QueryParams, now));
+    let ok = signed_call_with(&server, presigned, "{}", |_| {}).await;
+    assert_eq!(ok.0, 200, "{:?}", ok.1);
+    let old = now - Duration::from_secs(301);
+    let expired = signed_call_with(&server, Signing { at: old, ..presigned }, "{}", |_| {}).await;
+    assert_eq!(error(&expired), (400, "InvalidSignatureException"));
+    let forged = signed_call_with(
+        &server,
+        Signing {
+            secret: "secret-b",
+            ..presigned
+        },
+        "{}",
+        |_| {},
+    )
+    .await;
+    assert_eq!(error(&forged), (400, "InvalidSignatureException"));
+    let unsigned = over_tls(Signing {
+        unsigned_payload: true,
+        ..Signing::new("secret-a", SignatureLocation::Headers, now)
+    });
+    let ok = signed_call_with(&server, unsigned, "{}", |r| {
+        assert_eq!(r.headers()["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
+    })
+    .await;
+    assert_eq!(ok.0, 200, "{:?}", ok.1);
+    let forged = signed_call_with(
+        &server,
+        Signing {
+            secret: "secret-b",
+            ..unsigned
+        },
+        "{}",
+        |_| {},
+    )
+    .await;
+    assert_eq!(error(&forged), (400, "InvalidSignatureException"));
+    // The same header signature over cleartext is refused.
+    let cleartext = signed_call_with(&server, Signing { tls: false, ..unsigned }, "{}", |_| {}).await;
+    assert_eq!(error(&cleartext), (400, "InvalidSignatureException"));
+}
+
+/// Item 7: the host and the operation must be signed, a signature cannot be moved to another
+/// operation, and streaming payload signatures are refused rather than passed unchecked.
+#[tokio::test]
+async fn the_host_and_the_operation_must_be_signed() {
+    let server = verifying_server().await;
+    let a = client_with(&server.url(), "us-east-1", "AKIDACCOUNTA", "secret-a");
+    create_active(&a, "kept", 1).await;
+    let now = SystemTime::UNIX_EPOCH + Duration::from_millis(server.clock_now() as u64);
+    // x-amz-target left out of SignedHeaders, then swapped for DeleteStream.
+    let unsigned_target = Signing {
+        sign_target: false,
+        ..Signing::new("secret-a", SignatureLocation::Headers, now)
+    };
+    let swapped = signed_call_with(&server, unsigned_target, r#"{"StreamName":"kept"}"#, |r| {
+        r.headers_mut()
+            .insert("x-amz-target", "Kinesis_20131202.DeleteStream".parse().unwrap());
+    })
+    .await;
+    assert_eq!(error(&swapped), (400, "IncompleteSignatureException"));
+    assert!(swapped.1["message"].as_str().unwrap().contains("'X-Amz-Target'"));
+    // A signed DescribeStreamSummary resent as DeleteStream.
+    let resent = signed_call(
+        &server,
+        "secret-a",
+        SignatureLocation::Headers,
+        now,
+        r#"{"StreamName":"kept"}"#,
+        |r| {
+            r.headers_mut()
+                .insert("x-amz-target", "Kinesis_20131202.DeleteStream".parse().unwrap());
+        },
+    )
+    .await;
+    assert_eq!(error(&resent), (400, "InvalidSignatureException"));
+    a.describe_stream_summary().stream_name("kept").send().await.unwrap();
+    // Signed by hand without host.
+    let hand_signed = |signed: &'static [&'static str], content_sha: &'static str| {
+        let date = rheo_wire::sigv4::format_amz_date(server.clock_now());
+        let host = server.addr.to_string();
+        let headers = [
+            ("host", host.as_str()),
+            ("x-amz-date", date.as_str()),
+            ("x-amz-target", "Kinesis_20131202.ListStreams"),
+            ("x-amz-content-sha256", content_sha),
+        ];
+        let parts = rheo_wire::sigv4::RequestParts {
+            method: "POST",
+            path: "/",
+            query: None,
+            headers: &headers,
+        };
+        let scope = rheo_wire::sigv4::Scope {
+            access_key: "AKIDACCOUNTA".into(),
+            date: date[..8].to_owned(),
+            region: "us-east-1".into(),
+            service: "kinesis".into(),
+        };
+        let auth = rheo_wire::sigv4::authorization(&parts, &scope, "secret-a", &date, signed, content_sha);
+        let mut req = http::Request::post(format!("{}/", server.url()));
+        for (n, v) in headers {
+            req = req.header(n, v);
+        }
+        req.header("authorization", auth)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap()
+    };
+    let body_hash = rheo_wire::sigv4::sha256_hex(b"{}");
+    let body_hash: &'static str = Box::leak(body_hash.into_boxed_str());
+    let with_host = server
+        .send(hand_signed(&["host", "x-amz-date", "x-amz-target"], body_hash), false)
+        .await;
+    assert_eq!(with_host.0, 200, "{:?}", with_host.1);
+    let no_host = server
+        .send(hand_signed(&["x-amz-date", "x-amz-target"], body_hash), false)
+        .await;
+    assert_eq!(error(&no_host), (400, "IncompleteSignatureException"));
+    assert_eq!(
+        no_host.1["message"],
+        "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+    );
+    let streaming = server
+        .send(
+            hand_signed(
+                &["host", "x-amz-date", "x-amz-target", "x-amz-content-sha256"],
+                "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            ),
+            false,
+        )
+        .await;
+    assert_eq!(error(&streaming), (400, "InvalidSignatureException"));
+}
+
+#[tokio::test]
+async fn require_tls_refuses_cleartext_and_serves_tls() {
+    let server = verifying_tls_server(true).await;
+    let now = SystemTime::UNIX_EPOCH + Duration::from_millis(server.clock_now() as u64);
+    let signing = Signing::new("secret-a", SignatureLocation::Headers, now);
+    let cleartext = signed_call_with(&server, signing, "{}", |_| {}).await;
+    assert_eq!(error(&cleartext), (403, "AccessDeniedException"));
+    let tls = signed_call_with(&server, Signing { tls: true, ..signing }, "{}", |_| {}).await;
+    assert_eq!(tls.0, 200, "{:?}", tls.1);
 }

@@ -113,6 +113,14 @@ pub struct ServeArgs {
     /// Of the body budget, what one connection may hold [default: 64 MiB].
     #[arg(long, env = "RHEO_CONNECTION_BODY_BYTES")]
     pub connection_body_bytes: Option<usize>,
+    /// Writes are refused (ProvisionedThroughputExceededException) while the data disk has
+    /// less than this many bytes free [default: 128 MiB].
+    #[arg(long, env = "RHEO_MIN_FREE_BYTES")]
+    pub min_free_bytes: Option<u64>,
+    /// A corrupt sealed segment found at start: `refuse` to start, naming the file (the
+    /// default), or `quarantine` it (move it aside as NAME.log.corrupt and serve the rest).
+    #[arg(long, env = "RHEO_ON_CORRUPTION")]
+    pub on_corruption: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default, Debug)]
@@ -152,6 +160,8 @@ struct FileSettings {
     body_budget_bytes: Option<usize>,
     tenant_body_bytes: Option<usize>,
     connection_body_bytes: Option<usize>,
+    min_free_bytes: Option<u64>,
+    on_corruption: Option<String>,
 }
 
 /// The settings `serve` runs with.
@@ -204,6 +214,14 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         anyhow::ensure!(b >= 4096, "segment size must be at least 4096 bytes");
         engine.log.segment_bytes = b;
     }
+    if let Some(b) = args.min_free_bytes.or(file.min_free_bytes) {
+        engine.min_free_bytes = b;
+    }
+    engine.log.on_corruption = match args.on_corruption.or(file.on_corruption).as_deref() {
+        None | Some("refuse") => rheo_log::OnCorruption::Refuse,
+        Some("quarantine") => rheo_log::OnCorruption::Quarantine,
+        Some(other) => anyhow::bail!("on-corruption must be `refuse` or `quarantine`, got {other:?}"),
+    };
     if let Some(p) = args.throughput_limits.or(file.throughput_limits) {
         engine.throughput_limits = p.parse().map_err(anyhow::Error::msg)?;
     }
@@ -521,6 +539,10 @@ mod tests {
         }));
         assert!(bad(ServeArgs {
             faults: vec!["PutRecords:error-rate=7".into()],
+            ..Default::default()
+        }));
+        assert!(bad(ServeArgs {
+            on_corruption: Some("ignore".into()),
             ..Default::default()
         }));
         assert!(bad(ServeArgs {

@@ -16,10 +16,10 @@
 use crate::mac::MacKey;
 use crate::reshard::Reshard;
 use crate::throttle::LimitsProfile;
+use rheo_log::Disk;
 use rheo_types::{HashKeyRange, SequenceNumber, ShardId, StreamName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 pub const CATALOG_FILE: &str = "catalog.json";
@@ -286,8 +286,8 @@ impl Catalog {
     }
 
     /// Loads the catalog from `dir`, or starts an empty one if there is none.
-    pub fn load(dir: &Path) -> std::io::Result<Catalog> {
-        match std::fs::read(dir.join(CATALOG_FILE)) {
+    pub fn load(disk: &dyn Disk, dir: &Path) -> std::io::Result<Catalog> {
+        match rheo_log::disk::read_all(disk, &dir.join(CATALOG_FILE)) {
             Ok(bytes) => {
                 // Hash keys are u128s: read the document once as a catalog, never as a `Value`.
                 #[derive(Deserialize)]
@@ -304,15 +304,11 @@ impl Catalog {
         }
     }
 
-    /// Replaces the catalog in `dir` atomically and durably (see the module docs).
-    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+    /// Replaces the catalog in `dir` atomically and durably (see the module docs), through
+    /// the `Disk` seam, so the power-cut model covers it.
+    pub fn save(&self, disk: &dyn Disk, dir: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        let tmp = dir.join(format!("{CATALOG_FILE}.tmp"));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(CATALOG_FILE))?;
-        std::fs::File::open(dir)?.sync_all()
+        rheo_log::disk::replace_file(disk, &dir.join(CATALOG_FILE), &bytes)
     }
 
     /// Open shards across all streams that still exist at `now_ms`.

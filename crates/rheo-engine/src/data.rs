@@ -120,6 +120,11 @@ impl Engine {
         entries: Vec<PutEntry>,
         after_counter: Option<u64>,
     ) -> Result<Vec<PutOutcome>, Error> {
+        let inner = &self.inner;
+        inner.space.refresh(&*inner.disk, &inner.config.data_dir, self.now());
+        if inner.space.is_low() {
+            return Err(Error::Throttled(inner.space.refusal()));
+        }
         let mut outcomes: Vec<Option<PutOutcome>> = vec![None; entries.len()];
         let mut pending: Vec<(usize, HashKey, PendingRecord)> = entries
             .into_iter()

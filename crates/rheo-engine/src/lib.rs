@@ -28,9 +28,10 @@ pub mod reshard;
 mod resharding;
 mod runtime;
 pub mod scaling;
+mod space;
 pub mod throttle;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
-pub use runtime::{ChildShard, Engine, EngineConfig};
+pub use runtime::{ChildShard, Engine, EngineConfig, Health};

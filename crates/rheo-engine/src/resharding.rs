@@ -179,7 +179,11 @@ impl Engine {
                 for (id, log) in stopped {
                     if let Some(Some(s)) = shards.get_mut(id.0 as usize) {
                         let (tx, rx) = mpsc::channel(1024);
-                        tokio::spawn(writer::run(log, rx, self.inner.clock.clone(), None, s.commits.clone()));
+                        let signals = writer::Signals {
+                            commits: s.commits.clone(),
+                            failing: s.failing.clone(),
+                        };
+                        tokio::spawn(writer::run(log, rx, self.inner.clock.clone(), None, signals));
                         s.tx = Some(tx);
                     }
                 }

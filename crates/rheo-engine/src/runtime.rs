@@ -10,7 +10,7 @@ use rheo_log::{Disk, LogConfig, LogReader, RealDisk};
 use rheo_types::{Arn, HashKey, HashKeyRange, ShardId, StreamName};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -32,6 +32,9 @@ pub struct EngineConfig {
     pub consumer_limit: u32,
     /// Throughput limits for streams that do not set their own.
     pub throughput_limits: LimitsProfile,
+    /// Writes are refused (ProvisionedThroughputExceededException) while the data disk has
+    /// less than this free, so a full disk is never reached by a write.
+    pub min_free_bytes: u64,
 }
 
 impl EngineConfig {
@@ -46,7 +49,25 @@ impl EngineConfig {
             tick_ms: 1000,
             consumer_limit: rheo_types::limits::DEFAULT_CONSUMERS_PER_STREAM,
             throughput_limits: LimitsProfile::Off,
+            min_free_bytes: 128 * 1024 * 1024,
         }
+    }
+}
+
+/// An engine's state as `/health` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub free_bytes: u64,
+    pub min_free_bytes: u64,
+    /// Writes are refused: free space is below the watermark.
+    pub disk_low: bool,
+    /// `stream/shardId-…` of shards whose last append failed.
+    pub failing_shards: Vec<String>,
+}
+
+impl Health {
+    pub fn degraded(&self) -> bool {
+        self.disk_low || !self.failing_shards.is_empty()
     }
 }
 
@@ -71,6 +92,8 @@ pub(crate) struct Inner {
     pub(crate) ticks: watch::Sender<()>,
     /// The active SubscribeToShard sessions, one per consumer and shard.
     pub(crate) leases: Mutex<crate::consumers::Leases>,
+    /// Free space on the data disk, against the watermark.
+    pub(crate) space: crate::space::Space,
 }
 
 pub(crate) struct State {
@@ -110,6 +133,8 @@ pub(crate) struct ShardRuntime {
     /// Marked changed after every durable append, and when the shard closes: what
     /// subscriptions wait on.
     pub(crate) commits: Arc<watch::Sender<()>>,
+    /// Set while the shard's last append failed (until one succeeds).
+    pub(crate) failing: Arc<AtomicBool>,
 }
 
 /// What a shard has used: its throttle buckets (made when limits first apply) and its write
@@ -163,19 +188,29 @@ impl Engine {
     /// Opens (or creates) the engine's data directory, recovers every shard log, and starts the
     /// writer tasks and the background tick. Must run inside a Tokio runtime.
     pub fn open(config: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, Error> {
-        Engine::open_with(config, clock, true)
+        Engine::open_on(config, clock, Arc::new(RealDisk))
+    }
+
+    /// As [`Engine::open`], on the given disk (tests use `rheo_log::disk::SimDisk`).
+    pub fn open_on(config: EngineConfig, clock: Arc<dyn Clock>, disk: Arc<dyn Disk>) -> Result<Engine, Error> {
+        Engine::open_with(config, clock, disk, true)
     }
 
     /// As [`Engine::open`]; with `create_dir` false the data directory is made only when the
     /// catalog is first saved (a tenant's first write), so requests that write nothing leave
     /// nothing on disk.
-    fn open_with(config: EngineConfig, clock: Arc<dyn Clock>, create_dir: bool) -> Result<Engine, Error> {
-        let disk: Arc<dyn Disk> = Arc::new(RealDisk);
+    fn open_with(
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+        disk: Arc<dyn Disk>,
+        create_dir: bool,
+    ) -> Result<Engine, Error> {
         let io = |e: std::io::Error| Error::Internal(format!("opening {}: {e}", config.data_dir.display()));
         if create_dir {
             disk.create_dir_all(&config.data_dir).map_err(io)?;
         }
-        let catalog = Catalog::load(&config.data_dir).map_err(io)?;
+        let catalog = Catalog::load(&*disk, &config.data_dir).map_err(io)?;
+        let space = crate::space::Space::new(config.min_free_bytes);
         let default_limits = AtomicU8::new(config.throughput_limits as u8);
         let inner = Arc::new(Inner {
             token_key: catalog.token_key.clone(),
@@ -191,7 +226,11 @@ impl Engine {
             default_limits,
             ticks: watch::Sender::new(()),
             leases: Mutex::default(),
+            space,
         });
+        inner
+            .space
+            .refresh(&*inner.disk, &inner.config.data_dir, inner.clock.now_ms());
         {
             let mut st = inner.lock();
             if st.catalog.migrated {
@@ -228,7 +267,32 @@ impl Engine {
         config.account = account.to_owned();
         config.region = region.to_owned();
         config.throughput_limits = self.default_limits();
-        Engine::open_with(config, self.inner.clock.clone(), false)
+        Engine::open_with(config, self.inner.clock.clone(), self.inner.disk.clone(), false)
+    }
+
+    /// What `/health` reports of this engine: free space against the watermark, and shards
+    /// whose last append failed.
+    pub fn health(&self) -> Health {
+        let now = self.now();
+        self.inner
+            .space
+            .refresh(&*self.inner.disk, &self.inner.config.data_dir, now);
+        let st = self.inner.lock();
+        let mut failing_shards = Vec::new();
+        for rt in st.runtimes.values() {
+            for shard in rt.shards.iter().flatten() {
+                if shard.failing.load(Ordering::Relaxed) {
+                    failing_shards.push(format!("{}/{}", rt.name, shard.id));
+                }
+            }
+        }
+        failing_shards.sort();
+        Health {
+            free_bytes: self.inner.space.free_bytes(),
+            min_free_bytes: self.inner.config.min_free_bytes,
+            disk_low: self.inner.space.is_low(),
+            failing_shards,
+        }
     }
 
     /// Whether this handle is the engine's only one: no request, subscription or task holds
@@ -327,13 +391,18 @@ impl Inner {
         let dir = self.stream_dir(meta.incarnation).join(shard_dir(s.id));
         let (writer, reader) = rheo_log::open(self.disk.clone(), &dir, self.config.log)?;
         let commits = Arc::new(watch::Sender::new(()));
+        let failing = Arc::new(AtomicBool::new(false));
         let tx = s.is_open().then(|| {
             let (tx, rx) = mpsc::channel(1024);
             let floor = s.starting_counter.checked_sub(1).map(|counter| Assigned {
                 counter,
                 timestamp_ms: s.created_ms,
             });
-            tokio::spawn(writer::run(writer, rx, self.clock.clone(), floor, commits.clone()));
+            let signals = writer::Signals {
+                commits: commits.clone(),
+                failing: failing.clone(),
+            };
+            tokio::spawn(writer::run(writer, rx, self.clock.clone(), floor, signals));
             tx
         });
         Ok(ShardRuntime {
@@ -343,6 +412,7 @@ impl Inner {
             children: (!s.is_open()).then(|| Arc::new(children_of(meta, s.id))),
             meter: Arc::default(),
             commits,
+            failing,
         })
     }
 
@@ -351,7 +421,7 @@ impl Inner {
         let dir = &self.config.data_dir;
         self.disk
             .create_dir_all(dir)
-            .and_then(|()| st.catalog.save(dir))
+            .and_then(|()| st.catalog.save(&*self.disk, dir))
             .map_err(|e| {
                 tracing::error!(error = %e, "saving the catalog failed");
                 Error::Internal(format!("saving the catalog: {e}"))

@@ -7,7 +7,8 @@
 use bytes::Bytes;
 use rheo_log::{LogWriter, NewRecord};
 use rheo_types::SequenceNumber;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::Clock;
@@ -74,15 +75,44 @@ pub fn next_position(last: Option<Assigned>, now_ms: i64, after_counter: Option<
     })
 }
 
+/// What a writer tells the rest of the engine.
+pub struct Signals {
+    /// Marked changed after each durable append.
+    pub commits: Arc<watch::Sender<()>>,
+    /// Set while the last append failed.
+    pub failing: Arc<AtomicBool>,
+}
+
+/// The threads the writers' appends (writes and fsyncs) run on: their own pool, so that
+/// blocking reads on Tokio's pool (GetRecords, fan-out) can never queue a writer behind them.
+static WRITER_POOL: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(512)
+        .thread_name("rheo-writer")
+        .build()
+        .inspect_err(
+            |e| tracing::error!(error = %e, "starting the writer pool failed; writers share the blocking pool"),
+        )
+        .ok()
+});
+
+/// Runs `f` on the writer pool (or Tokio's blocking pool if that could not start).
+fn spawn_append<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> tokio::task::JoinHandle<R> {
+    match &*WRITER_POOL {
+        Some(pool) => pool.spawn_blocking(f),
+        None => tokio::task::spawn_blocking(f),
+    }
+}
+
 /// Runs until every sender is gone. `floor` is a position every new record must follow (the
-/// end of a new shard's parents); the log's own last record counts too. `commits` is marked
-/// changed after each durable append.
+/// end of a new shard's parents); the log's own last record counts too.
 pub async fn run(
     mut log: LogWriter,
     mut rx: mpsc::Receiver<Command>,
     clock: Arc<dyn Clock>,
     floor: Option<Assigned>,
-    commits: Arc<watch::Sender<()>>,
+    signals: Signals,
 ) {
     let tail = log.reader().tail();
     let mut last = tail
@@ -146,7 +176,7 @@ pub async fn run(
         if batch.is_empty() {
             continue;
         }
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = spawn_append(move || {
             let result = append(&mut log, &batch, &positions);
             (log, batch, positions, result)
         })
@@ -156,8 +186,9 @@ pub async fn run(
             return;
         };
         log = returned;
+        signals.failing.store(result.is_err(), Ordering::Relaxed);
         if result.is_ok() {
-            commits.send_replace(());
+            signals.commits.send_replace(());
         }
         for (req, assigned) in batch.into_iter().zip(positions) {
             let reply = match &result {

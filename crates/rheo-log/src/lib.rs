@@ -23,9 +23,15 @@
 //! - In [`Durability::Fsync`] mode an append returns only after `fdatasync`; a batch of records
 //!   shares one sync (group commit). A new segment's directory entry is synced before use.
 //! - Readers see only committed frames (written, and synced in Fsync mode).
-//! - Recovery scans every segment; the first frame that is short, too long, fails its CRC or
-//!   breaks key order ends that segment: the file is truncated there and the truncation synced.
-//!   Every fully written frame before it is kept.
+//! - Recovery scans every segment. In the last segment, the first frame that is short, too
+//!   long, fails its CRC or breaks key order ends it: a torn write of an unacknowledged batch,
+//!   truncated there (synced). Anywhere else such a frame is corruption of acknowledged
+//!   records: the log refuses to open, naming the file, unless told to move the segment aside
+//!   ([`OnCorruption`]). (In [`Durability::Relaxed`] mode every segment's unsynced tail may be
+//!   torn by a power cut, so every segment's tail is truncated.)
+//! - A failed write or sync cuts the batch's bytes off the segment (synced) before the error is
+//!   returned, so records reported as failed never reappear. If the cut fails too, appends are
+//!   refused until a retry of it succeeds (with back-off), without a restart.
 //! - A sparse index (key, timestamp, position) is kept in memory per segment, one entry per
 //!   [`INDEX_INTERVAL`] bytes, rebuilt by the recovery scan. Keys and timestamps are both
 //!   monotonic, so it serves lookups by either.
@@ -39,6 +45,7 @@ mod log;
 
 pub use disk::{Disk, DiskFile, RealDisk};
 pub use frame::{FRAME_HEADER, MAX_BODY, NewRecord, ReadRecord, RecordRef};
+pub use log::OnCorruption;
 pub use log::{Durability, LogConfig, LogReader, LogWriter, ReadLimits, Tail, open};
 
 /// Bytes between two sparse index entries.
@@ -57,6 +64,14 @@ pub enum LogError {
     KeyOrder { key: u64, last: u64 },
     #[error("timestamp {timestamp_ms} is below the last timestamp {last}")]
     TimeOrder { timestamp_ms: i64, last: i64 },
-    #[error("the log writer failed earlier and refuses further appends")]
+    #[error("an append failed earlier and its bytes could not be cut off yet; retrying shortly")]
     Poisoned,
+    #[error(
+        "segment {path} is corrupt at byte {offset} of {len}: it is not the last segment, so this is not a torn write but lost acknowledged records. Restore the file, or start with --on-corruption quarantine to move it aside and serve the rest"
+    )]
+    Corrupt {
+        path: std::path::PathBuf,
+        offset: u64,
+        len: u64,
+    },
 }

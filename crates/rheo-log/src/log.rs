@@ -22,6 +22,8 @@ pub struct LogConfig {
     /// A segment is rolled once it holds this many bytes.
     pub segment_bytes: u64,
     pub durability: Durability,
+    /// What recovery does with corruption outside the last segment's tail.
+    pub on_corruption: OnCorruption,
 }
 
 impl Default for LogConfig {
@@ -29,8 +31,21 @@ impl Default for LogConfig {
         LogConfig {
             segment_bytes: 64 * 1024 * 1024,
             durability: Durability::Fsync,
+            on_corruption: OnCorruption::Refuse,
         }
     }
+}
+
+/// What recovery does with a bad frame anywhere but the last segment's tail (which a crash
+/// can tear, and which is truncated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnCorruption {
+    /// Refuse to open the log, naming the file (the default): the segment held acknowledged
+    /// records, and only an operator may decide to go on without them.
+    #[default]
+    Refuse,
+    /// Move the segment aside (`NAME.log.corrupt`), logged at ERROR, and open without it.
+    Quarantine,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -114,8 +129,22 @@ pub struct LogWriter {
     shared: Arc<Shared>,
     config: LogConfig,
     buf: Vec<u8>,
-    poisoned: bool,
+    /// Set when an append failed and its bytes could not be cut off the segment: the next
+    /// append first retries that (with back-off), so a full disk heals once space is freed.
+    repair: Option<Repair>,
 }
+
+/// A segment to cut back to its committed length before the log takes appends again.
+struct Repair {
+    file: Arc<dyn DiskFile>,
+    path: PathBuf,
+    len: u64,
+    not_before: std::time::Instant,
+    backoff: std::time::Duration,
+}
+
+/// Longest wait between two repair attempts.
+const MAX_REPAIR_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A handle for reads and trimming; cheap to clone.
 #[derive(Clone)]
@@ -136,12 +165,34 @@ pub fn open(disk: Arc<dyn Disk>, dir: &Path, config: LogConfig) -> Result<(LogWr
     });
     shared.io(dir, disk.create_dir_all(dir))?;
     let mut state = State::default();
-    for path in shared.io(dir, disk.list(dir))? {
-        let Some(base_key) = parse_segment_name(&path) else {
-            continue;
-        };
+    let paths: Vec<(u64, PathBuf)> = shared
+        .io(dir, disk.list(dir))?
+        .into_iter()
+        .filter_map(|p| Some((parse_segment_name(&p)?, p)))
+        .collect();
+    let count = paths.len();
+    for (i, (base_key, path)) in paths.into_iter().enumerate() {
+        // Only the last segment can have a torn tail in Fsync mode: a segment is rolled only
+        // after everything in it was synced. In Relaxed mode any segment's unsynced tail may be
+        // lost to a power cut, as that mode documents.
+        let may_tear = i + 1 == count || config.durability == Durability::Relaxed;
         let file = shared.io(&path, disk.open(&path, false))?;
-        let seg = recover_segment(&shared, base_key, path, file, state.tail.last_key)?;
+        let seg = match recover_segment(&shared, base_key, path.clone(), file, state.tail.last_key, may_tear)? {
+            Recovered::Segment(seg) => seg,
+            Recovered::Corrupt { offset, len } => {
+                if config.on_corruption == OnCorruption::Refuse {
+                    tracing::error!(path = %path.display(), offset, len, "a sealed segment is corrupt; refusing to open the log");
+                    return Err(LogError::Corrupt { path, offset, len });
+                }
+                let mut aside = path.as_os_str().to_owned();
+                aside.push(".corrupt");
+                let aside = PathBuf::from(aside);
+                shared.io(&path, disk.rename(&path, &aside))?;
+                shared.io(dir, disk.sync_dir(dir))?;
+                tracing::error!(path = %path.display(), moved_to = %aside.display(), offset, len, "a sealed segment is corrupt; moved aside, its records are no longer served");
+                continue;
+            }
+        };
         let Some(first) = seg.index.first() else {
             // A segment created just before a crash, with nothing committed in it.
             shared.io(&seg.path, disk.remove_file(&seg.path))?;
@@ -161,7 +212,7 @@ pub fn open(disk: Arc<dyn Disk>, dir: &Path, config: LogConfig) -> Result<(LogWr
             shared,
             config,
             buf: Vec::new(),
-            poisoned: false,
+            repair: None,
         },
         reader,
     ))
@@ -223,13 +274,23 @@ fn scan(
     Ok(pos)
 }
 
+enum Recovered {
+    Segment(Segment),
+    /// A bad frame at `offset` of a segment of `len` bytes that may not be truncated.
+    Corrupt {
+        offset: u64,
+        len: u64,
+    },
+}
+
 fn recover_segment(
     shared: &Shared,
     base_key: u64,
     path: PathBuf,
     file: Arc<dyn DiskFile>,
     mut last_key: Option<u64>,
-) -> Result<Segment, LogError> {
+    may_tear: bool,
+) -> Result<Recovered, LogError> {
     let file_len = shared.io(&path, file.size())?;
     let mut index = Vec::new();
     let mut last_ts: Option<i64> = None;
@@ -245,19 +306,30 @@ fn recover_segment(
         true
     });
     let valid_end = shared.io(&path, valid_end)?;
+    if !may_tear && (valid_end < file_len || index.is_empty()) {
+        return Ok(Recovered::Corrupt {
+            offset: valid_end,
+            len: file_len,
+        });
+    }
     if valid_end < file_len {
-        tracing::warn!(path = %path.display(), valid_end, file_len, "truncating a torn or corrupt segment tail");
+        tracing::warn!(path = %path.display(), valid_end, file_len, "truncating the torn tail of the last segment (unacknowledged writes)");
         shared.io(&path, file.set_len(valid_end))?;
+    }
+    if may_tear {
+        // What recovery keeps counts as committed from now on, so it must be on the medium:
+        // bytes read back from the page cache (a write whose sync failed, then a restart) would
+        // otherwise be torn by a later power cut, once later segments follow them.
         shared.io(&path, file.sync())?;
     }
-    Ok(Segment {
+    Ok(Recovered::Segment(Segment {
         base_key,
         path,
         file,
         len: valid_end,
         index,
         last_timestamp_ms: last_ts,
-    })
+    }))
 }
 
 /// The last record's key and timestamp in a recovered segment.
@@ -279,9 +351,7 @@ impl LogWriter {
     /// Appends a batch and returns once it is committed (synced in Fsync mode). Keys must be
     /// strictly increasing and above every key already in the log.
     pub fn append(&mut self, records: &[NewRecord<'_>]) -> Result<(), LogError> {
-        if self.poisoned {
-            return Err(LogError::Poisoned);
-        }
+        self.repair_if_needed()?;
         let Some(first) = records.first() else { return Ok(()) };
         let tail = self.shared.read().tail;
         let (mut last, mut last_ts) = (tail.last_key, tail.last_timestamp_ms);
@@ -301,11 +371,54 @@ impl LogWriter {
             (last, last_ts) = (Some(r.key), Some(r.timestamp_ms));
         }
         self.roll_if_needed(first.key)?;
-        let result = self.write_batch(records);
-        if result.is_err() {
-            self.poisoned = true;
+        self.write_batch(records)
+    }
+
+    /// Whether the log refuses appends until a failed one's bytes are cut off.
+    pub fn needs_repair(&self) -> bool {
+        self.repair.is_some()
+    }
+
+    /// Cuts a failed append's bytes off its segment, if that is pending; refuses (without
+    /// touching the disk) while the back-off after a failed attempt runs.
+    fn repair_if_needed(&mut self) -> Result<(), LogError> {
+        let Some(r) = &mut self.repair else { return Ok(()) };
+        let now = std::time::Instant::now();
+        if now < r.not_before {
+            return Err(LogError::Poisoned);
         }
-        result
+        match r.file.set_len(r.len).and_then(|()| r.file.sync()) {
+            Ok(()) => {
+                tracing::info!(path = %r.path.display(), "a shard log recovered from a failed append");
+                self.repair = None;
+                Ok(())
+            }
+            Err(source) => {
+                r.not_before = now + r.backoff;
+                r.backoff = (r.backoff * 2).min(MAX_REPAIR_BACKOFF);
+                Err(LogError::Io {
+                    path: r.path.clone(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// After a failed write or sync: cut the segment back to `len`, durably, so the failed
+    /// records cannot reappear (a later sync would otherwise make their bytes durable). If
+    /// that fails too, the next append retries it first.
+    fn cut_back(&mut self, file: Arc<dyn DiskFile>, path: PathBuf, len: u64) {
+        if file.set_len(len).and_then(|()| file.sync()).is_ok() {
+            return;
+        }
+        tracing::error!(path = %path.display(), len, "cutting a failed append off its segment failed; the shard refuses appends until it succeeds");
+        self.repair = Some(Repair {
+            file,
+            path,
+            len,
+            not_before: std::time::Instant::now(),
+            backoff: std::time::Duration::from_millis(100),
+        });
     }
 
     fn roll_if_needed(&mut self, next_key: u64) -> Result<(), LogError> {
@@ -350,15 +463,16 @@ impl LogWriter {
             let len = (start + self.buf.len() as u64 - pos) as usize;
             new_index.extend(sampler.next(r.key, r.timestamp_ms, pos, len));
         }
-        let sh = &self.shared;
         let written = file.write_all_at(&self.buf, start);
-        if let Err(e) = written {
-            let _ = file.set_len(start);
-            return sh.io(&path, Err(e));
+        let synced = match written {
+            Ok(()) if self.config.durability == Durability::Fsync => file.sync(),
+            other => other,
+        };
+        if let Err(source) = synced {
+            self.cut_back(file, path.clone(), start);
+            return Err(LogError::Io { path, source });
         }
-        if self.config.durability == Durability::Fsync {
-            sh.io(&path, file.sync())?;
-        }
+        let sh = &self.shared;
         let last = records[records.len() - 1];
         let mut st = sh.write();
         let tail = &mut st.tail;

@@ -319,6 +319,20 @@ impl Tenants {
         Ok(state)
     }
 
+    /// Every open tenant's engine health, the server's own first.
+    pub fn health(&self) -> Vec<(Tenant, rheo_engine::Health)> {
+        let mut out = vec![(self.default.tenant.clone(), self.default.engine.health())];
+        let others: Vec<Arc<TenantState>> = self
+            .others
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        out.extend(others.iter().map(|s| (s.tenant.clone(), s.engine.health())));
+        out
+    }
+
     /// Tenants open besides the server's own.
     pub fn open_count(&self) -> usize {
         self.others.lock().unwrap_or_else(|p| p.into_inner()).len()

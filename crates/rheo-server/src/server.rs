@@ -277,11 +277,7 @@ async fn starts_tls(stream: &tokio::net::TcpStream) -> bool {
 
 async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<ResponseBody> {
     if req.method() == Method::GET && req.uri().path() == "/health" {
-        return respond(
-            StatusCode::OK,
-            ResponseBody::full(Bytes::from_static(b"{\"status\":\"ok\"}")),
-            Protocol::Json,
-        );
+        return health(app);
     }
     let protocol = Protocol::of(req.headers());
     if app.options.require_tls && !conn.tls {
@@ -317,6 +313,41 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     }
     .instrument(span)
     .await
+}
+
+/// `GET /health`: 200 `{"status":"ok"}`, or 503 `{"status":"degraded", ...}` while writes are
+/// refused for lack of disk space or a shard's last append failed.
+fn health(app: &App) -> Response<ResponseBody> {
+    let all = app.tenants.health();
+    let disk = &all[0].1;
+    let failing: Vec<String> = all
+        .iter()
+        .flat_map(|(t, h)| {
+            h.failing_shards
+                .iter()
+                .map(move |s| format!("{}/{}/{s}", t.account, t.region))
+        })
+        .collect();
+    let degraded = disk.disk_low || !failing.is_empty();
+    let body = serde_json::json!({
+        "status": if degraded { "degraded" } else { "ok" },
+        "disk": {
+            "free_bytes": disk.free_bytes,
+            "min_free_bytes": disk.min_free_bytes,
+            "writes_refused": disk.disk_low,
+        },
+        "failing_shards": failing,
+    });
+    let status = if degraded {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    respond(
+        status,
+        ResponseBody::full(serde_json::to_vec(&body).unwrap_or_default()),
+        Protocol::Json,
+    )
 }
 
 /// A request's headers as the signature covers them. HTTP/2 carries the host as the

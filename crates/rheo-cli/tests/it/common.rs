@@ -39,6 +39,10 @@ pub struct Options {
     pub credentials: Vec<&'static str>,
     /// Changes the server's other settings.
     pub configure: fn(&mut rheo_server::ServerOptions),
+    /// Changes the engine's settings.
+    pub engine: fn(&mut EngineConfig),
+    /// Serve from a simulated disk (I/O errors, a full disk) instead of the real one.
+    pub disk: Option<rheo_log::disk::SimDisk>,
 }
 
 impl Default for Options {
@@ -50,6 +54,8 @@ impl Default for Options {
             tls: false,
             credentials: Vec::new(),
             configure: |_| {},
+            engine: |_| {},
+            disk: None,
         }
     }
 }
@@ -67,7 +73,11 @@ impl TestServer {
         config.shard_limit = opts.shard_limit;
         config.log.segment_bytes = opts.segment_bytes;
         config.tick_ms = 50;
-        let engine = Engine::open(config, clock.clone() as Arc<dyn Clock>).unwrap();
+        (opts.engine)(&mut config);
+        let engine = match opts.disk {
+            Some(disk) => Engine::open_on(config, clock.clone() as Arc<dyn Clock>, Arc::new(disk)).unwrap(),
+            None => Engine::open(config, clock.clone() as Arc<dyn Clock>).unwrap(),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         if opts.tls {

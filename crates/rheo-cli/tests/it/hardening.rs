@@ -8,6 +8,7 @@ use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
 
 /// Item 1: an ordering hint at the top of the counter space is refused with AWS's error; the
 /// shard keeps taking writes and a reader reaches its end.
@@ -421,4 +422,149 @@ async fn tenants_are_bounded() {
     // The closed tenant with data reopens with it.
     let names = writer.list_streams().send().await.unwrap();
     assert_eq!(names.stream_names(), ["mine"]);
+}
+
+/// A raw PutRecord (no SDK retries); returns the status and the error type, if any.
+async fn raw_put(server: &TestServer, stream: &str, data: &str) -> (u16, String) {
+    let body = format!(
+        r#"{{"StreamName":"{stream}","PartitionKey":"k","Data":"{}"}}"#,
+        base64::engine::general_purpose::STANDARD.encode(data)
+    );
+    let (status, json) = server.raw("PutRecord", &body).await;
+    (status, json["__type"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn health(server: &TestServer) -> (u16, serde_json::Value) {
+    let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    let req = http::Request::get(format!("{}/health", server.url()))
+        .body(Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+/// Item 9: a full disk fails writes, shows in /health, and heals without a restart once space
+/// is freed; a failed sync's record never appears; below the free-space watermark writes are
+/// refused with a throttling error before the disk is full.
+#[tokio::test]
+async fn a_full_disk_heals_without_restart_and_the_watermark_refuses_writes_first() {
+    use rheo_log::disk::{Op, SimDisk};
+    let disk = SimDisk::default();
+    let server = TestServer::with(Options {
+        disk: Some(disk.clone()),
+        engine: |c| c.min_free_bytes = 1024 * 1024,
+        ..Options::default()
+    })
+    .await;
+    let c = server.client();
+    create_active(&c, "full", 1).await;
+    assert_eq!(raw_put(&server, "full", "one").await.0, 200);
+    assert_eq!(health(&server).await.0, 200);
+    // ENOSPC on every write: puts fail, the shard shows as failing.
+    disk.fail(Op::Write, 1000, 28);
+    let (status, kind) = raw_put(&server, "full", "lost").await;
+    assert_eq!((status, kind.as_str()), (500, "InternalFailure"));
+    let (status, body) = health(&server).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(
+        body["failing_shards"][0],
+        "000000000000/us-east-1/full/shardId-000000000000"
+    );
+    // Space is freed: the next put succeeds, with no restart.
+    disk.clear_faults();
+    assert_eq!(raw_put(&server, "full", "two").await.0, 200);
+    assert_eq!(health(&server).await.0, 200);
+    // A failed sync: reported failed, and its record is cut off.
+    disk.fail(Op::Sync, 1, 5);
+    assert_eq!(raw_put(&server, "full", "unsynced").await.0, 500);
+    assert_eq!(raw_put(&server, "full", "three").await.0, 200);
+    let got: Vec<String> = first_records(&c, "full", "shardId-000000000000")
+        .await
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.data().as_ref()).into_owned())
+        .collect();
+    assert_eq!(got, ["one", "two", "three"]);
+    // Below the watermark: refused as throttling, with the reason, before the disk is full.
+    disk.set_capacity(Some(disk.used() + 512 * 1024));
+    server.clock.advance_ms(200);
+    let body = format!(
+        r#"{{"StreamName":"full","PartitionKey":"k","Data":"{}"}}"#,
+        base64::engine::general_purpose::STANDARD.encode("x")
+    );
+    let (status, json) = server.raw("PutRecord", &body).await;
+    assert_eq!(status, 400);
+    assert_eq!(json["__type"], "ProvisionedThroughputExceededException");
+    assert!(json["message"].as_str().unwrap().contains("min-free-bytes"), "{json}");
+    let (status, body) = health(&server).await;
+    assert_eq!(
+        (status, &body["disk"]["writes_refused"]),
+        (503, &serde_json::json!(true))
+    );
+    // Reads go on meanwhile.
+    assert_eq!(first_records(&c, "full", "shardId-000000000000").await.len(), 3);
+    disk.set_capacity(None);
+    server.clock.advance_ms(200);
+    assert_eq!(raw_put(&server, "full", "four").await.0, 200);
+    assert_eq!(health(&server).await.0, 200);
+}
+
+/// Item 10: a flipped bit in a sealed segment stops the start with an error naming the file
+/// (nothing is truncated or deleted); the operator's quarantine setting opens without it.
+#[tokio::test]
+async fn corruption_in_a_sealed_segment_stops_the_start_naming_the_file() {
+    let server = TestServer::with(Options {
+        segment_bytes: 4096,
+        ..Options::default()
+    })
+    .await;
+    let c = server.client();
+    create_active(&c, "sealed", 1).await;
+    for i in 0..40 {
+        put(&c, "sealed", "k", format!("record {i} {}", "x".repeat(400))).await;
+    }
+    let data = server.dir.path().join("data");
+    let mut segments: Vec<std::path::PathBuf> = walk(&data)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segments.sort();
+    assert!(segments.len() > 2, "{segments:?}");
+    let config = |on_corruption| {
+        let mut c = rheo_engine::EngineConfig::new(data.clone());
+        c.log.segment_bytes = 4096;
+        c.log.on_corruption = on_corruption;
+        c
+    };
+    let first = segments[0].clone();
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&first, &bytes).unwrap();
+    let clock = Arc::new(rheo_engine::ManualClock::default()) as Arc<dyn rheo_engine::Clock>;
+    let e = rheo_engine::Engine::open(config(rheo_log::OnCorruption::Refuse), clock.clone())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains(&first.display().to_string()), "{e}");
+    assert_eq!(std::fs::read(&first).unwrap(), bytes, "the file is left as it was");
+    let engine = rheo_engine::Engine::open(config(rheo_log::OnCorruption::Quarantine), clock).unwrap();
+    drop(engine);
+    assert!(!first.exists());
+    let mut aside = first.into_os_string();
+    aside.push(".corrupt");
+    assert!(std::path::Path::new(&aside).exists());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -38,7 +38,9 @@ pub struct BenchArgs {
     /// Sequential PutRecord calls for the latency measurement.
     #[arg(long, default_value_t = 2000)]
     pub latency_requests: usize,
-    /// Measure only these (comma-separated): put, latency, drain, e2e, fanout, split, memory.
+    /// Measure only these (comma-separated): put, latency, drain, e2e, fanout, split, memory;
+    /// and `siege` (not in the default set): a producer's PutRecords latency alone and then
+    /// beside 1,000 idle connections, 100 slow readers and 50 header-only uploads.
     #[arg(
         long,
         value_delimiter = ',',
@@ -178,7 +180,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .with_context(|| format!("benchmarking {}", target.name))?;
         all.push((target.name.clone(), r));
     }
-    print_table(&all);
+    if args.only.iter().any(|o| o != "siege") {
+        print_table(&all);
+    }
     Ok(())
 }
 
@@ -386,6 +390,19 @@ async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
         eprintln!(
             "  PutRecords through a split: {:.0} records/s; latency in the split's second p99 {:.1} ms, max {:.1} ms; p99 in the other seconds {:.1} ms",
             s.records_s, s.p99_ms, s.max_ms, s.other_p99_ms
+        );
+    }
+    if wanted("siege") {
+        settle().await;
+        let s = siege(t, &format!("bench-siege-{nonce}"), args).await?;
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}× |",
+            t.name,
+            s.0,
+            s.1,
+            s.2,
+            s.3,
+            s.3 / s.1
         );
     }
     if let Some(pid) = t.pid.filter(|_| wanted("memory")) {
@@ -892,4 +909,111 @@ fn fmt(v: f64) -> String {
     } else {
         format!("{v:.2}")
     }
+}
+
+/// Idle connections, slow readers and header-only uploads the siege holds.
+const SIEGE_IDLE: usize = 1000;
+const SIEGE_SLOW_READERS: usize = 100;
+const SIEGE_UPLOADS: usize = 50;
+
+/// A producer (PutRecords of 100 × 1 KiB, one in flight) alone for `seconds`, then for
+/// `seconds` beside the siege: 1,000 connections that send nothing (reopened when the server
+/// closes them), 100 GetRecords calls of ~10 MiB whose responses are never read, and 50 uploads
+/// that send the headers of a 16 MiB PutRecords and no body. Returns the producer's p50 and p99
+/// alone and under siege, in ms. Bounded: a fixed number of sockets, stopped when the producer
+/// is done; loopback only, as the target is.
+async fn siege(t: &Target, stream: &str, args: &BenchArgs) -> anyhow::Result<(f64, f64, f64, f64)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    t.create_stream(stream, 2).await?;
+    let reads = format!("{stream}-reads");
+    t.create_stream(&reads, 1).await?;
+    // ~20 MiB to read, so every slow reader's response is ~10 MiB.
+    let fill = put_records_body(&reads, 500, 1024, 0);
+    for _ in 0..40 {
+        let (status, out) = t.call("PutRecords", fill.clone()).await?;
+        if status != 200 {
+            bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&out));
+        }
+    }
+    let body = put_records_body(stream, 100, 1024, 0);
+    let produce = |seconds: u64| {
+        let (t, body) = (t.clone_handle(), body.clone());
+        async move {
+            let mut lat = Vec::new();
+            let end = Instant::now() + Duration::from_secs(seconds);
+            while Instant::now() < end {
+                let start = Instant::now();
+                let (status, out) = t.call("PutRecords", body.clone()).await?;
+                if status != 200 {
+                    bail!("PutRecords failed with {status}: {}", String::from_utf8_lossy(&out));
+                }
+                lat.push(start.elapsed().as_secs_f64() * 1000.0);
+            }
+            anyhow::Ok(percentiles(lat))
+        }
+    };
+    let (alone_p50, alone_p99) = produce(args.seconds).await?;
+    eprintln!("  producer alone: p50 {alone_p50:.2} ms, p99 {alone_p99:.2} ms");
+    let addr = t
+        .url
+        .strip_prefix("http://")
+        .context("the siege needs an http:// target")?
+        .trim_end_matches('/')
+        .to_owned();
+    let head = |op: &str, length: usize| {
+        format!(
+            "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: Kinesis_20131202.{op}\r\nx-amz-date: 20260101T000000Z\r\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\ncontent-length: {length}\r\n\r\n"
+        )
+    };
+    let mut tasks = Vec::new();
+    let opened = Arc::new(AtomicU64::new(0));
+    for _ in 0..SIEGE_IDLE {
+        let (addr, opened) = (addr.clone(), opened.clone());
+        tasks.push(tokio::spawn(async move {
+            // Reopened whenever the server closes it, so a thousand are held throughout.
+            loop {
+                let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                opened.fetch_add(1, Ordering::Relaxed);
+                let mut sink = [0u8; 64];
+                while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
+            }
+        }));
+    }
+    for _ in 0..SIEGE_SLOW_READERS {
+        let iterator = t.iterator(&reads, "TRIM_HORIZON").await?;
+        let body = json!({"ShardIterator": iterator, "Limit": 10000}).to_string();
+        let request = format!("{}{body}", head("GetRecords", body.len()));
+        let addr = addr.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await {
+                let _ = s.write_all(request.as_bytes()).await;
+                // Never read: hold the connection until the siege ends.
+                std::future::pending::<()>().await;
+            }
+        }));
+    }
+    for _ in 0..SIEGE_UPLOADS {
+        let request = head("PutRecords", 16 * 1024 * 1024);
+        let addr = addr.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await {
+                let _ = s.write_all(request.as_bytes()).await;
+                std::future::pending::<()>().await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let under = produce(args.seconds).await;
+    let reopened = opened.load(Ordering::Relaxed);
+    for task in &tasks {
+        task.abort();
+    }
+    let (siege_p50, siege_p99) = under?;
+    eprintln!(
+        "  producer beside {SIEGE_IDLE} idle connections ({reopened} opened in all), {SIEGE_SLOW_READERS} slow readers and {SIEGE_UPLOADS} header-only uploads: p50 {siege_p50:.2} ms, p99 {siege_p99:.2} ms"
+    );
+    Ok((alone_p50, alone_p99, siege_p50, siege_p99))
 }

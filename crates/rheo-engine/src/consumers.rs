@@ -198,7 +198,8 @@ impl Engine {
             (None, Some(s)) => (s.clone(), stream_created_ms, None),
             (None, None) => return Err(Error::InvalidArgument("StreamARN is required.".into())),
         };
-        let max = max.unwrap_or(100).min(100) as usize;
+        // At least one: the server validates the range, and the engine never pages by zero.
+        let max = max.unwrap_or(100).clamp(1, 100) as usize;
         self.with_meta(&stream, |meta, now| {
             if created.is_some_and(|c| c != meta.created_ms && c / 1000 != meta.created_ms / 1000) {
                 return Err(Error::StreamNotFound(stream.clone()));
@@ -210,8 +211,7 @@ impl Engine {
                 .filter(|c| after.as_ref().is_none_or(|(t, n)| (c.created_ms, &c.name) > (*t, n)))
                 .collect();
             let page = &rest[..rest.len().min(max)];
-            let next_token = (rest.len() > max).then(|| {
-                let last = page[page.len() - 1];
+            let next_token = page.last().filter(|_| rest.len() > max).map(|last| {
                 self.inner.token_key.encode_token(&ConsumersToken {
                     stream: meta.name.clone(),
                     stream_created_ms: meta.created_ms,

@@ -268,7 +268,7 @@ impl Engine {
         exclusive_start: Option<&str>,
     ) -> Result<StreamView, Error> {
         self.with_meta(name, |meta, now| {
-            let limit = limit.unwrap_or(100) as usize;
+            let limit = limit.unwrap_or(100).max(1) as usize;
             let after: Vec<&ShardMeta> = meta
                 .visible_shards(now)
                 .filter(|s| exclusive_start.is_none_or(|x| s.id.to_string().as_str() > x))
@@ -300,7 +300,7 @@ impl Engine {
         };
         let now = self.now();
         let st = self.inner.lock();
-        let limit = limit.unwrap_or(100) as usize;
+        let limit = limit.unwrap_or(100).max(1) as usize;
         let mut matching = st
             .catalog
             .live(now)
@@ -354,7 +354,7 @@ impl Engine {
                 ));
             }
         };
-        let max = req.max_results.unwrap_or(1000).min(10_000) as usize;
+        let max = req.max_results.unwrap_or(1000).clamp(1, 10_000) as usize;
         self.with_meta(&stream, |meta, now| {
             if created.is_some_and(|c| c != meta.created_ms && c / 1000 != meta.created_ms / 1000) {
                 return Err(not_found(&stream));

@@ -45,7 +45,7 @@ pub enum Error {
 
 impl From<rheo_log::LogError> for Error {
     fn from(e: rheo_log::LogError) -> Self {
-        tracing::error!(error = %e, "log operation failed");
+        // Logged once, where the server maps Internal to InternalFailure.
         Error::Internal(e.to_string())
     }
 }

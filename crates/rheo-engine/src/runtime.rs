@@ -233,6 +233,7 @@ impl Engine {
             .refresh(&*inner.disk, &inner.config.data_dir, inner.clock.now_ms());
         {
             let mut st = inner.lock();
+            inner.sweep_orphans(&st.catalog);
             if st.catalog.migrated {
                 inner.save(&st)?;
                 st.catalog.migrated = false;
@@ -414,6 +415,29 @@ impl Inner {
             commits,
             failing,
         })
+    }
+
+    /// Removes stream directories the catalog does not name: left by a CreateStream whose
+    /// catalog save failed, or by a crash between the two. Their records were never
+    /// acknowledged (a stream takes writes only once saved).
+    fn sweep_orphans(&self, catalog: &Catalog) {
+        let dir = self.config.data_dir.join("streams");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return };
+        let known: std::collections::HashSet<String> = catalog
+            .streams
+            .values()
+            .map(|m| format!("{:016x}", m.incarnation))
+            .collect();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = name.len() == 16 && name.bytes().all(|b| b.is_ascii_hexdigit());
+            if ours && !known.contains(&name) {
+                tracing::warn!(dir = %entry.path().display(), "removing a stream directory the catalog does not name");
+                if let Err(e) = self.disk.remove_dir_all(&entry.path()) {
+                    tracing::warn!(error = %e, "removing an orphan stream directory failed");
+                }
+            }
+        }
     }
 
     /// Persists the catalog; call with the state lock held so saves are ordered.

@@ -568,3 +568,30 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Item 12: the engine pages by at least one even when asked for zero (it used to underflow),
+/// and stream directories the catalog does not name are swept at start.
+#[tokio::test]
+async fn zero_page_sizes_and_orphan_directories() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    create_active(&c, "paged", 1).await;
+    register(&c, &server.arn("paged"), "a").await;
+    register(&c, &server.arn("paged"), "b").await;
+    let name = rheo_types::StreamName::parse("paged").unwrap();
+    let page = server.engine.list_consumers(Some(&name), None, None, Some(0)).unwrap();
+    assert_eq!(page.consumers.len(), 1);
+    assert!(page.next_token.is_some());
+    let (streams, more) = server.engine.list_streams(Some(0), None, None).await.unwrap();
+    assert_eq!((streams.len(), more), (1, false));
+    // A directory left by a create whose catalog save failed.
+    let data = server.dir.path().join("data");
+    let orphan = data.join("streams").join("00000000000000ff").join("shard-000000000000");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("00000000000000000001.log"), b"never acknowledged").unwrap();
+    let clock = Arc::new(rheo_engine::ManualClock::default()) as Arc<dyn rheo_engine::Clock>;
+    let engine = rheo_engine::Engine::open(rheo_engine::EngineConfig::new(data.clone()), clock).unwrap();
+    assert!(!data.join("streams").join("00000000000000ff").exists());
+    let (streams, _) = engine.list_streams(None, None, None).await.unwrap();
+    assert_eq!(streams.len(), 1, "the named stream's data stays");
+}

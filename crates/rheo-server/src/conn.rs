@@ -96,7 +96,7 @@ impl Drop for InFlight {
 
 /// Resolves when the connection should be closed (with the reason).
 pub async fn watchdog(activity: Arc<Activity>, t: Timeouts) -> &'static str {
-    let tick = t.first_byte.min(t.idle).min(t.stall) / 4;
+    let tick = t.first_byte.min(t.idle).min(t.stall).checked_div(4).unwrap_or_default();
     let tick = tick.clamp(Duration::from_millis(20), Duration::from_secs(1));
     loop {
         tokio::time::sleep(tick).await;

@@ -4,6 +4,11 @@
 //! errors and latency for testing clients; `/_rheo/` (module `admin`) changes settings at run time.
 
 #![forbid(unsafe_code)]
+// The request path: no slicing, indexing or arithmetic that can panic or wrap (tests may).
+#![cfg_attr(
+    not(test),
+    deny(clippy::string_slice, clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 mod admin;
 pub mod auth;

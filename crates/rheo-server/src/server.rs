@@ -319,7 +319,13 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
 /// refused for lack of disk space or a shard's last append failed.
 fn health(app: &App) -> Response<ResponseBody> {
     let all = app.tenants.health();
-    let disk = &all[0].1;
+    let Some((_, disk)) = all.first() else {
+        return respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ResponseBody::full(Bytes::new()),
+            Protocol::Json,
+        );
+    };
     let failing: Vec<String> = all
         .iter()
         .flat_map(|(t, h)| {
@@ -427,7 +433,9 @@ async fn read_body(
     if declared.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let deadline = tokio::time::Instant::now() + app.options.read_timeout;
+    let deadline = tokio::time::Instant::now()
+        .checked_add(app.options.read_timeout)
+        .unwrap_or_else(tokio::time::Instant::now);
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut permits = Vec::new();
     let mut total = 0usize;

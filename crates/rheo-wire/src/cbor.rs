@@ -48,7 +48,7 @@ pub fn to_json(cbor: &[u8]) -> Result<Vec<u8>, CborError> {
         return Ok(b"{}".to_vec());
     }
     let mut d = Decoder::new(cbor);
-    let mut out = Vec::with_capacity(cbor.len() * 4 / 3 + 16);
+    let mut out = Vec::with_capacity((cbor.len() / 3).saturating_mul(4).saturating_add(16));
     value(&mut d, &mut out, 0)?;
     if d.position() != cbor.len() {
         return Err(CborError("trailing bytes after the CBOR value".into()));
@@ -83,10 +83,13 @@ fn value(d: &mut Decoder<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Cbo
                 bytes.extend_from_slice(chunk.map_err(err)?);
             }
             out.push(b'"');
+            let encoded = base64::encoded_len(bytes.len(), true).ok_or_else(|| CborError("a blob too large".into()))?;
             let start = out.len();
-            out.resize(start + base64::encoded_len(bytes.len(), true).unwrap_or(0), 0);
-            let n = BASE64.encode_slice(&bytes, &mut out[start..]).map_err(err)?;
-            out.truncate(start + n);
+            out.resize(start.saturating_add(encoded), 0);
+            let n = BASE64
+                .encode_slice(&bytes, out.get_mut(start..).unwrap_or_default())
+                .map_err(err)?;
+            out.truncate(start.saturating_add(n));
             out.push(b'"');
         }
         Type::String | Type::StringIndef => serde_json::to_writer(&mut *out, &text(d)?).map_err(err)?,
@@ -98,8 +101,8 @@ fn value(d: &mut Decoder<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Cbo
                 if i > 0 {
                     out.push(b',');
                 }
-                value(d, out, depth + 1)?;
-                i += 1;
+                value(d, out, depth.saturating_add(1))?;
+                i = i.saturating_add(1);
             }
             out.push(b']');
         }
@@ -117,8 +120,8 @@ fn value(d: &mut Decoder<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Cbo
                 };
                 serde_json::to_writer(&mut *out, &key).map_err(err)?;
                 out.push(b':');
-                value(d, out, depth + 1)?;
-                i += 1;
+                value(d, out, depth.saturating_add(1))?;
+                i = i.saturating_add(1);
             }
             out.push(b'}');
         }
@@ -131,7 +134,7 @@ fn value(d: &mut Decoder<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Cbo
                 };
                 serde_json::to_writer(&mut *out, &seconds).map_err(err)?;
             } else {
-                value(d, out, depth + 1)?;
+                value(d, out, depth.saturating_add(1))?;
             }
         }
         other => return Err(CborError(format!("unexpected CBOR item {other}"))),
@@ -165,7 +168,7 @@ fn more(d: &mut Decoder<'_>, len: Option<u64>, i: u64) -> Result<bool, CborError
         Some(n) => Ok(i < n),
         None => {
             if d.datatype().map_err(err)? == Type::Break {
-                d.set_position(d.position() + 1);
+                d.set_position(d.position().saturating_add(1));
                 Ok(false)
             } else {
                 Ok(true)
@@ -237,7 +240,7 @@ fn encode(e: &mut Encoder<Vec<u8>>, v: &Value, member: Option<&str>) -> Result<(
 /// An error body: `{"__type": kind, "message": message}` in CBOR.
 pub fn error_body(kind: &str, message: Option<&str>) -> Vec<u8> {
     let mut e = Encoder::new(Vec::new());
-    let fields = 1 + u64::from(message.is_some());
+    let fields = if message.is_some() { 2 } else { 1 };
     // Writing to a Vec cannot fail.
     let _ = e.map(fields).and_then(|e| e.str("__type")).and_then(|e| e.str(kind));
     if let Some(m) = message {

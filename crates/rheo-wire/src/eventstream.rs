@@ -88,6 +88,11 @@ impl std::error::Error for DecodeError {}
 /// # Panics
 /// If a header name exceeds 255 bytes or a value 65,535 bytes (callers pass fixed names and
 /// type names).
+#[expect(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    reason = "encodes the server's own events: header names and values are fixed and small, payloads below the 16 MiB message limit, and `start..start + 8` was just written"
+)]
 pub fn encode(out: &mut Vec<u8>, headers: &[(&str, &str)], payload: &[u8]) {
     let headers_len: usize = headers.iter().map(|(n, v)| 1 + n.len() + 1 + 2 + v.len()).sum();
     let total = OVERHEAD + headers_len + payload.len();
@@ -143,28 +148,39 @@ pub fn encode_exception(out: &mut Vec<u8>, error_type: &str, content_type: &str,
 
 /// Decodes the message at the start of `bytes`; returns it and the bytes it took.
 pub fn decode(bytes: &[u8]) -> Result<(Message, usize), DecodeError> {
-    if bytes.len() < 12 {
-        return Err(DecodeError::Incomplete);
-    }
-    let total = u32::from_be_bytes(bytes[0..4].try_into().unwrap_or_default()) as usize;
-    let headers_len = u32::from_be_bytes(bytes[4..8].try_into().unwrap_or_default()) as usize;
-    let prelude_crc = u32::from_be_bytes(bytes[8..12].try_into().unwrap_or_default());
-    if crc32fast::hash(&bytes[..8]) != prelude_crc {
+    let word = |at: usize| -> Result<u32, DecodeError> {
+        let b = bytes.get(at..at.saturating_add(4)).ok_or(DecodeError::Incomplete)?;
+        Ok(u32::from_be_bytes(b.try_into().map_err(|_| DecodeError::Incomplete)?))
+    };
+    let total = word(0)? as usize;
+    let headers_len = word(4)? as usize;
+    let prelude_crc = word(8)?;
+    if crc32fast::hash(bytes.get(..8).ok_or(DecodeError::Incomplete)?) != prelude_crc {
         return Err(DecodeError::PreludeCrc);
     }
-    if !(OVERHEAD..=MAX_MESSAGE_BYTES).contains(&total) || headers_len > MAX_HEADERS_BYTES.min(total - OVERHEAD) {
+    let Some(room) = total.checked_sub(OVERHEAD).filter(|_| total <= MAX_MESSAGE_BYTES) else {
+        return Err(DecodeError::Length);
+    };
+    if headers_len > MAX_HEADERS_BYTES.min(room) {
         return Err(DecodeError::Length);
     }
-    if bytes.len() < total {
-        return Err(DecodeError::Incomplete);
-    }
-    let crc = u32::from_be_bytes(bytes[total - 4..total].try_into().unwrap_or_default());
-    if crc32fast::hash(&bytes[..total - 4]) != crc {
+    let message = bytes.get(..total).ok_or(DecodeError::Incomplete)?;
+    // total ≥ OVERHEAD (16): the CRC's 4 bytes and the 12-byte prelude are inside it.
+    let (body, crc) = message.split_at(total.saturating_sub(4));
+    let crc = u32::from_be_bytes(crc.try_into().map_err(|_| DecodeError::Length)?);
+    if crc32fast::hash(body) != crc {
         return Err(DecodeError::MessageCrc);
     }
-    let headers = decode_headers(&bytes[12..12 + headers_len])?;
-    let payload = bytes[12 + headers_len..total - 4].to_vec();
-    Ok((Message { headers, payload }, total))
+    let rest = body.get(12..).ok_or(DecodeError::Length)?;
+    let (headers, payload) = rest.split_at(headers_len.min(rest.len()));
+    let headers = decode_headers(headers)?;
+    Ok((
+        Message {
+            headers,
+            payload: payload.to_vec(),
+        },
+        total,
+    ))
 }
 
 fn decode_headers(mut b: &[u8]) -> Result<Vec<(String, HeaderValue)>, DecodeError> {
@@ -181,9 +197,9 @@ fn decode_headers(mut b: &[u8]) -> Result<Vec<(String, HeaderValue)>, DecodeErro
     }
     let mut headers = Vec::new();
     while !b.is_empty() {
-        let name_len = take(&mut b, 1)?[0] as usize;
+        let name_len = usize::from(array::<1>(&mut b)?[0]);
         let name = std::str::from_utf8(take(&mut b, name_len)?).map_err(|_| DecodeError::Header)?;
-        let value = match take(&mut b, 1)?[0] {
+        let value = match array::<1>(&mut b)?[0] {
             0 => HeaderValue::Bool(true),
             1 => HeaderValue::Bool(false),
             2 => HeaderValue::Byte(i8::from_be_bytes(array(&mut b)?)),

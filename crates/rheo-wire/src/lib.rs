@@ -3,6 +3,12 @@
 //! a fast writer for GetRecords responses.
 
 #![forbid(unsafe_code)]
+// Everything here parses or writes bytes from the network, much of it before authentication:
+// no slicing, indexing or arithmetic that can panic or wrap (tests may).
+#![cfg_attr(
+    not(test),
+    deny(clippy::string_slice, clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 pub mod cbor;
 pub mod error;

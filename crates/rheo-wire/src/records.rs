@@ -31,9 +31,14 @@ pub fn write_record(out: &mut Vec<u8>, r: &RecordOut<'_>, first: bool) {
     write_timestamp(out, r.arrival_ms);
     out.extend_from_slice(b",\"Data\":\"");
     let start = out.len();
-    out.resize(start + base64::encoded_len(r.data.len(), true).unwrap_or(0), 0);
-    let n = BASE64.encode_slice(r.data, &mut out[start..]).unwrap_or(0);
-    out.truncate(start + n);
+    out.resize(
+        start.saturating_add(base64::encoded_len(r.data.len(), true).unwrap_or(0)),
+        0,
+    );
+    let n = BASE64
+        .encode_slice(r.data, out.get_mut(start..).unwrap_or_default())
+        .unwrap_or(0);
+    out.truncate(start.saturating_add(n));
     out.extend_from_slice(b"\",\"PartitionKey\":");
     write_partition_key(out, r.partition_key);
     out.push(b'}');
@@ -90,6 +95,11 @@ fn write_children_and_lag(
 }
 
 /// Epoch seconds with millisecond precision, e.g. `1700000000.123`.
+#[expect(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    reason = "the decimal digits of a non-negative i64 (at most 20, the buffer's size) and of its last three digits"
+)]
 fn write_timestamp(out: &mut Vec<u8>, ms: i64) {
     if ms < 0 {
         // Arrival times are never before 1970; keep the output right anyway.

@@ -299,7 +299,8 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         b.get(r)?.iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            let digit = c.is_ascii_digit().then(|| i64::from(c.wrapping_sub(b'0')))?;
+            acc.checked_mul(10)?.checked_add(digit)
         })
     };
     let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
@@ -307,7 +308,15 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    Some((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec) * 1000)
+    seconds_of(days_from_civil(y, mo, d), h, mi, sec).checked_mul(1000)
+}
+
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "bounded: days of a four-digit year, hours, minutes and seconds of two digits"
+)]
+fn seconds_of(days: i64, h: i64, mi: i64, sec: i64) -> i64 {
+    days * 86_400 + h * 3600 + mi * 60 + sec
 }
 
 /// Epoch milliseconds as `YYYYMMDDTHHMMSSZ`.
@@ -324,6 +333,10 @@ pub fn format_amz_date(ms: i64) -> String {
 }
 
 // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian calendar).
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "bounded: a four-digit year, a month and a day checked by the caller"
+)]
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -333,6 +346,10 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "bounded: days of an i64 of milliseconds, far inside i64 after these small factors"
+)]
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -351,27 +368,27 @@ pub fn check_time(sig: &Signature, now_ms: i64) -> Result<(), SigError> {
     let at = parse_amz_date(&sig.amz_date).unwrap_or_default();
     let now = format_amz_date(now_ms);
     if sig.presigned {
-        let expires = sig.expires_s.unwrap_or(900) * 1000;
-        if now_ms > at + expires {
+        let expires_s = sig.expires_s.unwrap_or(900);
+        let expires = expires_s.saturating_mul(1000);
+        if now_ms > at.saturating_add(expires) {
             return Err(SigError::Invalid(format!(
-                "Signature expired: {} is now earlier than {} ({now} - {} sec.)",
+                "Signature expired: {} is now earlier than {} ({now} - {expires_s} sec.)",
                 sig.amz_date,
-                format_amz_date(now_ms - expires),
-                expires / 1000
+                format_amz_date(now_ms.saturating_sub(expires)),
             )));
         }
-    } else if at < now_ms - MAX_SKEW_MS {
+    } else if at < now_ms.saturating_sub(MAX_SKEW_MS) {
         return Err(SigError::Invalid(format!(
             "Signature expired: {} is now earlier than {} ({now} - 5 min.)",
             sig.amz_date,
-            format_amz_date(now_ms - MAX_SKEW_MS)
+            format_amz_date(now_ms.saturating_sub(MAX_SKEW_MS))
         )));
     }
-    if at > now_ms + MAX_SKEW_MS {
+    if at > now_ms.saturating_add(MAX_SKEW_MS) {
         return Err(SigError::Invalid(format!(
             "Signature not yet current: {} is still later than {} ({now} + 5 min.)",
             sig.amz_date,
-            format_amz_date(now_ms + MAX_SKEW_MS)
+            format_amz_date(now_ms.saturating_add(MAX_SKEW_MS))
         )));
     }
     Ok(())
@@ -411,7 +428,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
+    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
         let _ = write!(s, "{b:02x}");
     }
@@ -494,29 +511,33 @@ fn uri_encode(s: &str) -> String {
 /// Decodes a query key or value as the SDKs do (`application/x-www-form-urlencoded`: `+` is a
 /// space, `%XX` a byte, a stray `%` itself).
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'+' {
-            out.push(b' ');
-            i += 1;
-            continue;
-        }
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hexv = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hexv {
-                out.push(v);
-                i += 3;
-                continue;
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&c, tail)) = rest.split_first() {
+        rest = tail;
+        match c {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let value = match tail {
+                    [hi, lo, ..] => hex_value(*hi).zip(hex_value(*lo)).map(|(h, l)| h << 4 | l),
+                    _ => None,
+                };
+                match value {
+                    Some(v) => {
+                        out.push(v);
+                        rest = tail.get(2..).unwrap_or_default();
+                    }
+                    None => out.push(b'%'),
+                }
             }
+            other => out.push(other),
         }
-        out.push(b[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// The string to sign for a canonical request.

@@ -29,10 +29,10 @@ impl Violations {
 
     /// The ValidationException message, or `None` when nothing failed.
     pub fn message(&self) -> Option<String> {
-        match self.0.len() {
-            0 => None,
-            1 => Some(format!("1 validation error detected: {}", self.0[0])),
-            n => Some(format!("{n} validation errors detected: {}", self.0.join("; "))),
+        match self.0.as_slice() {
+            [] => None,
+            [one] => Some(format!("1 validation error detected: {one}")),
+            all => Some(format!("{} validation errors detected: {}", all.len(), all.join("; "))),
         }
     }
 

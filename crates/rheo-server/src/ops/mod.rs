@@ -165,7 +165,13 @@ pub fn check_tag_keys(v: &mut Violations, field: &str, keys: &Option<Vec<String>
     let Some(keys) = keys else { return };
     v.list_len(field, &format!("{keys:?}"), keys.len(), 1, 50);
     for (i, k) in keys.iter().enumerate() {
-        v.string(&format!("{field}.{}.member", i + 1), Some(k), 1, 128, None);
+        v.string(
+            &format!("{field}.{}.member", i.saturating_add(1)),
+            Some(k),
+            1,
+            128,
+            None,
+        );
     }
 }
 

@@ -27,7 +27,7 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
         return Err(ApiError::internal());
     };
     let name = resolve_target(engine, &input.target)?;
-    let size = record.data.len() + record.partition_key.len();
+    let size = record.data.len().saturating_add(record.partition_key.len());
     check_record_sizes(engine, &name, std::iter::once((None, &record)), size)?;
     let ordering = match input.sequence_number_for_ordering.as_deref() {
         Some(s) => Some(SequenceNumber::parse(s).map_err(|_| {

@@ -76,7 +76,7 @@ pub fn check_record_sizes<'e>(
     let max = engine.max_record_bytes(name).map_err(|e| engine_error(engine, e))?;
     let mut v = Violations::default();
     for (index, e) in entries.filter(|(_, e)| e.data.len() > max) {
-        let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i + 1));
+        let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i.saturating_add(1)));
         v.blob(&format!("{prefix}data"), e.data.len(), max);
     }
     check(v)?;
@@ -85,7 +85,7 @@ pub fn check_record_sizes<'e>(
 
 /// Records every violation of an invalid record, with AWS's field names.
 fn report(v: &mut Violations, index: Option<usize>, raw: &RawEntry<'_, '_>, data_len: usize) {
-    let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i + 1));
+    let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i.saturating_add(1)));
     let field = |name: &str| format!("{prefix}{name}");
     v.required(&field("data"), raw.data);
     v.required(&field("partitionKey"), raw.partition_key);
@@ -167,7 +167,9 @@ pub async fn handle(engine: &Engine, body: &[u8], fault: Option<&FaultRule>) -> 
     }
     check(v)?;
     let name = resolve(engine, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    let total: usize = entries.iter().map(|e| e.data.len() + e.partition_key.len()).sum();
+    let total = entries.iter().fold(0usize, |n, e| {
+        n.saturating_add(e.data.len()).saturating_add(e.partition_key.len())
+    });
     let indexed = entries.iter().enumerate().map(|(i, e)| (Some(i), e));
     let max = check_record_sizes(engine, &name, indexed, total)?;
     let (limit, mb) = match max > DEFAULT_MAX_RECORD_BYTES {
@@ -202,7 +204,7 @@ pub async fn handle(engine: &Engine, body: &[u8], fault: Option<&FaultRule>) -> 
             },
         })
         .collect();
-    let mut out = Vec::with_capacity(64 + 110 * records.len());
+    let mut out = Vec::with_capacity(records.len().saturating_mul(110).saturating_add(64));
     let body = PutRecordsOutput {
         failed_record_count: failed,
         records,

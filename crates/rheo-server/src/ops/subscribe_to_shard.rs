@@ -111,7 +111,7 @@ async fn push(engine: Engine, mut sub: Subscription, tx: mpsc::Sender<Piece>, pr
             summary.millis_behind_latest,
         );
         let (payload, content_type) = protocol.event_payload(payload);
-        let mut out = Vec::with_capacity(payload.len() + 128);
+        let mut out = Vec::with_capacity(payload.len().saturating_add(128));
         encode_event(&mut out, "SubscribeToShardEvent", content_type, &payload);
         if tx.send(Piece::More(Bytes::from(out))).await.is_err() || children.is_some() {
             return;

@@ -28,7 +28,8 @@
 //!   truncated there (synced). Anywhere else such a frame is corruption of acknowledged
 //!   records: the log refuses to open, naming the file, unless told to move the segment aside
 //!   ([`OnCorruption`]). (In [`Durability::Relaxed`] mode every segment's unsynced tail may be
-//!   torn by a power cut, so every segment's tail is truncated.)
+//!   torn by a power cut, so every segment's tail is truncated.) An empty file among sealed
+//!   segments never held a record (a roll that failed after creating its file) and is removed.
 //! - A failed write or sync cuts the batch's bytes off the segment (synced) before the error is
 //!   returned, so records reported as failed never reappear. If the cut fails too, appends are
 //!   refused until a retry of it succeeds (with back-off), without a restart.

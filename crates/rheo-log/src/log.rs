@@ -177,6 +177,13 @@ pub fn open(disk: Arc<dyn Disk>, dir: &Path, config: LogConfig) -> Result<(LogWr
         // lost to a power cut, as that mode documents.
         let may_tear = i + 1 == count || config.durability == Durability::Relaxed;
         let file = shared.io(&path, disk.open(&path, false))?;
+        if !may_tear && shared.io(&path, file.size())? == 0 {
+            // An empty file never held a record: what a roll that failed after creating its
+            // file leaves (an acknowledged record is synced, so never lost to emptiness).
+            tracing::warn!(path = %path.display(), "removing an empty segment left by a failed roll");
+            shared.io(&path, disk.remove_file(&path))?;
+            continue;
+        }
         let seg = match recover_segment(&shared, base_key, path.clone(), file, state.tail.last_key, may_tear)? {
             Recovered::Segment(seg) => seg,
             Recovered::Corrupt { offset, len } => {
@@ -432,8 +439,12 @@ impl LogWriter {
         let sh = &self.shared;
         let path = segment_path(&sh.dir, next_key);
         let file = sh.io(&path, sh.disk.open(&path, true))?;
-        sh.io(&path, file.set_len(0))?;
-        sh.io(&sh.dir, sh.disk.sync_dir(&sh.dir))?;
+        let made = file.set_len(0).and_then(|()| sh.disk.sync_dir(&sh.dir));
+        if let Err(source) = made {
+            // Best effort: an empty file left behind is swept by recovery anyway.
+            let _ = sh.disk.remove_file(&path);
+            return Err(LogError::Io { path, source });
+        }
         let seg = Segment {
             base_key: next_key,
             path,

@@ -23,4 +23,5 @@ mod router;
 mod server;
 pub mod tls;
 
+pub use pool::read_bytes_in_flight;
 pub use server::{ServerOptions, serve};

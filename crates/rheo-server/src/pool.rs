@@ -9,6 +9,21 @@
 
 use bytes::Bytes;
 use std::sync::Mutex;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// KiB of response pieces that may wait to be written across the whole process: a reader that
+/// stops reading holds its pieces (at most the two queued and the one being written) until its
+/// connection's stall timeout, and past this budget further pieces wait for room instead of
+/// growing memory.
+pub const READ_BUDGET_KIB: usize = 256 * 1024;
+static READ_BUDGET: Semaphore = Semaphore::const_new(READ_BUDGET_KIB);
+
+/// Bytes of response pieces made and not yet written (dropped by the connection).
+pub fn read_bytes_in_flight() -> usize {
+    READ_BUDGET_KIB
+        .saturating_sub(READ_BUDGET.available_permits())
+        .saturating_mul(1024)
+}
 
 /// Capacity of a pooled buffer: a piece plus room for the record that overflows it.
 pub const BUFFER_BYTES: usize = 1536 * 1024;
@@ -23,12 +38,17 @@ pub fn take() -> Vec<u8> {
     reused.unwrap_or_else(|| Vec::with_capacity(BUFFER_BYTES))
 }
 
-/// Freezes a buffer from [`take`] into `Bytes` that give it back to the pool when dropped.
+/// Freezes a buffer from [`take`] into `Bytes` that give it back to the pool when dropped,
+/// charged to the read budget (waiting for room; call from a blocking thread).
 pub fn freeze(buf: Vec<u8>) -> Bytes {
-    Bytes::from_owner(Pooled(buf))
+    let kib = u32::try_from(buf.len() / 1024).unwrap_or(u32::MAX).max(1);
+    let permit = tokio::runtime::Handle::try_current()
+        .ok()
+        .and_then(|h| h.block_on(READ_BUDGET.acquire_many(kib)).ok());
+    Bytes::from_owner(Pooled(buf, permit))
 }
 
-struct Pooled(Vec<u8>);
+struct Pooled(Vec<u8>, Option<SemaphorePermit<'static>>);
 
 impl AsRef<[u8]> for Pooled {
     fn as_ref(&self) -> &[u8] {
@@ -38,6 +58,7 @@ impl AsRef<[u8]> for Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
+        self.1.take();
         let mut buf = std::mem::take(&mut self.0);
         // A buffer that grew for a very large record goes back to the allocator.
         if buf.capacity() != BUFFER_BYTES {

@@ -595,3 +595,55 @@ async fn zero_page_sizes_and_orphan_directories() {
     let (streams, _) = engine.list_streams(None, None, None).await.unwrap();
     assert_eq!(streams.len(), 1, "the named stream's data stays");
 }
+
+/// Item 11: readers that never read their GetRecords responses hold a few pieces each (not a
+/// whole response), writers go on beside them on their own threads, and the pieces are given
+/// back once the stall timeout closes the readers.
+#[tokio::test]
+async fn slow_readers_hold_little_and_do_not_queue_writers() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::with(Options {
+        configure: |o| o.read_timeout = std::time::Duration::from_secs(2),
+        ..Options::default()
+    })
+    .await;
+    let c = server.client();
+    create_active(&c, "wide", 1).await;
+    let blob = base64::engine::general_purpose::STANDARD.encode(vec![b'r'; 100 * 1024]);
+    for _ in 0..10 {
+        let records: Vec<String> = (0..10)
+            .map(|i| format!(r#"{{"Data":"{blob}","PartitionKey":"k{i}"}}"#))
+            .collect();
+        let body = format!(r#"{{"StreamName":"wide","Records":[{}]}}"#, records.join(","));
+        assert_eq!(server.raw("PutRecords", &body).await.0, 200);
+    }
+    let it = iterator(&c, "wide", "shardId-000000000000", ShardIteratorType::TrimHorizon).await;
+    let mut readers = Vec::new();
+    for _ in 0..16 {
+        let body = format!(r#"{{"ShardIterator":"{it}"}}"#);
+        let head = upload_head(&server, body.len(), "AKIDTEST").replace("PutRecords", "GetRecords");
+        let mut s = connect(&server).await;
+        s.write_all(format!("{head}{body}").as_bytes()).await.unwrap();
+        readers.push(s);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let held = rheo_server::read_bytes_in_flight();
+    eprintln!("held by 16 slow readers: {held} bytes");
+    // ~10 MiB each if whole responses were held; at most a few 1.5 MiB pieces each now.
+    // (Whole responses would be ~13 MiB each: 10 MiB of data in base64.)
+    assert!(held <= 16 * 8 * 1024 * 1024, "{held} bytes held by 16 slow readers");
+    let writes = tokio::time::timeout(NO_HANG, async {
+        for i in 0..20 {
+            put(&c, "wide", &format!("w{i}"), "beside slow readers").await;
+        }
+    })
+    .await;
+    assert!(writes.is_ok(), "writes go on beside slow readers");
+    // Past the stall timeout the server closes them, unread, and their pieces come back.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let after = rheo_server::read_bytes_in_flight();
+    assert!(after <= held / 2, "{after} bytes still held (was {held})");
+    for s in &mut readers {
+        read_to_close(s, NO_HANG).await;
+    }
+}

@@ -46,7 +46,8 @@ pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiErr
         });
         return whole(pieces);
     }
-    let (tx, mut rx) = mpsc::channel(8);
+    // Two pieces queued at most: a reader that stops reading holds little (see `pool`).
+    let (tx, mut rx) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
         encode(read, pool::take(), pool::freeze, |piece| {
             tx.blocking_send(piece).is_ok()

@@ -98,15 +98,12 @@ impl Engine {
     /// its status, and the stream's runtime if it serves data. `None` if the stream is gone.
     fn lookup(&self, stream: &StreamName, r: &ConsumerRef) -> Option<Lookup> {
         let now = self.now();
-        let st = self.inner.lock();
-        let meta = st.catalog.get_live(stream, now)?;
+        let p = self.inner.published(stream, now)?;
+        let meta = &p.meta;
         Some(Lookup {
             incarnation: meta.incarnation,
             consumer: find(meta, r, now).map(|c| (c.clone(), c.status(now))),
-            runtime: meta
-                .serves_data(now)
-                .then(|| st.runtimes.get(&meta.incarnation).cloned())
-                .flatten(),
+            runtime: meta.serves_data(now).then(|| p.runtime.clone()).flatten(),
         })
     }
 

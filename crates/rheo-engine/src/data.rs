@@ -69,15 +69,12 @@ impl Engine {
     /// The stream's runtime, if it exists and accepts reads and writes now.
     fn active(&self, name: &StreamName) -> Result<Arc<StreamRuntime>, Error> {
         let now = self.now();
-        let st = self.inner.lock();
-        let meta = st
-            .catalog
-            .get_live(name, now)
-            .filter(|m| m.serves_data(now))
-            .ok_or_else(|| Error::StreamNotFound(name.clone()))?;
-        st.runtimes
-            .get(&meta.incarnation)
-            .cloned()
+        // The published view, not the state lock: a control-plane call's catalog fsync does
+        // not stall puts and gets.
+        self.inner
+            .published(name, now)
+            .filter(|p| p.meta.serves_data(now))
+            .and_then(|p| p.runtime.clone())
             .ok_or_else(|| Error::StreamNotFound(name.clone()))
     }
 

@@ -83,6 +83,11 @@ pub(crate) struct Inner {
     pub(crate) disk: Arc<dyn Disk>,
     pub(crate) token_key: crate::mac::MacKey,
     state: Mutex<State>,
+    /// What the data plane reads: each live stream's entry and runtime as of the last change,
+    /// published when the state lock that made the change is released, after the catalog save
+    /// it made. Puts and gets read it without taking the state lock, so a control-plane call's
+    /// fsync never stalls them, and never see a change that is not yet durable.
+    published: std::sync::RwLock<Arc<HashMap<StreamName, Arc<Published>>>>,
     /// Reshards are applied one at a time.
     pub(crate) reshard_lock: tokio::sync::Mutex<()>,
     /// The server's throughput limits (a [`LimitsProfile`] as u8); streams may override them.
@@ -94,6 +99,42 @@ pub(crate) struct Inner {
     pub(crate) leases: Mutex<crate::consumers::Leases>,
     /// Free space on the data disk, against the watermark.
     pub(crate) space: crate::space::Space,
+}
+
+/// A stream as the data plane sees it.
+pub(crate) struct Published {
+    pub(crate) meta: StreamMeta,
+    pub(crate) runtime: Option<Arc<StreamRuntime>>,
+}
+
+/// The state lock, held: changes made through it are published (see `Inner::published`) when
+/// it is released.
+pub(crate) struct StateGuard<'a> {
+    guard: MutexGuard<'a, State>,
+    inner: &'a Inner,
+    changed: bool,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.changed = true;
+        &mut self.guard
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        if self.changed {
+            self.inner.publish(&self.guard);
+        }
+    }
 }
 
 pub(crate) struct State {
@@ -219,6 +260,7 @@ impl Engine {
                 runtimes: HashMap::new(),
                 peaks: HashMap::new(),
             }),
+            published: std::sync::RwLock::default(),
             config,
             clock,
             disk,
@@ -367,8 +409,35 @@ impl Engine {
 }
 
 impl Inner {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        StateGuard {
+            guard: self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            inner: self,
+            changed: false,
+        }
+    }
+
+    /// Replaces what the data plane reads with the streams of `st`.
+    fn publish(&self, st: &State) {
+        let map: HashMap<StreamName, Arc<Published>> = st
+            .catalog
+            .streams
+            .iter()
+            .map(|(name, meta)| {
+                let p = Published {
+                    meta: meta.clone(),
+                    runtime: st.runtimes.get(&meta.incarnation).cloned(),
+                };
+                (name.clone(), Arc::new(p))
+            })
+            .collect();
+        *self.published.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
+    }
+
+    /// The data plane's view of a stream that exists at `now` (see `Inner::published`).
+    pub(crate) fn published(&self, name: &StreamName, now: i64) -> Option<Arc<Published>> {
+        let map = self.published.read().unwrap_or_else(|p| p.into_inner()).clone();
+        map.get(name).filter(|p| p.meta.status(now) != Status::Gone).cloned()
     }
 
     pub(crate) fn stream_dir(&self, incarnation: u64) -> PathBuf {

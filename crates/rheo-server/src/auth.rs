@@ -210,19 +210,6 @@ impl Pending {
     }
 }
 
-/// Checks a request's signature in one step (headers and body); returns its tenant.
-pub fn authenticate(
-    cfg: &AuthConfig,
-    req: &RequestParts<'_>,
-    body: &[u8],
-    now_ms: i64,
-    tls: bool,
-) -> Result<Tenant, ApiError> {
-    let pending = authenticate_headers(cfg, req, now_ms, tls)?;
-    pending.verify_body(req, body)?;
-    Ok(pending.tenant)
-}
-
 /// What the server keeps for one tenant: its engine, its fault rules and its share of the
 /// request-body budget.
 pub struct TenantState {
@@ -331,11 +318,6 @@ impl Tenants {
             .collect();
         out.extend(others.iter().map(|s| (s.tenant.clone(), s.engine.health())));
         out
-    }
-
-    /// Tenants open besides the server's own.
-    pub fn open_count(&self) -> usize {
-        self.others.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Closes tenants that are idle: unused for the idle time, with no request, subscription

@@ -125,59 +125,61 @@ impl Engine {
         };
         check_tags(&req.tags, 0)?;
         check_on_demand_settings(&req.name, req.mode, &req.settings)?;
-        let inner = &self.inner;
-        let mut st = inner.lock();
-        if st.catalog.get_live(&req.name, now).is_some() {
-            return Err(Error::StreamExists(req.name));
-        }
-        let census = Census::of(&st.catalog, now);
-        let open = census.open_shards;
-        let limit = inner.config.shard_limit;
-        if u64::from(open) + u64::from(count) > u64::from(limit) {
-            return Err(Error::LimitExceeded(format!(
-                "This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that would have resulted from this request: {count}. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
-                self.account(),
-                inner.config.region
-            )));
-        }
-        if req.mode == StreamMode::OnDemand && census.on_demand_streams >= ON_DEMAND_STREAM_LIMIT {
-            return Err(Error::LimitExceeded(format!(
-                "This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams for the account {}.",
-                self.account()
-            )));
-        }
-        let incarnation = st.catalog.next_incarnation;
-        let meta = StreamMeta {
-            name: req.name.clone(),
-            incarnation,
-            created_ms: now,
-            status: StoredStatus::Creating {
-                ready_ms: now + inner.config.transition_delay_ms,
-            },
-            mode: req.mode,
-            retention_hours: rheo_types::limits::DEFAULT_RETENTION_HOURS,
-            shards: crate::reshard::initial(count, now),
-            tags: req.tags,
-            settings: req.settings,
-            consumers: Vec::new(),
-        };
-        let runtime = inner.start_stream(&meta)?;
-        st.catalog.next_incarnation += 1;
-        let replaced = st.catalog.streams.insert(req.name.clone(), meta);
-        if let Err(e) = inner.save(&st) {
-            st.catalog.streams.remove(&req.name);
-            if let Some(old) = replaced {
-                st.catalog.streams.insert(req.name, old);
+        crate::runtime::off_worker(|| {
+            let inner = &self.inner;
+            let mut st = inner.lock();
+            if st.catalog.get_live(&req.name, now).is_some() {
+                return Err(Error::StreamExists(req.name));
             }
-            return Err(e);
-        }
-        if let Some(old) = replaced {
-            // A stream of that name was gone but not yet swept: its storage goes now.
-            st.runtimes.remove(&old.incarnation);
-            let _ = inner.disk.remove_dir_all(&inner.stream_dir(old.incarnation));
-        }
-        st.runtimes.insert(incarnation, Arc::new(runtime));
-        Ok(())
+            let census = Census::of(&st.catalog, now);
+            let open = census.open_shards;
+            let limit = inner.config.shard_limit;
+            if u64::from(open) + u64::from(count) > u64::from(limit) {
+                return Err(Error::LimitExceeded(format!(
+                    "This request would exceed the shard limit for the account {} in {}. Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that would have resulted from this request: {count}. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+                    self.account(),
+                    inner.config.region
+                )));
+            }
+            if req.mode == StreamMode::OnDemand && census.on_demand_streams >= ON_DEMAND_STREAM_LIMIT {
+                return Err(Error::LimitExceeded(format!(
+                    "This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams for the account {}.",
+                    self.account()
+                )));
+            }
+            let incarnation = st.catalog.next_incarnation;
+            let meta = StreamMeta {
+                name: req.name.clone(),
+                incarnation,
+                created_ms: now,
+                status: StoredStatus::Creating {
+                    ready_ms: now + inner.config.transition_delay_ms,
+                },
+                mode: req.mode,
+                retention_hours: rheo_types::limits::DEFAULT_RETENTION_HOURS,
+                shards: crate::reshard::initial(count, now),
+                tags: req.tags,
+                settings: req.settings,
+                consumers: Vec::new(),
+            };
+            let runtime = inner.start_stream(&meta)?;
+            st.catalog.next_incarnation += 1;
+            let replaced = st.catalog.streams.insert(req.name.clone(), meta);
+            if let Err(e) = inner.save(&st) {
+                st.catalog.streams.remove(&req.name);
+                if let Some(old) = replaced {
+                    st.catalog.streams.insert(req.name, old);
+                }
+                return Err(e);
+            }
+            if let Some(old) = replaced {
+                // A stream of that name was gone but not yet swept: its storage goes now.
+                st.runtimes.remove(&old.incarnation);
+                let _ = inner.disk.remove_dir_all(&inner.stream_dir(old.incarnation));
+            }
+            st.runtimes.insert(incarnation, Arc::new(runtime));
+            Ok(())
+        })
     }
 
     /// DeleteStream. A stream with registered consumers is deleted only with
@@ -196,7 +198,7 @@ impl Engine {
             Ok(meta.incarnation)
         })?;
         // The catalog says DELETING now, so no new request finds the runtime; stop its writers.
-        self.inner.lock().runtimes.remove(&incarnation);
+        crate::runtime::off_worker(|| self.inner.lock().runtimes.remove(&incarnation));
         Ok(())
     }
 
@@ -207,9 +209,8 @@ impl Engine {
         f: impl FnOnce(&StreamMeta, i64) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let now = self.now();
-        let st = self.inner.lock();
-        let meta = st.catalog.get_live(name, now).ok_or_else(|| not_found(name))?;
-        f(meta, now)
+        let p = self.inner.published(name, now).ok_or_else(|| not_found(name))?;
+        f(&p.meta, now)
     }
 
     /// Changes the stream's catalog entry and persists it; the change is undone if saving fails.
@@ -221,27 +222,29 @@ impl Engine {
         name: &StreamName,
         f: impl FnOnce(&mut StreamMeta, Census) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let now = self.now();
-        let mut st = self.inner.lock();
-        let census = Census::of(&st.catalog, now);
-        let meta = st
-            .catalog
-            .streams
-            .get_mut(name)
-            .filter(|m| m.status(now) != Status::Gone)
-            .ok_or_else(|| not_found(name))?;
-        let before = meta.clone();
-        let out = f(meta, census)?;
-        if let Err(e) = self.inner.save(&st) {
-            st.catalog.streams.insert(name.clone(), before);
-            return Err(e);
-        }
-        let State { catalog, runtimes, .. } = &mut *st;
-        if let (Some(meta), Some(rt)) = (catalog.streams.get(name), runtimes.get(&before.incarnation)) {
-            let rebuilt = runtime_for(meta, rt.shards.clone());
-            runtimes.insert(meta.incarnation, Arc::new(rebuilt));
-        }
-        Ok(out)
+        crate::runtime::off_worker(|| {
+            let now = self.now();
+            let mut st = self.inner.lock();
+            let census = Census::of(&st.catalog, now);
+            let meta = st
+                .catalog
+                .streams
+                .get_mut(name)
+                .filter(|m| m.status(now) != Status::Gone)
+                .ok_or_else(|| not_found(name))?;
+            let before = meta.clone();
+            let out = f(meta, census)?;
+            if let Err(e) = self.inner.save(&st) {
+                st.catalog.streams.insert(name.clone(), before);
+                return Err(e);
+            }
+            let State { catalog, runtimes, .. } = &mut *st;
+            if let (Some(meta), Some(rt)) = (catalog.streams.get(name), runtimes.get(&before.incarnation)) {
+                let rebuilt = runtime_for(meta, rt.shards.clone());
+                runtimes.insert(meta.incarnation, Arc::new(rebuilt));
+            }
+            Ok(out)
+        })
     }
 
     fn view(&self, meta: &StreamMeta, now: i64, shards: Vec<ShardView>, has_more_shards: bool) -> StreamView {
@@ -299,11 +302,12 @@ impl Engine {
             None => exclusive_start.cloned(),
         };
         let now = self.now();
-        let st = self.inner.lock();
+        let snapshot = self.inner.snapshot();
         let limit = limit.unwrap_or(100).max(1) as usize;
-        let mut matching = st
-            .catalog
-            .live(now)
+        let mut matching = snapshot
+            .values()
+            .map(|p| &p.meta)
+            .filter(|m| m.status(now) != Status::Gone)
             .filter(|m| after.as_ref().is_none_or(|a| &m.name > a));
         let page: Vec<StreamView> = matching
             .by_ref()
@@ -385,11 +389,17 @@ impl Engine {
 
     pub async fn describe_limits(&self) -> Limits {
         let now = self.now();
-        let st = self.inner.lock();
+        let snapshot = self.inner.snapshot();
+        let live = || {
+            snapshot
+                .values()
+                .map(|p| &p.meta)
+                .filter(|m| m.status(now) != Status::Gone)
+        };
         Limits {
             shard_limit: self.inner.config.shard_limit,
-            open_shards: st.catalog.open_shards(now),
-            on_demand_streams: st.catalog.live(now).filter(|s| s.mode == StreamMode::OnDemand).count() as u32,
+            open_shards: live().map(StreamMeta::open_shard_count).sum(),
+            on_demand_streams: live().filter(|s| s.mode == StreamMode::OnDemand).count() as u32,
             on_demand_stream_limit: ON_DEMAND_STREAM_LIMIT,
         }
     }

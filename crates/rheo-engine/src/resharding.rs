@@ -86,14 +86,15 @@ impl Engine {
         let _one_at_a_time = self.inner.reshard_lock.lock().await;
         let now = self.now();
         let (op, closing, rt) = {
-            let st = self.inner.lock();
-            let Some(meta) = st.catalog.get_live(name, now) else {
+            // The published view: the state lock is taken only for the switch below.
+            let Some(p) = self.inner.published(name, now) else {
                 return Ok(());
             };
+            let meta = &p.meta;
             let StoredStatus::Updating { ready_ms, op } = &meta.status else {
                 return Ok(());
             };
-            let Some(rt) = st.runtimes.get(&meta.incarnation).cloned() else {
+            let Some(rt) = p.runtime.clone() else {
                 return Ok(());
             };
             if now < *ready_ms {
@@ -119,88 +120,91 @@ impl Engine {
                 stopped.push((id, log));
             }
         }
-        // 2. The new map, and the children's logs.
-        let mut st = self.inner.lock();
-        let now = self.now().max(now);
-        let Some(meta) = st.catalog.get_live(name, now).cloned() else {
-            return Ok(());
-        };
-        if !matches!(meta.status, StoredStatus::Updating { .. }) || meta.incarnation != rt.incarnation {
-            // Deleted (or re-created) meanwhile: its writers go with its old runtime.
-            return Ok(());
-        }
-        let mut next: StreamMeta = meta.clone();
-        for id in &closing {
-            close = close.max(next.shards[id.0 as usize].starting_counter);
-        }
-        let old_len = next.shards.len();
-        reshard::apply(&mut next.shards, &op, now, close);
-        next.status = StoredStatus::Active;
-        let mut shards: Vec<Option<ShardRuntime>> = rt.shards.clone();
-        let opened: Result<Vec<ShardRuntime>, Error> = next.shards[old_len..]
-            .iter()
-            .map(|s| self.inner.open_shard(&next, s))
-            .collect();
-        // 3. One save switches map and status.
-        let saved = opened.and_then(|children| {
-            st.catalog.streams.insert(name.clone(), next.clone());
-            match self.inner.save(&st) {
-                Ok(()) => Ok(children),
+        crate::runtime::off_worker(|| {
+            // 2. The new map, and the children's logs.
+            let mut st = self.inner.lock();
+            let now = self.now().max(now);
+            let Some(meta) = st.catalog.get_live(name, now).cloned() else {
+                return Ok(());
+            };
+            if !matches!(meta.status, StoredStatus::Updating { .. }) || meta.incarnation != rt.incarnation {
+                // Deleted (or re-created) meanwhile: its writers go with its old runtime.
+                return Ok(());
+            }
+            let mut next: StreamMeta = meta.clone();
+            for id in &closing {
+                close = close.max(next.shards[id.0 as usize].starting_counter);
+            }
+            let old_len = next.shards.len();
+            reshard::apply(&mut next.shards, &op, now, close);
+            next.status = StoredStatus::Active;
+            let mut shards: Vec<Option<ShardRuntime>> = rt.shards.clone();
+            let opened: Result<Vec<ShardRuntime>, Error> = next.shards[old_len..]
+                .iter()
+                .map(|s| self.inner.open_shard(&next, s))
+                .collect();
+            // 3. One save switches map and status.
+            let saved = opened.and_then(|children| {
+                st.catalog.streams.insert(name.clone(), next.clone());
+                match self.inner.save(&st) {
+                    Ok(()) => Ok(children),
+                    Err(e) => {
+                        st.catalog.streams.insert(name.clone(), meta.clone());
+                        Err(e)
+                    }
+                }
+            });
+            match saved {
+                Ok(children) => {
+                    for &id in &closing {
+                        if let Some(Some(s)) = shards.get_mut(id.0 as usize) {
+                            s.tx = None;
+                            s.children = Some(Arc::new(crate::runtime::children_of(&next, id)));
+                        }
+                    }
+                    shards.extend(children.into_iter().map(Some));
+                    let closed: Vec<_> = closing
+                        .iter()
+                        .filter_map(|id| shards.get(id.0 as usize)?.as_ref().map(|s| s.commits.clone()))
+                        .collect();
+                    st.runtimes
+                        .insert(next.incarnation, Arc::new(runtime_for(&next, shards)));
+                    // Subscribers of the closed shards find their children in the new runtime.
+                    for commits in closed {
+                        commits.send_replace(());
+                    }
+                    tracing::info!(stream = %name, ?op, "reshard applied");
+                    Ok(())
+                }
                 Err(e) => {
-                    st.catalog.streams.insert(name.clone(), meta.clone());
+                    // Put the closed writers back to work on the old map; the reshard stays pending.
+                    for (id, log) in stopped {
+                        if let Some(Some(s)) = shards.get_mut(id.0 as usize) {
+                            let (tx, rx) = mpsc::channel(1024);
+                            let signals = writer::Signals {
+                                commits: s.commits.clone(),
+                                failing: s.failing.clone(),
+                            };
+                            tokio::spawn(writer::run(log, rx, self.inner.clock.clone(), None, signals));
+                            s.tx = Some(tx);
+                        }
+                    }
+                    st.runtimes
+                        .insert(meta.incarnation, Arc::new(runtime_for(&meta, shards)));
                     Err(e)
                 }
             }
-        });
-        match saved {
-            Ok(children) => {
-                for &id in &closing {
-                    if let Some(Some(s)) = shards.get_mut(id.0 as usize) {
-                        s.tx = None;
-                        s.children = Some(Arc::new(crate::runtime::children_of(&next, id)));
-                    }
-                }
-                shards.extend(children.into_iter().map(Some));
-                let closed: Vec<_> = closing
-                    .iter()
-                    .filter_map(|id| shards.get(id.0 as usize)?.as_ref().map(|s| s.commits.clone()))
-                    .collect();
-                st.runtimes
-                    .insert(next.incarnation, Arc::new(runtime_for(&next, shards)));
-                // Subscribers of the closed shards find their children in the new runtime.
-                for commits in closed {
-                    commits.send_replace(());
-                }
-                tracing::info!(stream = %name, ?op, "reshard applied");
-                Ok(())
-            }
-            Err(e) => {
-                // Put the closed writers back to work on the old map; the reshard stays pending.
-                for (id, log) in stopped {
-                    if let Some(Some(s)) = shards.get_mut(id.0 as usize) {
-                        let (tx, rx) = mpsc::channel(1024);
-                        let signals = writer::Signals {
-                            commits: s.commits.clone(),
-                            failing: s.failing.clone(),
-                        };
-                        tokio::spawn(writer::run(log, rx, self.inner.clock.clone(), None, signals));
-                        s.tx = Some(tx);
-                    }
-                }
-                st.runtimes
-                    .insert(meta.incarnation, Arc::new(runtime_for(&meta, shards)));
-                Err(e)
-            }
-        }
+        })
     }
 
     /// Applies every pending reshard that is due (after a restart, or with a manual clock).
     pub(crate) async fn apply_due_reshards(&self) {
         let now = self.now();
         let due: Vec<StreamName> = {
-            let st = self.inner.lock();
-            st.catalog
-                .live(now)
+            let snapshot = self.inner.snapshot();
+            snapshot
+                .values()
+                .map(|p| &p.meta)
                 .filter(|m| matches!(m.status, StoredStatus::Updating { ready_ms, .. } if ready_ms <= now))
                 .map(|m| m.name.clone())
                 .collect()

@@ -87,7 +87,7 @@ pub(crate) struct Inner {
     /// published when the state lock that made the change is released, after the catalog save
     /// it made. Puts and gets read it without taking the state lock, so a control-plane call's
     /// fsync never stalls them, and never see a change that is not yet durable.
-    published: std::sync::RwLock<Arc<HashMap<StreamName, Arc<Published>>>>,
+    published: std::sync::RwLock<Arc<Snapshot>>,
     /// Reshards are applied one at a time.
     pub(crate) reshard_lock: tokio::sync::Mutex<()>,
     /// The server's throughput limits (a [`LimitsProfile`] as u8); streams may override them.
@@ -99,6 +99,20 @@ pub(crate) struct Inner {
     pub(crate) leases: Mutex<crate::consumers::Leases>,
     /// Free space on the data disk, against the watermark.
     pub(crate) space: crate::space::Space,
+}
+
+/// Every stream (live or not yet swept) as of the last published change, in name order.
+pub(crate) type Snapshot = std::collections::BTreeMap<StreamName, Arc<Published>>;
+
+/// Runs `f`, which holds the state lock across a catalog fsync, without taking a Tokio worker
+/// out of service meanwhile: on a multi-threaded runtime the worker's other tasks move to
+/// another thread until `f` returns. A slow disk then delays control-plane calls only.
+pub(crate) fn off_worker<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 /// A stream as the data plane sees it.
@@ -320,9 +334,8 @@ impl Engine {
         self.inner
             .space
             .refresh(&*self.inner.disk, &self.inner.config.data_dir, now);
-        let st = self.inner.lock();
         let mut failing_shards = Vec::new();
-        for rt in st.runtimes.values() {
+        for rt in self.inner.snapshot().values().filter_map(|p| p.runtime.as_ref()) {
             for shard in rt.shards.iter().flatten() {
                 if shard.failing.load(Ordering::Relaxed) {
                     failing_shards.push(format!("{}/{}", rt.name, shard.id));
@@ -374,7 +387,8 @@ impl Engine {
         let inner = self.inner.clone();
         let _ = tokio::task::spawn_blocking(move || inner.tick_blocking()).await;
         self.apply_due_reshards().await;
-        self.scale_on_demand();
+        let engine = self.clone();
+        let _ = tokio::task::spawn_blocking(move || engine.scale_on_demand()).await;
         self.inner.ticks.send_replace(());
     }
 
@@ -419,7 +433,7 @@ impl Inner {
 
     /// Replaces what the data plane reads with the streams of `st`.
     fn publish(&self, st: &State) {
-        let map: HashMap<StreamName, Arc<Published>> = st
+        let map: Snapshot = st
             .catalog
             .streams
             .iter()
@@ -436,8 +450,16 @@ impl Inner {
 
     /// The data plane's view of a stream that exists at `now` (see `Inner::published`).
     pub(crate) fn published(&self, name: &StreamName, now: i64) -> Option<Arc<Published>> {
-        let map = self.published.read().unwrap_or_else(|p| p.into_inner()).clone();
-        map.get(name).filter(|p| p.meta.status(now) != Status::Gone).cloned()
+        self.snapshot()
+            .get(name)
+            .filter(|p| p.meta.status(now) != Status::Gone)
+            .cloned()
+    }
+
+    /// Every stream as of the last published change. Read-only calls use this, never the state
+    /// lock, so they do not wait behind a control-plane call's catalog fsync.
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        self.published.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub(crate) fn stream_dir(&self, incarnation: u64) -> PathBuf {

@@ -186,7 +186,7 @@ pub use sim::{EIO, ENOSPC, Op, SimDisk};
 mod sim {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
-    use std::sync::{Mutex, MutexGuard};
+    use std::sync::{Condvar, Mutex, MutexGuard};
 
     /// An operation of the simulated disk that a test can make fail.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,6 +207,15 @@ mod sim {
     #[derive(Clone, Default)]
     pub struct SimDisk {
         inner: Arc<Mutex<SimState>>,
+        gate: Arc<(Mutex<Gate>, Condvar)>,
+    }
+
+    /// Syncs held back by [`SimDisk::hold_syncs`]: a disk that stops answering.
+    #[derive(Default)]
+    struct Gate {
+        /// Syncs of files whose name starts with this wait until released.
+        prefix: Option<String>,
+        waiting: usize,
     }
 
     #[derive(Default)]
@@ -264,6 +273,41 @@ mod sim {
         /// Bytes all files hold now.
         pub fn used(&self) -> u64 {
             self.state().used()
+        }
+
+        /// Makes every sync of a file whose name starts with `file_name_prefix` wait (without
+        /// holding up any other operation) until [`SimDisk::release_syncs`].
+        pub fn hold_syncs(&self, file_name_prefix: &str) {
+            self.gate.0.lock().unwrap_or_else(|p| p.into_inner()).prefix = Some(file_name_prefix.to_owned());
+        }
+
+        /// Lets held syncs, and later ones, through.
+        pub fn release_syncs(&self) {
+            self.gate.0.lock().unwrap_or_else(|p| p.into_inner()).prefix = None;
+            self.gate.1.notify_all();
+        }
+
+        /// How many syncs are waiting on [`SimDisk::hold_syncs`] now.
+        pub fn held_syncs(&self) -> usize {
+            self.gate.0.lock().unwrap_or_else(|p| p.into_inner()).waiting
+        }
+
+        fn wait_at_gate(&self, path: &Path) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let (lock, cvar) = &*self.gate;
+            let mut gate = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let held = |g: &Gate| g.prefix.as_deref().is_some_and(|p| name.starts_with(p));
+            if !held(&gate) {
+                return;
+            }
+            gate.waiting += 1;
+            while held(&gate) {
+                gate = cvar.wait(gate).unwrap_or_else(|p| p.into_inner());
+            }
+            gate.waiting -= 1;
         }
 
         /// Drops the failures still pending.
@@ -448,6 +492,7 @@ mod sim {
             })
         }
         fn sync(&self) -> io::Result<()> {
+            self.disk.wait_at_gate(&self.path);
             self.with(Some(Op::Sync), |f, _, _| {
                 f.durable = f.current.clone();
                 Ok(())

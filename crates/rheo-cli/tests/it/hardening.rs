@@ -647,3 +647,68 @@ async fn slow_readers_hold_little_and_do_not_queue_writers() {
         read_to_close(s, NO_HANG).await;
     }
 }
+
+/// Item 12: a catalog fsync that does not return holds up the control plane only. While one
+/// is stuck, puts, gets, describes and lists on another stream are served (on a runtime with
+/// as few workers as a small machine), the changes waiting on it are not visible yet, and
+/// they complete, in full, once the disk answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_catalog_fsync_holds_up_only_the_control_plane() {
+    use rheo_log::disk::SimDisk;
+    let disk = SimDisk::default();
+    let server = TestServer::with(Options {
+        disk: Some(disk.clone()),
+        ..Options::default()
+    })
+    .await;
+    let c = server.client();
+    create_active(&c, "busy", 1).await;
+    put(&c, "busy", "k", "before").await;
+    disk.hold_syncs("catalog");
+    let create = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_stream().stream_name("new").shard_count(1).send().await }
+    });
+    let tag = tokio::spawn({
+        let c = c.clone();
+        async move { c.add_tags_to_stream().stream_name("busy").tags("t", "v").send().await }
+    });
+    let stuck = tokio::time::timeout(NO_HANG, async {
+        while disk.held_syncs() == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(stuck.is_ok(), "CreateStream reached its catalog fsync");
+    let served = tokio::time::timeout(NO_HANG, async {
+        for i in 0..20 {
+            put(&c, "busy", &format!("k{i}"), "beside a stuck fsync").await;
+        }
+        let got = first_records(&c, "busy", "shardId-000000000000").await;
+        assert_eq!(got.len(), 21);
+        let d = c.describe_stream_summary().stream_name("busy").send().await.unwrap();
+        assert_eq!(d.stream_description_summary().unwrap().open_shard_count(), 1);
+        let shards = c.list_shards().stream_name("busy").send().await.unwrap();
+        assert_eq!(shards.shards().len(), 1);
+        let names = c.list_streams().send().await.unwrap().stream_names().to_vec();
+        assert_eq!(names, ["busy"], "a change is not visible before it is durable");
+        let tags = c.list_tags_for_stream().stream_name("busy").send().await.unwrap();
+        assert!(tags.tags().is_empty());
+        c.describe_limits().send().await.unwrap();
+    })
+    .await;
+    assert!(
+        served.is_ok(),
+        "the data plane and reads are served beside a stuck fsync"
+    );
+    assert!(!create.is_finished() && !tag.is_finished());
+    disk.release_syncs();
+    create.await.unwrap().unwrap();
+    tag.await.unwrap().unwrap();
+    wait_active(&c, "new").await;
+    let names = c.list_streams().send().await.unwrap().stream_names().to_vec();
+    assert_eq!(names, ["busy", "new"]);
+    let tags = c.list_tags_for_stream().stream_name("busy").send().await.unwrap();
+    assert_eq!(tags.tags().len(), 1);
+    put(&c, "new", "k", "after").await;
+}

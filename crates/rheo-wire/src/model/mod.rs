@@ -1,0 +1,337 @@
+//! AWS service models, read at run time, and the request checks they define.
+//!
+//! The models are botocore's (Apache-2.0), stripped of documentation by
+//! `tools/strip-model.py` into `crates/rheo-wire/models/`, and embedded in the binary. A model
+//! is loaded once, on first use, into a table of shapes; [`check`] then walks a request body
+//! ([`Node`]) against an operation's input shape the way AWS's JSON front end does: member
+//! types first (SerializationException), then the constraints (ValidationException). Handlers
+//! decode their typed shapes from the checked tree. Adding a service is adding its model.
+
+pub mod check;
+pub mod node;
+
+pub use check::{Rejection, check_input};
+pub use node::Node;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+/// Index of a shape in [`Model::shapes`].
+pub type ShapeId = usize;
+
+#[derive(Debug)]
+pub struct Model {
+    pub target_prefix: Option<String>,
+    pub signing_name: Option<String>,
+    pub protocol: String,
+    operations: HashMap<String, Operation>,
+    shapes: Vec<Shape>,
+}
+
+#[derive(Debug)]
+pub struct Operation {
+    pub name: String,
+    pub input: Option<ShapeId>,
+    pub output: Option<ShapeId>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Shape {
+    pub name: String,
+    pub kind: Kind,
+    /// A length (strings, blobs, lists, maps) or value (numbers) bound.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug)]
+pub enum Kind {
+    String {
+        pattern: Option<Pattern>,
+        enumeration: Option<Vec<String>>,
+    },
+    Integer,
+    Long,
+    Float,
+    Double,
+    Boolean,
+    Blob,
+    Timestamp,
+    List {
+        member: ShapeId,
+    },
+    Map {
+        key: ShapeId,
+        value: ShapeId,
+    },
+    Structure {
+        members: Vec<Member>,
+        /// An event stream, an exception or a union: never part of a checked request.
+        special: bool,
+    },
+}
+
+#[derive(Debug)]
+pub struct Member {
+    /// The member's name in the request (`StreamName`).
+    pub name: String,
+    /// As AWS names it in validation messages: the first letter lowered (`streamName`).
+    pub field: String,
+    pub shape: ShapeId,
+    pub required: bool,
+}
+
+/// A model pattern, as AWS prints it, and compiled for a whole-value match.
+pub struct Pattern {
+    pub source: String,
+    regex: Option<regex_lite::Regex>,
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl Pattern {
+    fn new(source: &str) -> Pattern {
+        let translated = java_to_rust(source);
+        let regex = regex_lite::Regex::new(&format!("^(?:{translated})$")).ok();
+        Pattern {
+            source: source.to_owned(),
+            regex,
+        }
+    }
+
+    /// Whether `value` matches the whole pattern. A pattern the regex engine cannot compile
+    /// (none in the models served today; a unit test checks every one) matches everything.
+    pub fn matches(&self, value: &str) -> bool {
+        self.regex.as_ref().is_none_or(|r| r.is_match(value))
+    }
+
+    pub fn compiles(&self) -> bool {
+        self.regex.is_some()
+    }
+}
+
+/// Java's `\d`, `\s` and `\S` are ASCII classes; regex-lite's are too, but spell them out so the
+/// meaning does not hang on the engine. Other syntax in the models is common to both.
+fn java_to_rust(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('d') => out.push_str("[0-9]"),
+            Some('s') => out.push_str("[ \\t\\n\\x0B\\f\\r]"),
+            Some('S') => out.push_str("[^ \\t\\n\\x0B\\f\\r]"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push_str("\\\\"),
+        }
+    }
+    out
+}
+
+impl Model {
+    /// Reads a (stripped or full) botocore model.
+    pub fn from_json(json: &str) -> Result<Model, String> {
+        let raw: RawModel = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let ids: HashMap<&str, ShapeId> = raw
+            .shapes
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.as_str(), i))
+            .collect();
+        let id = |name: &str| ids.get(name).copied().ok_or_else(|| format!("unknown shape {name}"));
+        let mut shapes = Vec::with_capacity(raw.shapes.0.len());
+        for (name, s) in &raw.shapes.0 {
+            let kind = match s.kind.as_str() {
+                "string" => Kind::String {
+                    pattern: s.pattern.as_deref().map(Pattern::new),
+                    enumeration: s.enumeration.clone(),
+                },
+                "integer" => Kind::Integer,
+                "long" => Kind::Long,
+                "float" => Kind::Float,
+                "double" => Kind::Double,
+                "boolean" => Kind::Boolean,
+                "blob" => Kind::Blob,
+                "timestamp" => Kind::Timestamp,
+                "list" => Kind::List {
+                    member: id(&s.member.as_ref().ok_or("a list without member")?.shape)?,
+                },
+                "map" => Kind::Map {
+                    key: id(&s.key.as_ref().ok_or("a map without key")?.shape)?,
+                    value: id(&s.value.as_ref().ok_or("a map without value")?.shape)?,
+                },
+                "structure" | "union" => {
+                    let required = s.required.clone().unwrap_or_default();
+                    let members = s
+                        .members
+                        .as_ref()
+                        .map(|m| m.0.as_slice())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|(mname, m)| {
+                            Ok(Member {
+                                name: mname.clone(),
+                                field: lower_first(mname),
+                                shape: id(&m.shape)?,
+                                required: required.contains(mname),
+                            })
+                        })
+                        .collect::<Result<Vec<_>, String>>()?;
+                    let special = s.kind == "union" || s.exception || s.eventstream;
+                    Kind::Structure { members, special }
+                }
+                other => return Err(format!("shape {name}: unknown type {other}")),
+            };
+            shapes.push(Shape {
+                name: name.clone(),
+                kind,
+                min: s.min,
+                max: s.max,
+            });
+        }
+        let mut operations = HashMap::new();
+        for (name, op) in raw.operations.0 {
+            let input = op.input.map(|r| id(&r.shape)).transpose()?;
+            let output = op.output.map(|r| id(&r.shape)).transpose()?;
+            let errors = op.errors.unwrap_or_default().into_iter().map(|e| e.shape).collect();
+            operations.insert(
+                name.clone(),
+                Operation {
+                    name,
+                    input,
+                    output,
+                    errors,
+                },
+            );
+        }
+        Ok(Model {
+            target_prefix: raw.metadata.target_prefix,
+            signing_name: raw.metadata.signing_name.or(raw.metadata.endpoint_prefix),
+            protocol: raw.metadata.protocol,
+            operations,
+            shapes,
+        })
+    }
+
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        self.operations.get(name)
+    }
+
+    pub fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.operations.values()
+    }
+
+    pub fn shape(&self, id: ShapeId) -> Option<&Shape> {
+        self.shapes.get(id)
+    }
+
+    pub fn shapes(&self) -> &[Shape] {
+        &self.shapes
+    }
+
+    pub fn shape_named(&self, name: &str) -> Option<ShapeId> {
+        self.shapes.iter().position(|s| s.name == name)
+    }
+}
+
+pub fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Amazon Kinesis (2013-12-02).
+pub static KINESIS: LazyLock<Model> = LazyLock::new(|| {
+    // The embedded model is tested to load; failing here would be a build defect.
+    Model::from_json(include_str!("../../models/kinesis.json")).expect("the Kinesis model loads")
+});
+
+// The botocore JSON, as far as it is read.
+
+#[derive(Deserialize)]
+struct RawModel {
+    metadata: RawMetadata,
+    operations: Ordered<RawOperation>,
+    shapes: Ordered<RawShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawMetadata {
+    protocol: String,
+    target_prefix: Option<String>,
+    signing_name: Option<String>,
+    endpoint_prefix: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawOperation {
+    input: Option<RawRef>,
+    output: Option<RawRef>,
+    errors: Option<Vec<RawRef>>,
+}
+
+#[derive(Deserialize)]
+struct RawRef {
+    shape: String,
+}
+
+#[derive(Deserialize)]
+struct RawShape {
+    #[serde(rename = "type")]
+    kind: String,
+    required: Option<Vec<String>>,
+    members: Option<Ordered<RawRef>>,
+    member: Option<RawRef>,
+    key: Option<RawRef>,
+    value: Option<RawRef>,
+    min: Option<f64>,
+    max: Option<f64>,
+    pattern: Option<String>,
+    #[serde(rename = "enum")]
+    enumeration: Option<Vec<String>>,
+    #[serde(default)]
+    exception: bool,
+    #[serde(default)]
+    eventstream: bool,
+}
+
+/// A JSON object's members in document order (member order matters to validation).
+struct Ordered<T>(Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}

@@ -25,6 +25,14 @@ impl ApiError {
     pub fn serialization(detail: impl Into<String>) -> ApiError {
         ApiError::new("SerializationException", detail)
     }
+    /// A body that is not JSON: AWS names the error and says nothing more.
+    pub fn serialization_without_message() -> ApiError {
+        ApiError {
+            kind: "SerializationException",
+            status: StatusCode::BAD_REQUEST,
+            message: None,
+        }
+    }
     pub fn invalid_argument(message: impl Into<String>) -> ApiError {
         ApiError::new("InvalidArgumentException", message)
     }

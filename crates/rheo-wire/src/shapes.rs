@@ -8,6 +8,33 @@ use std::collections::BTreeMap;
 
 pub type TagMap = BTreeMap<String, String>;
 
+/// A blob member: bytes, as the model check decoded them from base64 (a base64 string is
+/// decoded here when a shape is read without the check).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Blob(pub Vec<u8>);
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Blob, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Blob;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a blob")
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Blob, E> {
+                Ok(Blob(v))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Blob, E> {
+                Ok(Blob(v.to_vec()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Blob, E> {
+                crate::decode_blob(v).map(Blob).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StreamModeDetails {
@@ -183,8 +210,7 @@ pub struct DescribeLimitsInput {}
 pub struct PutRecordInput<'a> {
     #[serde(flatten)]
     pub target: StreamTarget,
-    #[serde(borrow)]
-    pub data: Option<Cow<'a, str>>,
+    pub data: Option<Blob>,
     #[serde(borrow)]
     pub partition_key: Option<Cow<'a, str>>,
     pub explicit_hash_key: Option<String>,
@@ -194,8 +220,7 @@ pub struct PutRecordInput<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PutRecordsEntry<'a> {
-    #[serde(borrow)]
-    pub data: Option<Cow<'a, str>>,
+    pub data: Option<Blob>,
     #[serde(borrow)]
     pub partition_key: Option<Cow<'a, str>>,
     pub explicit_hash_key: Option<String>,

@@ -1,32 +1,18 @@
 //! CreateStream.
 
-use super::{check, check_tag_map, empty, engine_error, parse, stream_mode};
+use super::{empty, engine_error, parse, stream_mode};
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_engine::catalog::StreamSettings;
 use rheo_engine::control::CreateStream;
 use rheo_types::StreamName;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::CreateStreamInput;
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: CreateStreamInput = parse(body)?;
-    let mut v = Violations::default();
-    v.required("streamName", &input.stream_name);
-    v.stream_name("streamName", input.stream_name.as_deref());
-    v.range("shardCount", input.shard_count, Some(1), None);
-    let mode = stream_mode(&mut v, &input.stream_mode_details);
-    check_tag_map(&mut v, "tags", &input.tags);
-    v.range(
-        "maxRecordSizeInKiB",
-        input.max_record_size_in_kib,
-        Some(1024),
-        Some(10240),
-    );
-    v.range("warmThroughputMiBps", input.warm_throughput_mi_bps, Some(0), None);
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: CreateStreamInput = parse(input)?;
+    let mode = stream_mode(&input.stream_mode_details);
     let strategy = input.record_distribution_strategy.as_deref();
-    v.one_of("recordDistributionStrategy", strategy, &["AUTO", "USER_PARTITION_KEY"]);
-    check(v)?;
     let req = CreateStream {
         name: StreamName::parse(input.stream_name.as_deref().unwrap_or_default())
             .map_err(|_| super::ApiError::internal())?,

@@ -3,10 +3,11 @@
 use super::{consumer_ref, empty, engine_error, parse};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::ConsumerTarget;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: ConsumerTarget = parse(body)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: ConsumerTarget = parse(input)?;
     let consumer = consumer_ref(engine, &input)?;
     engine
         .deregister_consumer(&consumer)

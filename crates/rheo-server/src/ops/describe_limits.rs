@@ -3,10 +3,11 @@
 use super::{json, parse};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{DescribeLimitsInput, DescribeLimitsOutput};
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let _: DescribeLimitsInput = parse(body)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let _: DescribeLimitsInput = parse(input)?;
     let l = engine.describe_limits().await;
     json(&DescribeLimitsOutput {
         shard_limit: l.shard_limit,

@@ -1,18 +1,13 @@
 //! DescribeStream.
 
-use super::{check, check_target, engine_error, json, mode_out, monitoring, parse, resolve_target, shard_out};
+use super::{engine_error, json, mode_out, monitoring, parse, resolve_target, shard_out};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{DescribeStreamInput, DescribeStreamOutput, StreamDescription};
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: DescribeStreamInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.range("limit", input.limit, Some(1), Some(10_000));
-    v.shard_id("exclusiveStartShardId", input.exclusive_start_shard_id.as_deref());
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: DescribeStreamInput = parse(input)?;
     let name = resolve_target(engine, &input.target)?;
     let view = engine
         .describe_stream(

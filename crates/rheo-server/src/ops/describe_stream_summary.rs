@@ -1,18 +1,15 @@
 //! DescribeStreamSummary.
 
-use super::{check, check_target, engine_error, json, mode_out, monitoring, parse, resolve_target};
+use super::{engine_error, json, mode_out, monitoring, parse, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{
     DescribeStreamSummaryInput, DescribeStreamSummaryOutput, StreamDescriptionSummary, WarmThroughputOut,
 };
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: DescribeStreamSummaryInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: DescribeStreamSummaryInput = parse(input)?;
     let name = resolve_target(engine, &input.target)?;
     let view = engine
         .describe_stream_summary(&name)

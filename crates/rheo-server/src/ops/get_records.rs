@@ -2,7 +2,7 @@
 //! blocking task reads the log and encodes the response piece by piece while earlier pieces are
 //! sent. A response that fits in one piece is sent whole, with Content-Length.
 
-use super::{check, engine_error, parse};
+use super::{engine_error, parse};
 use crate::body::{Piece, ResponseBody};
 use crate::error::ApiError;
 use crate::pool;
@@ -10,22 +10,16 @@ use bytes::Bytes;
 use rheo_engine::Engine;
 use rheo_engine::data::{Record, RecordsRead};
 use rheo_types::Arn;
+use rheo_wire::model::Node;
 use rheo_wire::records::{RecordOut, write_prefix, write_record, write_suffix};
 use rheo_wire::shapes::{ChildShard, GetRecordsInput, HashKeyRange};
-use rheo_wire::validate::Violations;
 use tokio::sync::mpsc;
 
 /// Encoded bytes per streamed piece.
 const PIECE_BYTES: usize = 1024 * 1024;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Result<ResponseBody, ApiError> {
-    let input: GetRecordsInput = parse(body)?;
-    let mut v = Violations::default();
-    v.required("shardIterator", &input.shard_iterator);
-    v.string("shardIterator", input.shard_iterator.as_deref(), 1, 512, None);
-    v.range("limit", input.limit, Some(1), Some(10_000));
-    v.stream_arn("streamARN", input.stream_arn.as_deref());
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Result<ResponseBody, ApiError> {
+    let input: GetRecordsInput = parse(input)?;
     let stream = input
         .stream_arn
         .as_deref()

@@ -1,34 +1,14 @@
 //! ListShards.
 
-use super::{ApiError, check, check_target, engine_error, json, millis, parse, resolve, shard_out};
+use super::{ApiError, engine_error, json, millis, parse, resolve, shard_out};
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_engine::control::{ListShards, ShardFilter};
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{ListShardsInput, ListShardsOutput, ShardFilterInput};
-use rheo_wire::validate::Violations;
 
-const FILTER_TYPES: [&str; 6] = [
-    "AFTER_SHARD_ID",
-    "AT_TRIM_HORIZON",
-    "FROM_TRIM_HORIZON",
-    "AT_LATEST",
-    "AT_TIMESTAMP",
-    "FROM_TIMESTAMP",
-];
-
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: ListShardsInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.string("nextToken", input.next_token.as_deref(), 1, 1_048_576, None);
-    v.shard_id("exclusiveStartShardId", input.exclusive_start_shard_id.as_deref());
-    v.range("maxResults", input.max_results, Some(1), Some(10_000));
-    if let Some(f) = &input.shard_filter {
-        v.required("shardFilter.type", &f.kind);
-        v.one_of("shardFilter.type", f.kind.as_deref(), &FILTER_TYPES);
-        v.shard_id("shardFilter.shardId", f.shard_id.as_deref());
-    }
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: ListShardsInput = parse(input)?;
     let t = &input.target;
     let stream = match (&t.stream_name, &t.stream_arn) {
         (None, None) => None,

@@ -1,19 +1,14 @@
 //! ListStreams.
 
-use super::{check, engine_error, json, mode_out, parse};
+use super::{engine_error, json, mode_out, parse};
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_types::StreamName;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{ListStreamsInput, ListStreamsOutput, StreamSummary};
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: ListStreamsInput = parse(body)?;
-    let mut v = Violations::default();
-    v.range("limit", input.limit, Some(1), Some(10_000));
-    v.stream_name("exclusiveStartStreamName", input.exclusive_start_stream_name.as_deref());
-    v.string("nextToken", input.next_token.as_deref(), 1, 1_048_576, None);
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: ListStreamsInput = parse(input)?;
     let start = input
         .exclusive_start_stream_name
         .as_deref()

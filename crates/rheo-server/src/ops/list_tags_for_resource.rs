@@ -1,17 +1,13 @@
 //! ListTagsForResource (stream ARNs).
 
-use super::{check, engine_error, json, parse, resolve};
+use super::{engine_error, json, parse, resolve};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{ListTagsForResourceInput, ListTagsForResourceOutput, Tag};
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: ListTagsForResourceInput = parse(body)?;
-    let mut v = Violations::default();
-    v.required("resourceARN", &input.resource_arn);
-    v.resource_arn("resourceARN", input.resource_arn.as_deref());
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: ListTagsForResourceInput = parse(input)?;
     let name = resolve(engine, None, input.resource_arn.as_deref())?;
     let (tags, _) = engine
         .list_tags(&name, None, None)

@@ -1,24 +1,13 @@
 //! ListTagsForStream.
 
-use super::{check, check_target, engine_error, json, parse, resolve_target};
+use super::{engine_error, json, parse, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{ListTagsForStreamInput, ListTagsForStreamOutput, Tag};
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: ListTagsForStreamInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.string(
-        "exclusiveStartTagKey",
-        input.exclusive_start_tag_key.as_deref(),
-        1,
-        128,
-        None,
-    );
-    v.range("limit", input.limit, Some(1), Some(50));
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: ListTagsForStreamInput = parse(input)?;
     let name = resolve_target(engine, &input.target)?;
     let limit = Some(input.limit.map_or(50, |l| l as u32));
     let (tags, has_more_tags) = engine

@@ -1,21 +1,14 @@
 //! MergeShards.
 
-use super::{check, check_target, empty, engine_error, parse, parse_shard_id, resolve_target};
+use super::{empty, engine_error, parse, parse_shard_id, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_engine::reshard::Reshard;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::MergeShardsInput;
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: MergeShardsInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.required("shardToMerge", &input.shard_to_merge);
-    v.shard_id("shardToMerge", input.shard_to_merge.as_deref());
-    v.required("adjacentShardToMerge", &input.adjacent_shard_to_merge);
-    v.shard_id("adjacentShardToMerge", input.adjacent_shard_to_merge.as_deref());
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: MergeShardsInput = parse(input)?;
     let name = resolve_target(engine, &input.target)?;
     let op = Reshard::Merge {
         shard: parse_shard_id(engine, &name, input.shard_to_merge.as_deref().unwrap_or_default())?,

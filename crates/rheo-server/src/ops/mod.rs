@@ -41,26 +41,24 @@ use rheo_engine::control::{ShardView, StreamView};
 use rheo_engine::data::StartingPosition;
 use rheo_engine::{Engine, Error};
 use rheo_types::{Arn, ConsumerArn, ShardId, StreamName};
-use rheo_wire::shapes::{self, StreamTarget, TagMap};
+use rheo_wire::shapes::{self, StreamTarget};
 use rheo_wire::validate::Violations;
 
-/// Decodes the body; a malformed body is a SerializationException.
-pub fn parse<'a, T: serde::Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, ApiError> {
-    rheo_wire::parse_body(body).map_err(|e| {
-        tracing::debug!(error = %e, "request body does not decode");
+pub use rheo_wire::model::Node;
+
+/// Decodes the checked request (see `rheo_wire::model::check`) into the handler's shape.
+pub fn parse<'a, T: serde::Deserialize<'a>>(input: Node<'a>) -> Result<T, ApiError> {
+    input.decode().map_err(|e| {
+        // The model check has passed: a shape that does not decode is a defect here.
+        tracing::error!(error = %e, "a checked request does not decode");
         ApiError::serialization(format!("Unable to parse the request body: {e}"))
     })
 }
 
-/// Ends validation: a ValidationException if any constraint failed.
+/// Ends a hand-written check (a rule the model does not state): a ValidationException if any
+/// constraint failed.
 pub fn check(v: Violations) -> Result<(), ApiError> {
     v.message().map_or(Ok(()), |m| Err(ApiError::validation(m)))
-}
-
-/// Adds the constraint checks of StreamName and StreamARN.
-pub fn check_target(v: &mut Violations, t: &StreamTarget) {
-    v.stream_name("streamName", t.stream_name.as_deref());
-    v.stream_arn("streamARN", t.stream_arn.as_deref());
 }
 
 /// The stream a validated request names.
@@ -87,15 +85,9 @@ pub fn parse_shard_id(engine: &Engine, stream: &StreamName, id: &str) -> Result<
     })
 }
 
-/// Checks `StreamModeDetails` (when given, its `StreamMode` is required and one of the two
-/// modes) and returns the mode it names; PROVISIONED when absent.
-pub fn stream_mode(v: &mut Violations, details: &Option<shapes::StreamModeDetails>) -> StreamMode {
-    let mode = details.as_ref().and_then(|d| d.stream_mode.as_deref());
-    if details.is_some() {
-        v.required("streamModeDetails.streamMode", &mode);
-    }
-    v.one_of("streamModeDetails.streamMode", mode, &["PROVISIONED", "ON_DEMAND"]);
-    match mode {
+/// The mode `StreamModeDetails` names (checked against the model); PROVISIONED when absent.
+pub fn stream_mode(details: &Option<shapes::StreamModeDetails>) -> StreamMode {
+    match details.as_ref().and_then(|d| d.stream_mode.as_deref()) {
         Some("ON_DEMAND") => StreamMode::OnDemand,
         _ => StreamMode::Provisioned,
     }
@@ -150,39 +142,14 @@ pub fn monitoring() -> Vec<shapes::EnhancedMetrics> {
     }]
 }
 
-/// Checks a tag map's size, keys and values against the model.
-pub fn check_tag_map(v: &mut Violations, field: &str, tags: &Option<TagMap>) {
-    let Some(tags) = tags else { return };
-    v.list_len(field, &format!("{tags:?}"), tags.len(), 1, 200);
-    for (k, val) in tags {
-        v.string(&format!("{field}.{k}.key"), Some(k), 1, 128, None);
-        v.string(&format!("{field}.{k}.value"), Some(val), 0, 256, None);
-    }
-}
-
-pub fn check_tag_keys(v: &mut Violations, field: &str, keys: &Option<Vec<String>>) {
-    v.required(field, keys);
-    let Some(keys) = keys else { return };
-    v.list_len(field, &format!("{keys:?}"), keys.len(), 1, 50);
-    for (i, k) in keys.iter().enumerate() {
-        v.string(
-            &format!("{field}.{}.member", i.saturating_add(1)),
-            Some(k),
-            1,
-            128,
-            None,
-        );
-    }
-}
-
 /// IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod, which differ only in
 /// the direction they allow.
-pub async fn change_retention(engine: &Engine, body: &[u8], change: rheo_engine::control::RetentionChange) -> Reply {
-    let input: shapes::RetentionInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.required("retentionPeriodHours", &input.retention_period_hours);
-    check(v)?;
+pub async fn change_retention(
+    engine: &Engine,
+    input: Node<'_>,
+    change: rheo_engine::control::RetentionChange,
+) -> Reply {
+    let input: shapes::RetentionInput = parse(input)?;
     let name = resolve_target(engine, &input.target)?;
     let hours = input.retention_period_hours.unwrap_or_default();
     engine
@@ -196,15 +163,6 @@ pub async fn change_retention(engine: &Engine, body: &[u8], change: rheo_engine:
 pub fn millis(seconds: f64) -> i64 {
     (seconds * 1000.0).round() as i64
 }
-
-/// The starting positions of GetShardIterator and SubscribeToShard.
-pub const ITERATOR_TYPES: [&str; 5] = [
-    "AT_SEQUENCE_NUMBER",
-    "AFTER_SEQUENCE_NUMBER",
-    "TRIM_HORIZON",
-    "LATEST",
-    "AT_TIMESTAMP",
-];
 
 /// A validated starting position type with its sequence number or timestamp.
 pub fn starting_position(kind: &str, seq: Option<String>, ts: Option<f64>) -> Result<StartingPosition, ApiError> {
@@ -234,11 +192,6 @@ pub fn starting_position(kind: &str, seq: Option<String>, ts: Option<f64>) -> Re
 
 /// Checks a ConsumerARN, or a StreamARN and ConsumerName, and returns the consumer they name.
 pub fn consumer_ref(engine: &Engine, t: &shapes::ConsumerTarget) -> Result<ConsumerRef, ApiError> {
-    let mut v = Violations::default();
-    v.stream_arn("streamARN", t.stream_arn.as_deref());
-    v.stream_name("consumerName", t.consumer_name.as_deref());
-    v.consumer_arn("consumerARN", t.consumer_arn.as_deref());
-    check(v)?;
     match (&t.consumer_arn, &t.stream_arn, &t.consumer_name) {
         (Some(arn), None, None) => Ok(ConsumerRef::Arn(
             ConsumerArn::parse(arn).map_err(|_| ApiError::invalid_argument("Invalid ConsumerARN."))?,

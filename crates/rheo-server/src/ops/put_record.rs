@@ -1,31 +1,20 @@
 //! PutRecord.
 
 use super::put_records::{RawEntry, check_record_sizes, entry};
-use super::{ApiError, check, check_target, engine_error, json, parse, resolve_target};
+use super::{ApiError, engine_error, json, parse, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_types::SequenceNumber;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{PutRecordInput, PutRecordOutput, SeqOut, ShardOut};
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: PutRecordInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.sequence_number(
-        "sequenceNumberForOrdering",
-        input.sequence_number_for_ordering.as_deref(),
-    );
-    let raw = RawEntry {
-        data: &input.data,
-        partition_key: &input.partition_key,
-        explicit_hash_key: &input.explicit_hash_key,
-    };
-    let record = entry(&mut v, None, raw)?;
-    check(v)?;
-    let Some(record) = record else {
-        return Err(ApiError::internal());
-    };
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: PutRecordInput = parse(input)?;
+    let record = entry(RawEntry {
+        data: input.data,
+        partition_key: input.partition_key,
+        explicit_hash_key: input.explicit_hash_key,
+    })?;
     let name = resolve_target(engine, &input.target)?;
     let size = record.data.len().saturating_add(record.partition_key.len());
     check_record_sizes(engine, &name, std::iter::once((None, &record)), size)?;

@@ -8,41 +8,21 @@ use rheo_engine::Engine;
 use rheo_engine::data::{PutEntry, PutOutcome, RecordFailure};
 use rheo_types::HashKey;
 use rheo_types::StreamName;
-use rheo_types::limits::{
-    DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_DATA_BYTES, PARTITION_KEY_MAX_CHARS, PUT_RECORDS_MAX_BYTES,
-    PUT_RECORDS_MAX_BYTES_LARGE, PUT_RECORDS_MAX_RECORDS,
-};
-use rheo_wire::shapes::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry, SeqOut, ShardOut};
-use rheo_wire::validate::{Violations, is_decimal};
+use rheo_types::limits::{DEFAULT_MAX_RECORD_BYTES, PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_BYTES_LARGE};
+use rheo_wire::model::Node;
+use rheo_wire::shapes::{Blob, PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry, SeqOut, ShardOut};
+use rheo_wire::validate::Violations;
 use std::borrow::Cow;
 
-/// A record's members after the JSON is decoded.
-pub struct RawEntry<'a, 'b> {
-    pub data: &'b Option<Cow<'a, str>>,
-    pub partition_key: &'b Option<Cow<'a, str>>,
-    pub explicit_hash_key: &'b Option<String>,
+/// A record's members, checked against the model.
+pub struct RawEntry<'a> {
+    pub data: Option<Blob>,
+    pub partition_key: Option<Cow<'a, str>>,
+    pub explicit_hash_key: Option<String>,
 }
 
-/// Checks one record's members and decodes it. `index` is the record's place in a PutRecords
-/// request (field names then read `records.N.member.x`), `None` for PutRecord. Returns `None`
-/// when a violation was recorded in `v`.
-pub fn entry(v: &mut Violations, index: Option<usize>, raw: RawEntry<'_, '_>) -> Result<Option<PutEntry>, ApiError> {
-    let data = match raw.data.as_deref() {
-        Some(d) => rheo_wire::decode_blob(d).map_err(|_| ApiError::serialization("Data is not valid base64."))?,
-        None => Vec::new(),
-    };
-    let pk_ok = raw
-        .partition_key
-        .as_deref()
-        .is_some_and(|pk| (1..=PARTITION_KEY_MAX_CHARS).contains(&pk.chars().count()));
-    let hash_ok = raw.explicit_hash_key.as_deref().is_none_or(|h| is_decimal(h, 39));
-    let (Some(pk), true) = (
-        raw.partition_key.as_deref(),
-        raw.data.is_some() && pk_ok && hash_ok && data.len() <= MAX_RECORD_DATA_BYTES,
-    ) else {
-        report(v, index, &raw, data.len());
-        return Ok(None);
-    };
+/// The record a checked entry makes (the model check requires its partition key).
+pub fn entry(raw: RawEntry<'_>) -> Result<PutEntry, ApiError> {
     let explicit_hash_key = match raw.explicit_hash_key.as_deref() {
         Some(h) => Some(HashKey::parse(h).ok_or_else(|| {
             ApiError::invalid_argument(format!(
@@ -51,11 +31,12 @@ pub fn entry(v: &mut Violations, index: Option<usize>, raw: RawEntry<'_, '_>) ->
         })?),
         None => None,
     };
-    Ok(Some(PutEntry {
+    let pk = raw.partition_key.unwrap_or_default();
+    Ok(PutEntry {
         partition_key: Bytes::copy_from_slice(pk.as_bytes()),
         explicit_hash_key,
-        data: Bytes::from(data),
-    }))
+        data: Bytes::from(raw.data.map(|b| b.0).unwrap_or_default()),
+    })
 }
 
 /// Checks records against the stream's largest record (UpdateMaxRecordSize), with the same
@@ -81,23 +62,6 @@ pub fn check_record_sizes<'e>(
     }
     check(v)?;
     Ok(max)
-}
-
-/// Records every violation of an invalid record, with AWS's field names.
-fn report(v: &mut Violations, index: Option<usize>, raw: &RawEntry<'_, '_>, data_len: usize) {
-    let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i.saturating_add(1)));
-    let field = |name: &str| format!("{prefix}{name}");
-    v.required(&field("data"), raw.data);
-    v.required(&field("partitionKey"), raw.partition_key);
-    v.string(
-        &field("partitionKey"),
-        raw.partition_key.as_deref(),
-        1,
-        PARTITION_KEY_MAX_CHARS,
-        None,
-    );
-    v.hash_key(&field("explicitHashKey"), raw.explicit_hash_key.as_deref());
-    v.blob(&field("data"), data_len, MAX_RECORD_DATA_BYTES);
 }
 
 /// `fault`: a fault injection rule that fails records one by one.
@@ -138,34 +102,17 @@ async fn put_with_faults(
         .collect())
 }
 
-pub async fn handle(engine: &Engine, body: &[u8], fault: Option<&FaultRule>) -> Reply {
-    let input: PutRecordsInput = parse(body)?;
-    let mut v = Violations::default();
-    v.stream_name("streamName", input.stream_name.as_deref());
-    v.stream_arn("streamARN", input.stream_arn.as_deref());
-    v.required("records", &input.records);
+pub async fn handle(engine: &Engine, input: Node<'_>, fault: Option<&FaultRule>) -> Reply {
+    let input: PutRecordsInput = parse(input)?;
     let records = input.records.unwrap_or_default();
-    if !records.is_empty() || v.is_empty() {
-        v.list_len(
-            "records",
-            &format!("[{} records]", records.len()),
-            records.len(),
-            1,
-            PUT_RECORDS_MAX_RECORDS,
-        );
-    }
     let mut entries = Vec::with_capacity(records.len());
-    if records.len() <= PUT_RECORDS_MAX_RECORDS {
-        for (i, r) in records.iter().enumerate() {
-            let raw = RawEntry {
-                data: &r.data,
-                partition_key: &r.partition_key,
-                explicit_hash_key: &r.explicit_hash_key,
-            };
-            entries.extend(entry(&mut v, Some(i), raw)?);
-        }
+    for r in records {
+        entries.push(entry(RawEntry {
+            data: r.data,
+            partition_key: r.partition_key,
+            explicit_hash_key: r.explicit_hash_key,
+        })?);
     }
-    check(v)?;
     let name = resolve(engine, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let total = entries.iter().fold(0usize, |n, e| {
         n.saturating_add(e.data.len()).saturating_add(e.partition_key.len())

@@ -1,20 +1,13 @@
 //! RegisterStreamConsumer.
 
-use super::{check, check_tag_map, consumer_out, engine_error, json, parse, resolve};
+use super::{consumer_out, engine_error, json, parse, resolve};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: RegisterStreamConsumerInput = parse(body)?;
-    let mut v = Violations::default();
-    v.required("streamARN", &input.stream_arn);
-    v.stream_arn("streamARN", input.stream_arn.as_deref());
-    v.required("consumerName", &input.consumer_name);
-    v.stream_name("consumerName", input.consumer_name.as_deref());
-    check_tag_map(&mut v, "tags", &input.tags);
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: RegisterStreamConsumerInput = parse(input)?;
     let stream = resolve(engine, None, input.stream_arn.as_deref())?;
     let name = input.consumer_name.as_deref().unwrap_or_default();
     let consumer = engine

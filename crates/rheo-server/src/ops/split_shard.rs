@@ -1,23 +1,16 @@
 //! SplitShard.
 
-use super::{check, check_target, empty, engine_error, parse, resolve_target};
+use super::{empty, engine_error, parse, resolve_target};
 use crate::error::ApiError;
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_engine::reshard::Reshard;
 use rheo_types::HashKey;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::SplitShardInput;
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: SplitShardInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.required("shardToSplit", &input.shard_to_split);
-    v.shard_id("shardToSplit", input.shard_to_split.as_deref());
-    v.required("newStartingHashKey", &input.new_starting_hash_key);
-    v.hash_key("newStartingHashKey", input.new_starting_hash_key.as_deref());
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: SplitShardInput = parse(input)?;
     let name = resolve_target(engine, &input.target)?;
     let shard = input.shard_to_split.as_deref().unwrap_or_default();
     let at = input.new_starting_hash_key.as_deref().unwrap_or_default();

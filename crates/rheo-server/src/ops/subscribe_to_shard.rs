@@ -5,7 +5,7 @@
 //! exception message.
 
 use super::get_records::{child_out, record_out};
-use super::{ITERATOR_TYPES, check, engine_error, parse, starting_position};
+use super::{engine_error, parse, starting_position};
 use crate::body::{Piece, ResponseBody};
 use crate::error::ApiError;
 use crate::protocol::Protocol;
@@ -15,27 +15,14 @@ use rheo_engine::consumers::{Next, Subscription};
 use rheo_engine::data::{ReadSummary, RecordsRead};
 use rheo_types::ConsumerArn;
 use rheo_wire::eventstream::{encode_event, encode_exception};
+use rheo_wire::model::Node;
 use rheo_wire::records::{write_event_suffix, write_prefix, write_record};
 use rheo_wire::shapes::{ChildShard, SubscribeToShardInput};
-use rheo_wire::validate::Violations;
 use tokio::sync::mpsc;
 
-pub async fn handle(engine: &Engine, body: &[u8], protocol: Protocol) -> Result<ResponseBody, ApiError> {
-    let input: SubscribeToShardInput = parse(body)?;
-    let mut v = Violations::default();
-    v.required("consumerARN", &input.consumer_arn);
-    v.consumer_arn("consumerARN", input.consumer_arn.as_deref());
-    v.required("shardId", &input.shard_id);
-    v.shard_id("shardId", input.shard_id.as_deref());
-    v.required("startingPosition", &input.starting_position);
-    let given = input.starting_position.is_some();
+pub async fn handle(engine: &Engine, input: Node<'_>, protocol: Protocol) -> Result<ResponseBody, ApiError> {
+    let input: SubscribeToShardInput = parse(input)?;
     let position = input.starting_position.unwrap_or_default();
-    if given {
-        v.required("startingPosition.type", &position.kind);
-    }
-    v.one_of("startingPosition.type", position.kind.as_deref(), &ITERATOR_TYPES);
-    v.sequence_number("startingPosition.sequenceNumber", position.sequence_number.as_deref());
-    check(v)?;
     let kind = position.kind.as_deref().unwrap_or_default();
     let start = starting_position(kind, position.sequence_number.clone(), position.timestamp)?;
     let arn = input.consumer_arn.as_deref().unwrap_or_default();

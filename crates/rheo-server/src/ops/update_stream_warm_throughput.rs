@@ -1,18 +1,13 @@
 //! UpdateStreamWarmThroughput.
 
-use super::{check, check_target, engine_error, json, parse, resolve_target};
+use super::{engine_error, json, parse, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
+use rheo_wire::model::Node;
 use rheo_wire::shapes::{UpdateStreamWarmThroughputInput, UpdateStreamWarmThroughputOutput, WarmThroughputOut};
-use rheo_wire::validate::Violations;
 
-pub async fn handle(engine: &Engine, body: &[u8]) -> Reply {
-    let input: UpdateStreamWarmThroughputInput = parse(body)?;
-    let mut v = Violations::default();
-    check_target(&mut v, &input.target);
-    v.required("warmThroughputMiBps", &input.warm_throughput_mi_bps);
-    v.range("warmThroughputMiBps", input.warm_throughput_mi_bps, Some(0), None);
-    check(v)?;
+pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
+    let input: UpdateStreamWarmThroughputInput = parse(input)?;
     let name = resolve_target(engine, &input.target)?;
     let mibps = input
         .warm_throughput_mi_bps

@@ -644,6 +644,16 @@ mod tests {
                 assert!(p.compiles(), "{}: {}", shape.name, p.source);
             }
         }
+        for shape in ["PutRecordInput", "PutRecordsRequestEntry"] {
+            let id = model.shape_named(shape).unwrap();
+            let Some(Kind::Structure { members, .. }) = model.shape(id).map(|s| &s.kind) else {
+                panic!()
+            };
+            assert!(
+                members.iter().any(|m| m.name == "PartitionKey" && m.required),
+                "{shape}"
+            );
+        }
         let name = model.shape_named("StreamARN").unwrap();
         let Some(Kind::String { pattern: Some(p), .. }) = model.shape(name).map(|s| &s.kind) else {
             panic!()

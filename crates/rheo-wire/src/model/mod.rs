@@ -247,6 +247,21 @@ impl Model {
     pub fn shape_named(&self, name: &str) -> Option<ShapeId> {
         self.shapes.iter().position(|s| s.name == name)
     }
+
+    /// Makes `member` of structure `shape` required: a rule Rheo keeps that the model no
+    /// longer states (each use says why). Returns whether the member exists.
+    pub fn require(&mut self, shape: &str, member: &str) -> bool {
+        let Some(Kind::Structure { members, .. }) =
+            self.shapes.iter_mut().find(|s| s.name == shape).map(|s| &mut s.kind)
+        else {
+            return false;
+        };
+        members
+            .iter_mut()
+            .find(|m| m.name == member)
+            .map(|m| m.required = true)
+            .is_some()
+    }
 }
 
 pub fn lower_first(s: &str) -> String {
@@ -260,7 +275,12 @@ pub fn lower_first(s: &str) -> String {
 /// Amazon Kinesis (2013-12-02).
 pub static KINESIS: LazyLock<Model> = LazyLock::new(|| {
     // The embedded model is tested to load; failing here would be a build defect.
-    Model::from_json(include_str!("../../models/kinesis.json")).expect("the Kinesis model loads")
+    let mut m = Model::from_json(include_str!("../../models/kinesis.json")).expect("the Kinesis model loads");
+    // The 2025 model made PartitionKey optional, for streams that place records themselves;
+    // Rheo requires it, as the model did before (docs/compatibility.md).
+    m.require("PutRecordInput", "PartitionKey");
+    m.require("PutRecordsRequestEntry", "PartitionKey");
+    m
 });
 
 // The botocore JSON, as far as it is read.

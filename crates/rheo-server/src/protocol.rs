@@ -63,6 +63,10 @@ impl Protocol {
             }
             events @ ResponseBody::Events { .. } => return Ok(events),
         };
+        if json.is_empty() {
+            // An action without output: empty in every protocol.
+            return Ok(ResponseBody::full(Vec::new()));
+        }
         let cbor = rheo_wire::cbor::from_json(&json).map_err(|e| {
             tracing::error!(error = %e, "a response does not transcode to CBOR");
             ApiError::internal()

@@ -23,6 +23,14 @@ pub fn fails_per_record(action: &str, rule: &FaultRule) -> bool {
         )
 }
 
+/// Whether `target` names an operation of the Kinesis model: AWS answers any other target with
+/// UnknownOperationException before it looks at the signature.
+pub fn known_target(target: &str) -> bool {
+    target
+        .strip_prefix(TARGET_PREFIX)
+        .is_some_and(|action| KINESIS.operation(action).is_some())
+}
+
 /// Runs the action; `fault` is the fault injection rule for it, if any.
 pub async fn dispatch(
     engine: &Engine,
@@ -56,6 +64,10 @@ pub async fn dispatch(
 /// The body parsed and checked against the operation's input shape in the model: what AWS's
 /// front end refuses before any handler runs (SerializationException, ValidationException).
 fn checked_input<'a>(op: &Operation, body: &'a [u8]) -> Result<Node<'a>, ApiError> {
+    // AWS reads no body as no request at all (the SDKs send `{}` for an empty input).
+    if body.is_empty() {
+        return Err(ApiError::serialization_without_message());
+    }
     let mut input = Node::parse(body).map_err(|e| {
         tracing::debug!(error = %e, "request body is not JSON");
         ApiError::serialization_without_message()

@@ -291,6 +291,10 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     if req.uri().path().starts_with(admin::PREFIX) {
         return admin(app, conn, req).await;
     }
+    let origin = req.headers().contains_key(header::ORIGIN);
+    if origin && req.method() == Method::OPTIONS {
+        return preflight(&req);
+    }
     let target = req
         .headers()
         .get("x-amz-target")
@@ -298,8 +302,16 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         .unwrap_or_default()
         .to_owned();
     let span = tracing::debug_span!("request", target = %target);
-    async move {
+    let mut resp = async move {
         if req.method() != Method::POST {
+            return xml_error(
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                "Unable to determine service/operation name to be authorized",
+            );
+        }
+        // Before the signature, as AWS does: an unknown target costs nothing to refuse.
+        if !router::known_target(&target) {
             return error_response(&ApiError::unknown_operation(), protocol);
         }
         let reply = match read_and_dispatch(app, conn, &target, req, protocol).await {
@@ -312,7 +324,55 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         }
     }
     .instrument(span)
-    .await
+    .await;
+    if origin {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
+    }
+    resp
+}
+
+/// The headers a browser may read from Kinesis responses (as AWS lists them).
+const EXPOSED_HEADERS: &str = "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date";
+
+/// A CORS preflight: allowed from any origin, for the method and headers asked, cached two
+/// days; no signature needed (browsers send none).
+fn preflight(req: &Request<Incoming>) -> Response<ResponseBody> {
+    let mut resp = Response::new(ResponseBody::full(Vec::new()));
+    let h = resp.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    for (asked, allowed) in [
+        (
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+        ),
+        (
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+        ),
+    ] {
+        if let Some(v) = req.headers().get(asked) {
+            h.insert(allowed, v.clone());
+        }
+    }
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("172800"));
+    if let Ok(id) = HeaderValue::from_str(&request_id()) {
+        h.insert("x-amzn-requestid", id);
+    }
+    resp
+}
+
+/// An error AWS answers in XML (requests its JSON front end cannot place).
+fn xml_error(status: StatusCode, kind: &str, message: &str) -> Response<ResponseBody> {
+    let body = format!("<{kind}>\n  <Message>{message}</Message>\n</{kind}>\n");
+    let mut resp = Response::new(ResponseBody::full(body.into_bytes()));
+    *resp.status_mut() = status;
+    ids(resp.headers_mut());
+    resp
 }
 
 /// `GET /health`: 200 `{"status":"ok"}`, or 503 `{"status":"degraded", ...}` while writes are
@@ -593,10 +653,21 @@ fn respond(status: StatusCode, body: ResponseBody, protocol: Protocol) -> Respon
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    ids(h);
+    resp
+}
+
+/// The two ids AWS puts on every response: `x-amzn-RequestId` and `x-amz-id-2` (base64 of 72
+/// random bytes).
+fn ids(h: &mut http::HeaderMap) {
     if let Ok(id) = HeaderValue::from_str(&request_id()) {
         h.insert("x-amzn-requestid", id);
     }
-    resp
+    let mut raw = [0u8; 72];
+    fastrand::fill(&mut raw);
+    if let Ok(id2) = HeaderValue::from_str(&rheo_wire::encode_blob(&raw)) {
+        h.insert("x-amz-id-2", id2);
+    }
 }
 
 /// A request id in AWS's UUID shape: unique within the process (a counter) and across restarts

@@ -244,7 +244,7 @@ pub fn error_body(kind: &str, message: Option<&str>) -> Vec<u8> {
     // Writing to a Vec cannot fail.
     let _ = e.map(fields).and_then(|e| e.str("__type")).and_then(|e| e.str(kind));
     if let Some(m) = message {
-        let _ = e.str("message").and_then(|e| e.str(m));
+        let _ = e.str(crate::error::message_key(kind)).and_then(|e| e.str(m));
     }
     e.into_writer()
 }

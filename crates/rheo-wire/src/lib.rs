@@ -42,6 +42,11 @@ pub fn decode_blob(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
     BASE64.decode(s)
 }
 
+/// Encodes bytes as a blob member (standard base64, padded).
+pub fn encode_blob(bytes: &[u8]) -> String {
+    BASE64.encode(bytes)
+}
+
 /// Epoch milliseconds as the epoch seconds AWS JSON uses for timestamps.
 pub fn timestamp(ms: i64) -> f64 {
     ms as f64 / 1000.0

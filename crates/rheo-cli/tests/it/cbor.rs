@@ -122,6 +122,10 @@ async fn call_raw(server: &TestServer, op: &str, body: Vec<u8>) -> (u16, String,
     let status = resp.status().as_u16();
     let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    if bytes.is_empty() {
+        // An operation without output: an empty body, as AWS sends.
+        return (status, content_type, C::Null);
+    }
     let mut d = Decoder::new(&bytes);
     let value = decode(&mut d);
     assert_eq!(d.position(), bytes.len(), "one CBOR value");

@@ -141,7 +141,7 @@ async fn resource_errors_carry_aws_messages() {
             r#"{"StreamName":"s","RetentionPeriodHours":72}"#,
         )
         .await;
-    assert_eq!(v, serde_json::json!({}));
+    assert_eq!(v, serde_json::Value::Null, "an empty body, as AWS sends for no output");
     let (_, v) = server
         .raw(
             "IncreaseStreamRetentionPeriod",
@@ -223,5 +223,118 @@ async fn iterators_expire_and_garbage_iterators_are_refused() {
     assert_eq!(
         code(c.list_shards().next_token(page.next_token().unwrap()).send().await),
         "ExpiredNextTokenException"
+    );
+}
+
+/// One request over a fresh connection, unsigned unless the caller adds a signature; returns
+/// the status, the headers and the body.
+async fn plain(server: &TestServer, req: http::request::Builder, body: &str) -> (u16, http::HeaderMap, Vec<u8>) {
+    use http_body_util::{BodyExt, Full};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let req = req
+        .uri(format!("{}/", server.url()))
+        .body(Full::new(bytes::Bytes::from(body.to_owned())))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, bytes)
+}
+
+/// The connection level as AWS answers it (kinesalite's connection tests against AWS): an
+/// unknown target before any signature, a body that is not JSON, the ids on every response,
+/// CORS for browsers, and methods other than POST.
+#[tokio::test]
+async fn the_front_door_answers_as_aws_does() {
+    let server = TestServer::with(Options {
+        credentials: vec!["AKIDGOOD:secret"],
+        ..Options::default()
+    })
+    .await;
+    let json = |target: &str| {
+        http::Request::post("/")
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", target)
+    };
+    // Unknown and missing targets: UnknownOperationException, unsigned and all.
+    for target in [
+        "Kinesis_20131202.FlyToTheMoon",
+        "Kinesis_20131202.",
+        "Whatever.ListStreams",
+        "",
+    ] {
+        let (status, h, body) = plain(&server, json(target), "{}").await;
+        assert_eq!(status, 400, "{target}");
+        assert_eq!(body, br#"{"__type":"UnknownOperationException"}"#, "{target}");
+        assert!(h.contains_key("x-amzn-requestid") && h.contains_key("x-amz-id-2"));
+    }
+    // A known target without a signature is asked for one.
+    let (status, _, body) = plain(&server, json("Kinesis_20131202.ListStreams"), "{}").await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("MissingAuthenticationTokenException"));
+    // Every response carries both ids; x-amz-id-2 is 72 random bytes in base64.
+    let signed = TestServer::start().await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let req = well_formed_signature(json("Kinesis_20131202.ListStreams"));
+        let (status, h, _) = plain(&signed, req, "{}").await;
+        assert_eq!(status, 200);
+        let id2 = h["x-amz-id-2"].to_str().unwrap().to_owned();
+        assert_eq!(id2.len(), 96);
+        assert!(seen.insert(id2));
+        let id = h["x-amzn-requestid"].to_str().unwrap();
+        assert_eq!(id.split('-').map(str::len).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+    }
+    // No body, or a body that is not JSON: SerializationException with no message.
+    for body in ["", "hello", "{", " "] {
+        let req = well_formed_signature(json("Kinesis_20131202.ListStreams"));
+        let (status, _, got) = plain(&signed, req, body).await;
+        assert_eq!(
+            (status, got.as_slice()),
+            (400, &br#"{"__type":"SerializationException"}"#[..]),
+            "{body:?}"
+        );
+    }
+    // A type mismatch: SerializationException, its text under `Message`.
+    let req = well_formed_signature(json("Kinesis_20131202.CreateStream"));
+    let (_, _, got) = plain(&signed, req, r#"{"StreamName":true}"#).await;
+    let v: serde_json::Value = serde_json::from_slice(&got).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"__type": "SerializationException", "Message": "class java.lang.Boolean can not be converted to an String"})
+    );
+    // CORS: a preflight needs no signature; responses to an Origin expose AWS's headers.
+    let preflight = http::Request::options("/")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type,x-amz-target",
+        );
+    let (status, h, body) = plain(&server, preflight, "").await;
+    assert_eq!((status, body.len()), (200, 0));
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert_eq!(h["access-control-allow-methods"], "POST");
+    assert_eq!(
+        h["access-control-allow-headers"],
+        "authorization,content-type,x-amz-target"
+    );
+    assert_eq!(h["access-control-max-age"], "172800");
+    let req = well_formed_signature(json("Kinesis_20131202.ListStreams")).header("origin", "https://app.example");
+    let (status, h, _) = plain(&signed, req, "{}").await;
+    assert_eq!(status, 200);
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert_eq!(
+        h["access-control-expose-headers"],
+        "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date"
+    );
+    // Methods other than POST.
+    let (status, _, body) = plain(&signed, http::Request::get("/"), "").await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n"
     );
 }

@@ -109,9 +109,10 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|_| ApiError::internal())
 }
 
-/// The empty JSON object that actions without output return.
+/// What actions without output return: an empty body ("If the action is successful, the
+/// service sends back an HTTP 200 response with an empty HTTP body", the API reference).
 pub fn empty() -> Result<Vec<u8>, ApiError> {
-    Ok(b"{}".to_vec())
+    Ok(Vec::new())
 }
 
 pub fn shard_out(s: ShardView) -> shapes::Shard {

@@ -20,11 +20,8 @@ pub enum Node<'a> {
 }
 
 impl<'a> Node<'a> {
-    /// Parses a JSON body; an empty (or all-whitespace) body is `{}`, as AWS reads it.
+    /// Parses a JSON body.
     pub fn parse(body: &'a [u8]) -> Result<Node<'a>, serde_json::Error> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Node::Object(Vec::new()));
-        }
         serde_json::from_slice(body)
     }
 
@@ -304,7 +301,7 @@ mod tests {
         let escaped = Node::parse(br#"{"Data":"a\nb"}"#).unwrap();
         let shape: Shape = escaped.decode().unwrap();
         assert_eq!(shape.data.as_deref(), Some("a\nb"));
-        assert_eq!(Node::parse(b" ").unwrap(), Node::Object(Vec::new()));
+        assert!(Node::parse(b" ").is_err());
     }
 
     #[test]

@@ -221,12 +221,14 @@ impl ShardMeta {
         SequenceNumber {
             counter: self.starting_counter,
             shard: self.id.0,
+            epoch_s: SequenceNumber::epoch_of(self.created_ms),
         }
     }
     pub fn ending_sequence(&self) -> Option<SequenceNumber> {
         self.ending_counter.map(|counter| SequenceNumber {
             counter,
             shard: self.id.0,
+            epoch_s: SequenceNumber::epoch_of(self.created_ms),
         })
     }
 }

@@ -307,6 +307,7 @@ impl Engine {
             consumer: r,
             stream,
             shard: shard.id,
+            epoch_s: shard.epoch_s,
             position,
             ends_ms: now + SUBSCRIPTION_LIFETIME_MS,
             last_event_ms: None,
@@ -360,6 +361,7 @@ pub struct Subscription {
     consumer: ConsumerRef,
     stream: StreamName,
     shard: ShardId,
+    epoch_s: u64,
     /// The key of the next record to send.
     position: u64,
     ends_ms: i64,
@@ -438,6 +440,7 @@ impl Subscription {
         summary.child_shards.is_none().then(|| SequenceNumber {
             counter: summary.next_key.saturating_sub(1),
             shard: self.shard.0,
+            epoch_s: self.epoch_s,
         })
     }
 

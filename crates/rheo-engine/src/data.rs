@@ -176,6 +176,7 @@ impl Engine {
                             let seq = SequenceNumber {
                                 counter: a.counter,
                                 shard,
+                                epoch_s: rt.shard(ShardId(shard)).map_or(0, |s| s.epoch_s),
                             };
                             outcomes[i] = Some(Ok((ShardId(shard), seq)));
                         }
@@ -304,6 +305,13 @@ impl Engine {
                     shard.id
                 )));
             }
+            if !seq.from_epoch(shard.epoch_s) {
+                // The right shard number, but of another stream (or an earlier one of this name).
+                return Err(Error::InvalidArgument(format!(
+                    "StartingSequenceNumber {s} used in {op} on shard {} in stream {name} under account {account} is invalid because it did not come from this stream.",
+                    shard.id
+                )));
+            }
             Ok(seq.counter)
         };
         Ok(match start {
@@ -393,6 +401,7 @@ impl Engine {
             engine: self.clone(),
             rt: rt.clone(),
             shard: shard.id,
+            epoch_s: shard.epoch_s,
             reader: shard.reader.clone(),
             limits: ReadLimits {
                 from_key,
@@ -411,6 +420,7 @@ pub struct RecordsRead {
     engine: Engine,
     rt: Arc<StreamRuntime>,
     shard: ShardId,
+    epoch_s: u64,
     reader: LogReader,
     limits: ReadLimits,
     /// Set when the shard is closed: its children.
@@ -446,12 +456,16 @@ impl RecordsRead {
     /// Reads the records (blocking), handing each to `each` as the log is scanned; stops early
     /// if `each` returns false.
     pub fn run(self, mut each: impl FnMut(Record<'_>) -> bool) -> Result<ReadSummary, Error> {
-        let shard = self.shard.0;
+        let (shard, epoch_s) = (self.shard.0, self.epoch_s);
         let mut bytes = 0;
         let last = self.reader.read_each(self.limits, |r| {
             bytes += r.partition_key.len() + r.data.len();
             each(Record {
-                sequence_number: SequenceNumber { counter: r.key, shard },
+                sequence_number: SequenceNumber {
+                    counter: r.key,
+                    shard,
+                    epoch_s,
+                },
                 arrival_ms: r.timestamp_ms,
                 partition_key: r.partition_key,
                 data: r.data,

@@ -175,6 +175,15 @@ impl Map<'_> {
     fn create(&mut self, range: HashKeyRange, parent: ShardId, adjacent: Option<ShardId>, after: u64) -> ShardId {
         let id = ShardId(self.shards.len() as u32);
         self.first_new.get_or_insert(id.0);
+        // A child's creation second is after its parents' (AWS's children start a second after
+        // their parents end): sequence numbers lead with it, so every child's numbers are
+        // greater than its parents'.
+        let after_parent = |p: ShardId| (self.shards[p.0 as usize].created_ms.div_euclid(1000) + 1) * 1000;
+        let created_ms = adjacent
+            .into_iter()
+            .chain([parent])
+            .map(after_parent)
+            .fold(self.now_ms, i64::max);
         self.shards.push(ShardMeta {
             id,
             range,
@@ -182,7 +191,7 @@ impl Map<'_> {
             ending_counter: None,
             parent: Some(parent),
             adjacent_parent: adjacent,
-            created_ms: self.now_ms,
+            created_ms,
             closed_ms: None,
         });
         id

@@ -7,7 +7,7 @@ use crate::throttle::{LimitsProfile, ShardLimits, ShardThrottle};
 use crate::writer::{self, Assigned, Command};
 use crate::{Clock, Error};
 use rheo_log::{Disk, LogConfig, LogReader, RealDisk};
-use rheo_types::{Arn, HashKey, HashKeyRange, ShardId, StreamName};
+use rheo_types::{Arn, HashKey, HashKeyRange, SequenceNumber, ShardId, StreamName};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -190,6 +190,8 @@ pub(crate) struct ShardRuntime {
     pub(crate) commits: Arc<watch::Sender<()>>,
     /// Set while the shard's last append failed (until one succeeds).
     pub(crate) failing: Arc<AtomicBool>,
+    /// The shard's creation time as its sequence numbers carry it.
+    pub(crate) epoch_s: u64,
 }
 
 /// What a shard has used: its throttle buckets (made when limits first apply) and its write
@@ -505,6 +507,7 @@ impl Inner {
             meter: Arc::default(),
             commits,
             failing,
+            epoch_s: SequenceNumber::epoch_of(s.created_ms),
         })
     }
 

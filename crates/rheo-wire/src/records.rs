@@ -154,7 +154,7 @@ mod tests {
             recs in proptest::collection::vec((any::<String>(), proptest::collection::vec(any::<u8>(), 0..100), -4_000_000_000_000i64..4_000_000_000_000), 0..5)
         ) {
             let seqs: Vec<rheo_types::SequenceNumber> =
-                (0..recs.len()).map(|i| rheo_types::SequenceNumber { counter: i as u64 * 7919, shard: i as u32 }).collect();
+                (0..recs.len()).map(|i| rheo_types::SequenceNumber { counter: i as u64 * 7919, shard: i as u32, epoch_s: 1_700_000_000 }).collect();
             let mut out = Vec::new();
             write_prefix(&mut out);
             for (i, ((pk, data, ms), seq)) in recs.iter().zip(&seqs).enumerate() {

@@ -332,3 +332,99 @@ async fn large_records_and_large_batches_round_trip() {
         "InvalidArgumentException"
     );
 }
+
+/// Sequence numbers in AWS's 56-digit layout: they name their shard and their stream, so a
+/// number used on the wrong shard or from an earlier stream of the same name gets AWS's error;
+/// Rheo's older 34-digit numbers still work; ordering hints AWS accepts are accepted.
+#[tokio::test]
+async fn sequence_numbers_encode_their_shard_and_stream() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    create_active(&c, "seq", 2).await;
+    let mut by_shard = std::collections::HashMap::new();
+    for i in 0..20 {
+        let out = put(&c, "seq", &format!("k{i}"), "x").await;
+        assert_eq!(out.sequence_number().len(), 56, "{}", out.sequence_number());
+        by_shard.insert(out.shard_id().to_owned(), out.sequence_number().to_owned());
+    }
+    let (s0, s1) = (&by_shard["shardId-000000000000"], &by_shard["shardId-000000000001"]);
+    let at = |shard: &str, seq: &str| {
+        c.get_shard_iterator()
+            .stream_name("seq")
+            .shard_id(shard)
+            .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+            .starting_sequence_number(seq)
+            .send()
+    };
+    let err = at("shardId-000000000000", s1).await.unwrap_err();
+    let err = err.as_service_error().unwrap();
+    assert!(err.is_invalid_argument_exception());
+    assert_eq!(
+        err.meta().message(),
+        Some(
+            "Invalid StartingSequenceNumber. It encodes shardId-000000000001, while it was used in a call to a shard with shardId-000000000000"
+        )
+    );
+    at("shardId-000000000000", s0).await.unwrap();
+    // Rheo's older form: counter (20 digits) and shard (12), still read.
+    let counter = {
+        let n = s0.parse::<SeqDigits>().unwrap();
+        n.0
+    };
+    let legacy = format!("49{counter:020}{:012}", 0);
+    let it = at("shardId-000000000000", &legacy).await.unwrap();
+    let got = records_at(&c, it.shard_iterator().unwrap().to_owned()).await;
+    assert_eq!(got.records().first().map(|r| r.sequence_number()), Some(s0.as_str()));
+    // The same name, created again a second later: the old number is not of this stream.
+    c.delete_stream().stream_name("seq").send().await.unwrap();
+    server.clock.advance_ms(2_000);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    create_active(&c, "seq", 2).await;
+    let err = at("shardId-000000000000", s0).await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().unwrap().meta().message().unwrap(),
+        format!(
+            "StartingSequenceNumber {s0} used in GetShardIterator on shard shardId-000000000000 in stream seq under account 000000000000 is invalid because it did not come from this stream."
+        )
+    );
+    // Ordering hints AWS accepts: zero, and an all-zero version-2 number (of no shard).
+    let all_zero = {
+        // 2, then 180 zero bits, then the version 2: 2·16^46 + 2.
+        "49039857307708443467467104868809893875799651909875269634"
+    };
+    for hint in ["0", all_zero, s1.as_str()] {
+        c.put_record()
+            .stream_name("seq")
+            .partition_key("k")
+            .data(Blob::new("ordered"))
+            .sequence_number_for_ordering(hint)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The counter of a 56-digit sequence number (hex digits 11 to 26), for building the older
+/// 34-digit form in a test.
+struct SeqDigits(u64);
+
+impl std::str::FromStr for SeqDigits {
+    type Err = ();
+    fn from_str(s: &str) -> Result<SeqDigits, ()> {
+        // Decimal to base 16, by long division on the digits.
+        let mut digits: Vec<u32> = s.bytes().map(|b| u32::from(b - b'0')).collect();
+        let mut hex = Vec::new();
+        while digits.iter().any(|d| *d != 0) {
+            let mut rem = 0;
+            for d in digits.iter_mut() {
+                let cur = rem * 10 + *d;
+                *d = cur / 16;
+                rem = cur % 16;
+            }
+            hex.push(rem);
+        }
+        hex.reverse();
+        let counter: String = hex[11..27].iter().map(|d| char::from_digit(*d, 16).unwrap()).collect();
+        u64::from_str_radix(&counter, 16).map(SeqDigits).map_err(|_| ())
+    }
+}

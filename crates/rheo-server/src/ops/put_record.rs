@@ -19,13 +19,14 @@ pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
     let size = record.data.len().saturating_add(record.partition_key.len());
     check_record_sizes(engine, &name, std::iter::once((None, &record)), size)?;
     let ordering = match input.sequence_number_for_ordering.as_deref() {
+        // Zero orders after nothing (AWS accepts it; kinesalite's tests against AWS).
+        Some("0") | None => None,
         Some(s) => Some(SequenceNumber::parse(s).map_err(|_| {
             ApiError::invalid_argument(format!(
                 "ExclusiveMinimumSequenceNumber {s} used in PutRecord on stream {name} under account {} is invalid.",
                 engine.config().account
             ))
         })?),
-        None => None,
     };
     let (shard, seq) = engine
         .put_record(&name, record, ordering)

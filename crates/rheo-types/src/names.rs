@@ -48,13 +48,22 @@ pub fn is_name(s: &str, max: usize) -> bool {
 pub struct ShardId(pub u32);
 
 impl ShardId {
-    /// Accepts `shardId-` followed by up to 12 digits, as AWS does, and a bare index.
+    /// Reads a shard id as AWS does (kinesalite's tests against AWS): the digits after the
+    /// first `-` up to the next one, or the whole id without a `-`; any prefix will do
+    /// (`shardId-000000000005`, `shardId-5`, `shard-5`, `5`), at most 2^31 - 1.
     pub fn parse(s: &str) -> Result<ShardId, NameError> {
-        let digits = s.strip_prefix("shardId-").unwrap_or(s);
-        if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = match s.split('-').nth(1) {
+            Some(d) if !d.is_empty() => d,
+            _ => s,
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(NameError::ShardId);
         }
-        digits.parse().map(ShardId).map_err(|_| NameError::ShardId)
+        match digits.trim_start_matches('0').parse::<u32>() {
+            Ok(n) if n <= i32::MAX as u32 => Ok(ShardId(n)),
+            Err(_) if digits.bytes().all(|b| b == b'0') => Ok(ShardId(0)),
+            _ => Err(NameError::ShardId),
+        }
     }
 }
 
@@ -145,7 +154,29 @@ mod tests {
     fn shard_ids() {
         assert_eq!(ShardId::parse("shardId-000000000007"), Ok(ShardId(7)));
         assert_eq!(ShardId::parse("shardId-7"), Ok(ShardId(7)));
-        assert!(ShardId::parse("shard-7").is_err());
+        for (s, n) in [
+            ("shard-7", 7),
+            ("7", 7),
+            ("foo_bar.1-0", 0),
+            ("a-00002147483647", i32::MAX as u32),
+            ("-00002147483647", i32::MAX as u32),
+            ("2147483647", i32::MAX as u32),
+            ("0", 0),
+            ("shardId-000000000000", 0),
+        ] {
+            assert_eq!(ShardId::parse(s), Ok(ShardId(n)), "{s}");
+        }
+        for s in [
+            "2147483648",
+            "shardId-002147483648",
+            "ABKLFD8",
+            "2.14E4",
+            "",
+            "shardId-",
+            "shardId-x",
+        ] {
+            assert!(ShardId::parse(s).is_err(), "{s}");
+        }
         assert_eq!(ShardId(3).to_string(), "shardId-000000000003");
     }
 

@@ -21,7 +21,8 @@ async fn validation_errors_use_aws_wording() {
     assert_eq!(kind(&body), "ValidationException");
     assert_eq!(
         message(&body),
-        "2 validation errors detected: Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        // AWS checks ShardCount before StreamName (kinesalite test/createStream.js, against AWS).
+        "2 validation errors detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1; Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
     );
     let (_, body) = server.raw("CreateStream", r#"{"ShardCount":1}"#).await;
     assert_eq!(
@@ -53,7 +54,7 @@ async fn validation_errors_use_aws_wording() {
             r#"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"OLDEST"}"#,
         )
         .await;
-    assert!(message(&body).contains("Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]"));
+    assert!(message(&body).contains("Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"));
     let (_, body) = server.raw("GetRecords", r#"{"ShardIterator":"x","Limit":10001}"#).await;
     assert!(
         message(&body)

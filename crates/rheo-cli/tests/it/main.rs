@@ -1,6 +1,7 @@
 //! Whole-system tests: a real server on 127.0.0.1:0 driven by the official AWS SDK for Rust
 //! (and, for exact error bodies, raw HTTP). One test binary with a module per area.
 
+mod aws_cases;
 mod capacity;
 mod cbor;
 mod common;

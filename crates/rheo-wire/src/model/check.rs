@@ -654,6 +654,15 @@ mod tests {
                 "{shape}"
             );
         }
+        // Every recorded order names real members, and is applied.
+        for (shape, first) in super::super::KINESIS_ORDER {
+            let id = model.shape_named(shape).unwrap_or_else(|| panic!("{shape}"));
+            let Some(Kind::Structure { members, .. }) = model.shape(id).map(|s| &s.kind) else {
+                panic!()
+            };
+            let names: Vec<&str> = members.iter().take(first.len()).map(|m| m.name.as_str()).collect();
+            assert_eq!(&names, first, "{shape}");
+        }
         let name = model.shape_named("StreamARN").unwrap();
         let Some(Kind::String { pattern: Some(p), .. }) = model.shape(name).map(|s| &s.kind) else {
             panic!()

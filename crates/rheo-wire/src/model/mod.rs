@@ -248,6 +248,28 @@ impl Model {
         self.shapes.iter().position(|s| s.name == name)
     }
 
+    /// Puts the members of structure `shape` in the order AWS checks them: `first` in that
+    /// order, then the others in model order. AWS's order is its service's own, not the model's
+    /// (nor its reverse); where it is known it is recorded with the service's model.
+    pub fn order(&mut self, shape: &str, first: &[&str]) {
+        let Some(Kind::Structure { members, .. }) =
+            self.shapes.iter_mut().find(|s| s.name == shape).map(|s| &mut s.kind)
+        else {
+            return;
+        };
+        members.sort_by_key(|m| first.iter().position(|f| *f == m.name).unwrap_or(first.len()));
+    }
+
+    /// Lists the values of enum `shape` as AWS prints them in a violation.
+    pub fn enum_order(&mut self, shape: &str, values: &[&str]) {
+        if let Some(Kind::String {
+            enumeration: Some(e), ..
+        }) = self.shapes.iter_mut().find(|s| s.name == shape).map(|s| &mut s.kind)
+        {
+            e.sort_by_key(|v| values.iter().position(|x| x == v).unwrap_or(values.len()));
+        }
+    }
+
     /// Makes `member` of structure `shape` required: a rule Rheo keeps that the model no
     /// longer states (each use says why). Returns whether the member exists.
     pub fn require(&mut self, shape: &str, member: &str) -> bool {
@@ -280,8 +302,82 @@ pub static KINESIS: LazyLock<Model> = LazyLock::new(|| {
     // Rheo requires it, as the model did before (docs/compatibility.md).
     m.require("PutRecordInput", "PartitionKey");
     m.require("PutRecordsRequestEntry", "PartitionKey");
+    for (shape, first) in KINESIS_ORDER {
+        m.order(shape, first);
+    }
+    m.enum_order(
+        "ShardIteratorType",
+        &[
+            "AFTER_SEQUENCE_NUMBER",
+            "LATEST",
+            "AT_TIMESTAMP",
+            "AT_SEQUENCE_NUMBER",
+            "TRIM_HORIZON",
+        ],
+    );
     m
 });
+
+/// The order in which AWS checks the members of Kinesis inputs, as kinesalite's tests recorded
+/// it against AWS (its `validations/*.js` reproduce every exact message of those tests). Members
+/// added to the model since come after, in model order (their place is not known).
+pub(crate) const KINESIS_ORDER: &[(&str, &[&str])] = &[
+    ("AddTagsToStreamInput", &["Tags", "StreamName"]),
+    ("CreateStreamInput", &["ShardCount", "StreamName"]),
+    (
+        "DecreaseStreamRetentionPeriodInput",
+        &["RetentionPeriodHours", "StreamName"],
+    ),
+    (
+        "IncreaseStreamRetentionPeriodInput",
+        &["RetentionPeriodHours", "StreamName"],
+    ),
+    ("DescribeStreamInput", &["Limit", "ExclusiveStartShardId", "StreamName"]),
+    ("GetRecordsInput", &["Limit", "ShardIterator"]),
+    (
+        "GetShardIteratorInput",
+        &[
+            "ShardId",
+            "ShardIteratorType",
+            "StartingSequenceNumber",
+            "StreamName",
+            "Timestamp",
+        ],
+    ),
+    (
+        "ListShardsInput",
+        &[
+            "ExclusiveStartShardId",
+            "MaxResults",
+            "NextToken",
+            "StreamCreationTimestamp",
+            "StreamName",
+        ],
+    ),
+    ("ListStreamsInput", &["Limit", "ExclusiveStartStreamName"]),
+    (
+        "ListTagsForStreamInput",
+        &["Limit", "ExclusiveStartTagKey", "StreamName"],
+    ),
+    (
+        "MergeShardsInput",
+        &["ShardToMerge", "AdjacentShardToMerge", "StreamName"],
+    ),
+    (
+        "PutRecordInput",
+        &[
+            "SequenceNumberForOrdering",
+            "PartitionKey",
+            "ExplicitHashKey",
+            "Data",
+            "StreamName",
+        ],
+    ),
+    ("PutRecordsInput", &["Records", "StreamName"]),
+    ("PutRecordsRequestEntry", &["PartitionKey", "ExplicitHashKey", "Data"]),
+    ("RemoveTagsFromStreamInput", &["TagKeys", "StreamName"]),
+    ("SplitShardInput", &["NewStartingHashKey", "StreamName", "ShardToSplit"]),
+];
 
 // The botocore JSON, as far as it is read.
 

@@ -123,7 +123,7 @@ impl Engine {
                 ));
             }
         };
-        check_tags(&req.tags, 0)?;
+        check_tags(&req.name, self.account(), &req.tags, &BTreeMap::new())?;
         check_on_demand_settings(&req.name, req.mode, &req.settings)?;
         crate::runtime::off_worker(|| {
             let inner = &self.inner;
@@ -188,7 +188,11 @@ impl Engine {
         let delay = self.inner.config.transition_delay_ms;
         let account = self.inner.config.account.clone();
         let incarnation = self.update_meta(name, |meta, c| {
-            require_active(meta, c.now)?;
+            // AWS deletes a stream still being created, or resharded (kinesalite's tests
+            // against AWS); only one already being deleted is refused.
+            if meta.status(c.now) == Status::Deleting {
+                require_active(meta, c.now)?;
+            }
             if !enforce_consumer_deletion && meta.live_consumers(c.now).next().is_some() {
                 return Err(Error::InUse(format!(
                     "Stream {name} under account {account} has registered consumers. Deregister them first, or set EnforceConsumerDeletion."
@@ -436,16 +440,18 @@ impl Engine {
     }
 
     pub async fn add_tags(&self, name: &StreamName, tags: BTreeMap<String, String>) -> Result<(), Error> {
+        let account = self.account().to_owned();
         self.update_meta(name, |meta, _| {
-            let new_keys = tags.keys().filter(|k| !meta.tags.contains_key(*k)).count();
-            check_tags(&tags, meta.tags.len() + new_keys - tags.len())?;
+            check_tags(name, &account, &tags, &meta.tags)?;
             meta.tags.extend(tags);
             Ok(())
         })
     }
 
     pub async fn remove_tags(&self, name: &StreamName, keys: &[String]) -> Result<(), Error> {
+        let account = self.account().to_owned();
         self.update_meta(name, |meta, _| {
+            check_tag_chars(name, &account, TagChange::Remove, keys.iter().map(String::as_str))?;
             for k in keys {
                 meta.tags.remove(k);
             }
@@ -493,23 +499,64 @@ pub(crate) fn require_active(meta: &StreamMeta, now: i64) -> Result<(), Error> {
     }
 }
 
-/// Checks tags being added to a stream that already has `existing` other tags.
-fn check_tags(tags: &BTreeMap<String, String>, existing: usize) -> Result<(), Error> {
-    let allowed = |s: &str| {
-        s.chars()
-            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@%".contains(c))
+/// What a tag change does, as AWS's messages say it.
+#[derive(Clone, Copy)]
+enum TagChange {
+    Add,
+    Remove,
+}
+
+/// AWS's character rules for stream tags (kinesalite's tests against AWS): Unicode letters,
+/// digits, space and `_ . / = + - @` pass; `%` passes the first check and is refused by the
+/// second, with its own message.
+fn check_tag_chars<'a>(
+    stream: &StreamName,
+    account: &str,
+    change: TagChange,
+    all: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), Error> {
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || ('\u{C0}'..='\u{1FFF}').contains(&c)
+            || ('\u{2C00}'..='\u{D7FF}').contains(&c)
+            || "_./-=+ @%".contains(c)
     };
-    if tags.iter().any(|(k, v)| !allowed(k) || !allowed(v)) {
-        return Err(Error::InvalidArgument("Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.".into()));
-    }
-    if tags.keys().any(|k| k.starts_with("aws:")) {
+    if all.clone().any(|s| !s.chars().all(allowed)) {
         return Err(Error::InvalidArgument(
-            "Some tags start with 'aws:'. It is reserved for AWS use.".into(),
+            "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.".into(),
         ));
     }
-    if existing + tags.len() > MAX_TAGS {
-        return Err(Error::LimitExceeded(format!(
-            "A stream cannot have more than {MAX_TAGS} tags associated with it."
+    if all.clone().any(|s| s.contains('%')) {
+        let verb = match change {
+            TagChange::Add => "add tags to",
+            TagChange::Remove => "remove tags from",
+        };
+        return Err(Error::InvalidArgument(format!(
+            "Failed to {verb} stream {stream} under account {account} because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'."
+        )));
+    }
+    Ok(())
+}
+
+/// Checks tags being added to a stream that holds `existing` (characters, then the count of
+/// the tags it would hold).
+fn check_tags(
+    stream: &StreamName,
+    account: &str,
+    tags: &BTreeMap<String, String>,
+    existing: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    check_tag_chars(
+        stream,
+        account,
+        TagChange::Add,
+        tags.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]),
+    )?;
+    let total = existing.len() + tags.keys().filter(|k| !existing.contains_key(*k)).count();
+    if total > MAX_TAGS {
+        // AWS's text, which says 10 though the limit is 50 (kinesalite's tests against AWS).
+        return Err(Error::InvalidArgument(format!(
+            "Failed to add tags to stream {stream} under account {account} because a given stream cannot have more than 10 tags associated with it."
         )));
     }
     Ok(())

@@ -332,3 +332,50 @@ async fn every_stream_operation_accepts_the_stream_arn() {
     );
     c.delete_stream().stream_arn(&arn).send().await.unwrap();
 }
+
+/// AWS deletes a stream that is still being created (kinesalite test/deleteStream.js, against
+/// AWS): the stream goes to DELETING, then away, and its name can be used again.
+#[tokio::test]
+async fn a_stream_being_created_can_be_deleted() {
+    let server = TestServer::with(Options {
+        transition_delay_ms: 300,
+        ..Default::default()
+    })
+    .await;
+    let c = server.client();
+    c.create_stream()
+        .stream_name("young")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let d = c.describe_stream_summary().stream_name("young").send().await.unwrap();
+    assert_eq!(
+        d.stream_description_summary().unwrap().stream_status().as_str(),
+        "CREATING"
+    );
+    let (status, body) = server.raw("DeleteStream", r#"{"StreamName":"young"}"#).await;
+    assert_eq!((status, body), (200, serde_json::Value::Null), "an empty body");
+    let d = c.describe_stream_summary().stream_name("young").send().await.unwrap();
+    assert_eq!(
+        d.stream_description_summary().unwrap().stream_status().as_str(),
+        "DELETING"
+    );
+    // Deleting it again while DELETING is refused.
+    assert_eq!(
+        code(c.delete_stream().stream_name("young").send().await),
+        "ResourceInUseException"
+    );
+    server.clock.advance_ms(300);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(
+        code(c.describe_stream_summary().stream_name("young").send().await),
+        "ResourceNotFoundException"
+    );
+    c.create_stream()
+        .stream_name("young")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+}

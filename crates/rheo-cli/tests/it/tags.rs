@@ -70,12 +70,81 @@ async fn tags_add_list_page_and_remove() {
             .len(),
         1
     );
-    // At most 50 tags on a stream.
+    // At most 50 tags on a stream, with AWS's type and (odd) text.
     let mut req = c.add_tags_to_stream().stream_name("tagged");
     for i in 0..50 {
         req = req.tags(format!("k{i}"), "v");
     }
-    assert_eq!(code(req.send().await), "LimitExceededException");
+    let err = req.send().await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().unwrap().meta().message(),
+        Some(
+            "Failed to add tags to stream tagged under account 000000000000 because a given stream cannot have more than 10 tags associated with it."
+        )
+    );
+    assert!(err.as_service_error().unwrap().is_invalid_argument_exception());
+    // AWS's characters (kinesalite's tests against AWS): these pass...
+    c.add_tags_to_stream()
+        .stream_name("tagged")
+        .tags("ü0 _.", "a")
+        .tags("/=+-@", "a")
+        .tags("b", "ü0 _./=+-@")
+        .tags("c", "")
+        .send()
+        .await
+        .unwrap();
+    // ... a tab, a comma or a semicolon does not, and `%` has its own refusal.
+    for bad in ["a\tb", "a,b", "a;b"] {
+        let err = c
+            .add_tags_to_stream()
+            .stream_name("tagged")
+            .tags(bad, "v")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.as_service_error().unwrap().meta().message(),
+            Some(
+                "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @."
+            ),
+            "{bad:?}"
+        );
+    }
+    for (verb, err) in [
+        (
+            "add tags to",
+            c.add_tags_to_stream()
+                .stream_name("tagged")
+                .tags("a%b", "v")
+                .send()
+                .await
+                .unwrap_err()
+                .into_service_error()
+                .meta()
+                .message()
+                .map(str::to_owned),
+        ),
+        (
+            "remove tags from",
+            c.remove_tags_from_stream()
+                .stream_name("tagged")
+                .tag_keys("a%b")
+                .send()
+                .await
+                .unwrap_err()
+                .into_service_error()
+                .meta()
+                .message()
+                .map(str::to_owned),
+        ),
+    ] {
+        assert_eq!(
+            err.unwrap(),
+            format!(
+                "Failed to {verb} stream tagged under account 000000000000 because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'."
+            )
+        );
+    }
     assert_eq!(
         code(
             c.add_tags_to_stream()

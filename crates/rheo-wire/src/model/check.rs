@@ -38,7 +38,7 @@ pub fn check_input(model: &Model, shape: ShapeId, body: &mut Node<'_>) -> Result
     }
     types(model, shape, body).map_err(Rejection::Serialization)?;
     let mut v = Vec::new();
-    constraints(model, shape, body, "", &mut v);
+    constraints(model, shape, body, &Path::Root, &mut v);
     match v.len() {
         0 => Ok(()),
         1 => Err(Rejection::Validation(format!(
@@ -195,6 +195,17 @@ fn dedupe(entries: &mut Vec<(Cow<'_, str>, Node<'_>)>) {
     if entries.len() < 2 {
         return;
     }
+    // The common case, no key repeated, checked without allocating for small objects.
+    let repeated = match entries.get(..16.min(entries.len())) {
+        Some(small) if entries.len() <= 16 => small
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| small.iter().skip(i.saturating_add(1)).any(|(o, _)| o == k)),
+        _ => true,
+    };
+    if !repeated {
+        return;
+    }
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
     let mut keep = vec![false; entries.len()];
     for (i, (k, _)) in entries.iter().enumerate().rev() {
@@ -211,7 +222,13 @@ fn dedupe(entries: &mut Vec<(Cow<'_, str>, Node<'_>)>) {
 /// Base64 as AWS checks it: a multiple of four characters, the standard alphabet, canonical
 /// last character.
 fn decode_blob(s: &str) -> Result<Vec<u8>, String> {
-    let len = s.encode_utf16().count();
+    // Valid base64 (the common case) decodes at SIMD speed; the checks below only word the error.
+    if s.len().is_multiple_of(4)
+        && let Ok(bytes) = BASE64.decode(s)
+    {
+        return Ok(bytes);
+    }
+    let len = utf16_len(s);
     if !len.is_multiple_of(4) {
         return Err(format!(
             "'{s}' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: {len}"
@@ -234,8 +251,35 @@ fn decode_blob(s: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| format!("'{s}' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"))
 }
 
+/// Where a value sits in the request (`records.1.member.data`), written out only when a
+/// violation names it: a valid request builds no strings.
+enum Path<'p> {
+    Root,
+    Member(&'p Path<'p>, &'p str),
+    Item(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    fn write(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Member(parent, field) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(field);
+            }
+            Path::Item(parent, i) => {
+                parent.write(out);
+                let _ = write!(out, ".{}.member", i.saturating_add(1));
+            }
+        }
+    }
+}
+
 /// Pass 2: constraints of the members of structure `id` in `node`, under `path`.
-fn constraints(model: &Model, id: ShapeId, node: &Node<'_>, path: &str, v: &mut Vec<String>) {
+fn constraints(model: &Model, id: ShapeId, node: &Node<'_>, path: &Path<'_>, v: &mut Vec<String>) {
     let Some(Kind::Structure { members, .. }) = model.shape(id).map(|s| &s.kind) else {
         return;
     };
@@ -243,7 +287,7 @@ fn constraints(model: &Model, id: ShapeId, node: &Node<'_>, path: &str, v: &mut 
         if v.len() >= MAX_VIOLATIONS {
             return;
         }
-        let field = join(path, &m.field);
+        let field = Path::Member(path, &m.field);
         match node.get(&m.name) {
             None if m.required => push(v, "null", &field, "Member must not be null"),
             None => {}
@@ -252,18 +296,12 @@ fn constraints(model: &Model, id: ShapeId, node: &Node<'_>, path: &str, v: &mut 
     }
 }
 
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{path}.{field}")
-    }
-}
-
-fn push(v: &mut Vec<String>, shown: &str, field: &str, constraint: &str) {
+fn push(v: &mut Vec<String>, shown: &str, field: &Path<'_>, constraint: &str) {
     if v.len() < MAX_VIOLATIONS {
+        let mut at = String::new();
+        field.write(&mut at);
         v.push(format!(
-            "Value {shown} at '{field}' failed to satisfy constraint: {constraint}"
+            "Value {shown} at '{at}' failed to satisfy constraint: {constraint}"
         ));
     }
 }
@@ -290,7 +328,9 @@ fn broken(model: &Model, id: ShapeId, value: &Node<'_>) -> Vec<String> {
             if let Some(e) = enumeration.as_ref().filter(|e| !e.iter().any(|x| x == s.as_ref())) {
                 out.push(format!("Member must satisfy enum value set: [{}]", e.join(", ")));
             }
-            len(shape.min, shape.max, s.encode_utf16().count(), &mut out);
+            if shape.min.is_some() || shape.max.is_some() {
+                len(shape.min, shape.max, utf16_len(s), &mut out);
+            }
         }
         (Kind::Blob, Node::Blob(b)) => len(shape.min, shape.max, b.len(), &mut out),
         (Kind::List { .. }, Node::List(items)) => len(shape.min, shape.max, items.len(), &mut out),
@@ -307,6 +347,15 @@ fn broken(model: &Model, id: ShapeId, value: &Node<'_>) -> Vec<String> {
         _ => {}
     }
     out
+}
+
+/// A string's length as Java counts it (UTF-16 units).
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
 }
 
 /// Every constraint shape `id` states, as AWS lists them for a list's elements or a map's
@@ -341,7 +390,7 @@ fn is_structure(model: &Model, id: ShapeId) -> bool {
 }
 
 /// Checks one member's value (and, for containers, what it holds).
-fn member(model: &Model, id: ShapeId, value: &Node<'_>, field: &str, v: &mut Vec<String>) {
+fn member(model: &Model, id: ShapeId, value: &Node<'_>, field: &Path<'_>, v: &mut Vec<String>) {
     let Some(shape) = model.shape(id) else { return };
     let own = broken(model, id, value);
     if !own.is_empty() {
@@ -357,7 +406,7 @@ fn member(model: &Model, id: ShapeId, value: &Node<'_>, field: &str, v: &mut Vec
                 if v.len() >= MAX_VIOLATIONS {
                     return;
                 }
-                constraints(model, *m, item, &format!("{field}.{}.member", i.saturating_add(1)), v);
+                constraints(model, *m, item, &Path::Item(field, i), v);
             }
         }
         (Kind::List { member: m }, Node::List(items))

@@ -38,6 +38,19 @@ pub struct Catalog {
     /// The next stream incarnation id; never reused, so a re-created stream has fresh storage.
     pub next_incarnation: u64,
     pub streams: BTreeMap<StreamName, StreamMeta>,
+    /// UpdateAccountSettings' minimum throughput billing commitment, once set.
+    #[serde(default)]
+    pub commitment: Option<Commitment>,
+}
+
+/// The account's minimum throughput billing commitment (DescribeAccountSettings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitment {
+    pub enabled: bool,
+    /// When it was last enabled.
+    pub started_ms: Option<i64>,
+    /// When it was last disabled.
+    pub ended_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +122,15 @@ pub struct StreamMeta {
     /// Registered enhanced fan-out consumers, in registration order.
     #[serde(default)]
     pub consumers: Vec<ConsumerMeta>,
+    /// The KMS key id StartStreamEncryption named (records are not encrypted at rest by it).
+    #[serde(default)]
+    pub encryption_key: Option<String>,
+    /// Shard-level metrics EnableEnhancedMonitoring turned on, in AWS's order.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// Resource policies, by the ARN they govern: the stream's or one of its consumers'.
+    #[serde(default)]
+    pub policies: BTreeMap<String, String>,
 }
 
 /// An enhanced fan-out consumer of a stream.
@@ -284,6 +306,7 @@ impl Catalog {
             migrated: false,
             next_incarnation: 1,
             streams: BTreeMap::new(),
+            commitment: None,
         }
     }
 

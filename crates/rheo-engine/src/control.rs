@@ -35,6 +35,10 @@ pub struct StreamView {
     pub warm_throughput: Option<WarmThroughput>,
     /// Registered consumers (any status).
     pub consumer_count: u32,
+    /// Set while the stream is encrypted (StartStreamEncryption): the KMS key id.
+    pub encryption_key: Option<String>,
+    /// Enabled shard-level metrics.
+    pub metrics: Vec<String>,
     pub shards: Vec<ShardView>,
     pub has_more_shards: bool,
 }
@@ -161,6 +165,9 @@ impl Engine {
                 tags: req.tags,
                 settings: req.settings,
                 consumers: Vec::new(),
+                encryption_key: None,
+                metrics: Vec::new(),
+                policies: BTreeMap::new(),
             };
             let runtime = inner.start_stream(&meta)?;
             st.catalog.next_incarnation += 1;
@@ -263,6 +270,8 @@ impl Engine {
             settings: meta.settings.clone(),
             warm_throughput: WarmThroughput::of(meta),
             consumer_count: meta.live_consumers(now).count() as u32,
+            encryption_key: meta.encryption_key.clone(),
+            metrics: meta.metrics.clone(),
             shards,
             has_more_shards,
         }

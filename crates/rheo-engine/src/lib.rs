@@ -22,6 +22,7 @@ pub mod consumers;
 pub mod control;
 pub mod data;
 mod error;
+pub mod extras;
 pub mod iterator;
 pub mod mac;
 pub mod reshard;

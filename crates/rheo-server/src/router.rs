@@ -114,6 +114,15 @@ async fn dispatch_whole(engine: &Engine, action: &str, input: Node<'_>) -> Reply
         "TagResource" => ops::tag_resource::handle(engine, input).await,
         "UntagResource" => ops::untag_resource::handle(engine, input).await,
         "ListTagsForResource" => ops::list_tags_for_resource::handle(engine, input).await,
+        "StartStreamEncryption" => ops::start_stream_encryption::handle(engine, input).await,
+        "StopStreamEncryption" => ops::stop_stream_encryption::handle(engine, input).await,
+        "EnableEnhancedMonitoring" => ops::enable_enhanced_monitoring::handle(engine, input).await,
+        "DisableEnhancedMonitoring" => ops::disable_enhanced_monitoring::handle(engine, input).await,
+        "PutResourcePolicy" => ops::put_resource_policy::handle(engine, input).await,
+        "GetResourcePolicy" => ops::get_resource_policy::handle(engine, input).await,
+        "DeleteResourcePolicy" => ops::delete_resource_policy::handle(engine, input).await,
+        "DescribeAccountSettings" => ops::describe_account_settings::handle(engine, input).await,
+        "UpdateAccountSettings" => ops::update_account_settings::handle(engine, input).await,
         _ => Err(ApiError::unknown_operation()),
     }
 }

@@ -376,6 +376,8 @@ pub struct StreamDescription {
     pub stream_creation_timestamp: f64,
     pub enhanced_monitoring: Vec<EnhancedMetrics>,
     pub encryption_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -396,6 +398,8 @@ pub struct StreamDescriptionSummary {
     pub stream_creation_timestamp: f64,
     pub enhanced_monitoring: Vec<EnhancedMetrics>,
     pub encryption_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     pub open_shard_count: u32,
     pub consumer_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -613,4 +617,74 @@ pub struct ListStreamConsumersOutput {
     pub consumers: Vec<Consumer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamEncryptionInput {
+    #[serde(flatten)]
+    pub target: StreamTarget,
+    pub encryption_type: Option<String>,
+    pub key_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnhancedMonitoringInput {
+    #[serde(flatten)]
+    pub target: StreamTarget,
+    pub shard_level_metrics: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnhancedMonitoringOutput {
+    pub stream_name: String,
+    pub current_shard_level_metrics: Vec<String>,
+    pub desired_shard_level_metrics: Vec<String>,
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourcePolicyInput {
+    #[serde(rename = "ResourceARN")]
+    pub resource_arn: Option<String>,
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetResourcePolicyOutput {
+    pub policy: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CommitmentInput {
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateAccountSettingsInput {
+    pub minimum_throughput_billing_commitment: Option<CommitmentInput>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CommitmentOutput {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountSettingsOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_throughput_billing_commitment: Option<CommitmentOutput>,
 }

@@ -9,6 +9,7 @@ mod control;
 mod crash;
 mod data;
 mod errors;
+mod extras;
 mod fanout;
 mod faults;
 mod fuzz;

@@ -1,6 +1,6 @@
 //! DescribeStream.
 
-use super::{engine_error, json, mode_out, monitoring, parse, resolve_target, shard_out};
+use super::{encryption_type, engine_error, json, mode_out, monitoring, parse, resolve_target, shard_out};
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_wire::model::Node;
@@ -27,8 +27,9 @@ pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
             has_more_shards: view.has_more_shards,
             retention_period_hours: view.retention_hours,
             stream_creation_timestamp: rheo_wire::timestamp(view.created_ms),
-            enhanced_monitoring: monitoring(),
-            encryption_type: "NONE",
+            enhanced_monitoring: monitoring(&view.metrics),
+            encryption_type: encryption_type(&view.encryption_key),
+            key_id: view.encryption_key.clone(),
         },
     })
 }

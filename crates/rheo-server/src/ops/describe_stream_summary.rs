@@ -1,6 +1,6 @@
 //! DescribeStreamSummary.
 
-use super::{engine_error, json, mode_out, monitoring, parse, resolve_target};
+use super::{encryption_type, engine_error, json, mode_out, monitoring, parse, resolve_target};
 use crate::router::Reply;
 use rheo_engine::Engine;
 use rheo_wire::model::Node;
@@ -23,8 +23,9 @@ pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
             stream_status: view.status,
             retention_period_hours: view.retention_hours,
             stream_creation_timestamp: rheo_wire::timestamp(view.created_ms),
-            enhanced_monitoring: monitoring(),
-            encryption_type: "NONE",
+            enhanced_monitoring: monitoring(&view.metrics),
+            encryption_type: encryption_type(&view.encryption_key),
+            key_id: view.encryption_key.clone(),
             open_shard_count: view.open_shards,
             consumer_count: view.consumer_count,
             warm_throughput: view.warm_throughput.map(|w| WarmThroughputOut {

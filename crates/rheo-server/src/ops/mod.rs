@@ -4,13 +4,18 @@
 pub mod add_tags_to_stream;
 pub mod create_stream;
 pub mod decrease_stream_retention_period;
+pub mod delete_resource_policy;
 pub mod delete_stream;
 pub mod deregister_stream_consumer;
+pub mod describe_account_settings;
 pub mod describe_limits;
 pub mod describe_stream;
 pub mod describe_stream_consumer;
 pub mod describe_stream_summary;
+pub mod disable_enhanced_monitoring;
+pub mod enable_enhanced_monitoring;
 pub mod get_records;
+pub mod get_resource_policy;
 pub mod get_shard_iterator;
 pub mod increase_stream_retention_period;
 pub mod list_shards;
@@ -21,12 +26,16 @@ pub mod list_tags_for_stream;
 pub mod merge_shards;
 pub mod put_record;
 pub mod put_records;
+pub mod put_resource_policy;
 pub mod register_stream_consumer;
 pub mod remove_tags_from_stream;
 pub mod split_shard;
+pub mod start_stream_encryption;
+pub mod stop_stream_encryption;
 pub mod subscribe_to_shard;
 pub mod tag_resource;
 pub mod untag_resource;
+pub mod update_account_settings;
 pub mod update_max_record_size;
 pub mod update_shard_count;
 pub mod update_stream_mode;
@@ -137,10 +146,14 @@ pub fn mode_out(v: &StreamView) -> shapes::StreamModeDetailsOut {
     }
 }
 
-pub fn monitoring() -> Vec<shapes::EnhancedMetrics> {
+pub fn monitoring(metrics: &[String]) -> Vec<shapes::EnhancedMetrics> {
     vec![shapes::EnhancedMetrics {
-        shard_level_metrics: Vec::new(),
+        shard_level_metrics: metrics.to_vec(),
     }]
+}
+
+pub fn encryption_type(key: &Option<String>) -> &'static str {
+    if key.is_some() { "KMS" } else { "NONE" }
 }
 
 /// IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod, which differ only in
@@ -158,6 +171,26 @@ pub async fn change_retention(
         .await
         .map_err(|e| engine_error(engine, e))?;
     empty()
+}
+
+/// The stream a resource policy's ARN belongs to (a stream ARN, or a consumer ARN of it).
+pub fn policy_stream(engine: &Engine, arn: &str) -> Result<StreamName, ApiError> {
+    if let Ok(c) = ConsumerArn::parse(arn) {
+        let a = &c.stream;
+        return resolve(engine, None, Some(&Arn::format(&a.region, &a.account, &a.stream)));
+    }
+    resolve(engine, None, Some(arn))
+}
+
+/// DescribeAccountSettings' and UpdateAccountSettings' output.
+pub fn account_settings_out(c: Option<rheo_engine::catalog::Commitment>) -> shapes::AccountSettingsOutput {
+    shapes::AccountSettingsOutput {
+        minimum_throughput_billing_commitment: c.map(|c| shapes::CommitmentOutput {
+            status: if c.enabled { "ENABLED" } else { "DISABLED" },
+            started_at: c.started_ms.map(rheo_wire::timestamp),
+            ended_at: c.ended_ms.map(rheo_wire::timestamp),
+        }),
+    }
 }
 
 /// Epoch seconds (as AWS JSON sends timestamps) to milliseconds.

@@ -310,6 +310,9 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
                 "Unable to determine service/operation name to be authorized",
             );
         }
+        if let Some(refusal) = unreadable_content_type(req.headers(), &target) {
+            return refusal;
+        }
         // Before the signature, as AWS does: an unknown target costs nothing to refuse.
         if !router::known_target(&target) {
             return error_response(&ApiError::unknown_operation(), protocol);
@@ -364,6 +367,48 @@ fn preflight(req: &Request<Incoming>) -> Response<ResponseBody> {
         h.insert("x-amzn-requestid", id);
     }
     resp
+}
+
+/// A body in a Content-Type AWS's JSON front end does not read (kinesalite's connection tests
+/// against AWS): 403 AccessDenied when the target cannot be split into service and operation,
+/// else 404 `<UnknownOperationException/>`. `application/json` is read as AWS JSON 1.1 (AWS's
+/// answers to it are not consistently recorded).
+fn unreadable_content_type(headers: &http::HeaderMap, target: &str) -> Option<Response<ResponseBody>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    let readable = [
+        "application/x-amz-json-1.1",
+        crate::protocol::CBOR_CONTENT_TYPE,
+        "application/json",
+    ]
+    .contains(&content_type);
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if readable || !has_body {
+        return None;
+    }
+    let named = target
+        .split_once('.')
+        .is_some_and(|(service, op)| !service.is_empty() && !op.is_empty());
+    Some(if named {
+        let mut resp = Response::new(ResponseBody::full(b"<UnknownOperationException/>\n".to_vec()));
+        *resp.status_mut() = StatusCode::NOT_FOUND;
+        ids(resp.headers_mut());
+        resp
+    } else {
+        xml_error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "Unable to determine service/operation name to be authorized",
+        )
+    })
 }
 
 /// An error AWS answers in XML (requests its JSON front end cannot place).

@@ -331,6 +331,17 @@ async fn the_front_door_answers_as_aws_does() {
         h["access-control-expose-headers"],
         "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date"
     );
+    // A body in a Content-Type AWS does not read.
+    let odd = |target: &str| {
+        http::Request::post("/")
+            .header("content-type", "text/plain")
+            .header("x-amz-target", target)
+    };
+    let (status, _, body) = plain(&signed, odd("Kinesis_20131202.ListStreams"), "{}").await;
+    assert_eq!((status, body.as_slice()), (404, &b"<UnknownOperationException/>\n"[..]));
+    let (status, _, body) = plain(&signed, odd("Kinesis_20131202"), "{}").await;
+    assert_eq!(status, 403);
+    assert!(String::from_utf8_lossy(&body).starts_with("<AccessDeniedException>"));
     // Methods other than POST.
     let (status, _, body) = plain(&signed, http::Request::get("/"), "").await;
     assert_eq!(status, 403);

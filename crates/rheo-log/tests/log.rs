@@ -308,7 +308,7 @@ proptest! {
                     // The failed batch may be there (its bytes were never cut off) or not (they
                     // never reached the file); the unacknowledged write follows either way.
                     let rest = &got[model.len()..];
-                    let junk = vec![(next_key, junk)];
+                    let junk = [(next_key, junk)];
                     let mut with_doubt = std::mem::take(&mut in_doubt);
                     with_doubt.extend(junk.iter().cloned());
                     prop_assert!(

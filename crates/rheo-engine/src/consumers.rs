@@ -12,7 +12,6 @@
 //! records are pushed as soon as they are durable, without polling.
 
 use crate::catalog::{ConsumerMeta, ConsumerStatus, StreamMeta};
-use crate::control::TOKEN_TTL_MS;
 use crate::data::{ReadSummary, RecordsRead, StartingPosition};
 use crate::runtime::StreamRuntime;
 use crate::throttle::{PushThrottle, ShardLimits};
@@ -182,14 +181,7 @@ impl Engine {
                         "NextToken and StreamCreationTimestamp cannot be provided together.".into(),
                     ));
                 }
-                let tok: ConsumersToken = self
-                    .inner
-                    .token_key
-                    .decode_token(t)
-                    .ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
-                if now - tok.minted_ms > TOKEN_TTL_MS {
-                    return Err(Error::ExpiredNextToken(format!("The NextToken {t} has expired.")));
-                }
+                let tok: ConsumersToken = self.fresh_token(t, now, |k: &ConsumersToken| k.minted_ms)?;
                 (tok.stream, Some(tok.stream_created_ms), Some(tok.after))
             }
             (None, Some(s)) => (s.clone(), stream_created_ms, None),

@@ -112,6 +112,24 @@ fn not_found(name: &StreamName) -> Error {
 }
 
 impl Engine {
+    /// A ListShards or ListStreamConsumers token: checked, and refused once five minutes old.
+    pub(crate) fn fresh_token<T: serde::de::DeserializeOwned>(
+        &self,
+        t: &str,
+        now: i64,
+        minted_ms: impl Fn(&T) -> i64,
+    ) -> Result<T, Error> {
+        let tok: T = self
+            .inner
+            .token_key
+            .decode_token(t)
+            .ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
+        if now.saturating_sub(minted_ms(&tok)) > TOKEN_TTL_MS {
+            return Err(Error::ExpiredNextToken(format!("The NextToken {t} has expired.")));
+        }
+        Ok(tok)
+    }
+
     fn account(&self) -> &str {
         &self.inner.config.account
     }
@@ -349,14 +367,7 @@ impl Engine {
                         "NextToken cannot be provided together with ExclusiveStartShardId, StreamCreationTimestamp or ShardFilter.".into(),
                     ));
                 }
-                let tok: ShardsToken = self
-                    .inner
-                    .token_key
-                    .decode_token(t)
-                    .ok_or_else(|| Error::InvalidArgument(format!("Invalid NextToken: {t}")))?;
-                if now - tok.minted_ms > TOKEN_TTL_MS {
-                    return Err(Error::ExpiredNextToken(format!("The NextToken {t} has expired.")));
-                }
+                let tok: ShardsToken = self.fresh_token(t, now, |k: &ShardsToken| k.minted_ms)?;
                 (tok.stream, Some(tok.created_ms), Some(tok.after), tok.filter)
             }
             (None, Some(s)) => (

@@ -300,8 +300,9 @@ impl Engine {
             })?;
             if seq.shard != shard.id.0 {
                 return Err(Error::InvalidArgument(format!(
-                    "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with {}",
-                    ShardId(seq.shard),
+                    "Invalid StartingSequenceNumber. It encodes shardId-{:012}, while it was used in a call to a shard with {}",
+                    // AWS reads the field as a signed 32-bit number (`shardId--02147483648`).
+                    seq.shard as i32,
                     shard.id
                 )));
             }

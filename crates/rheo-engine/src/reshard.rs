@@ -66,9 +66,9 @@ pub fn check(shards: &[ShardMeta], op: &Reshard) -> Result<(), ReshardError> {
     match *op {
         Reshard::Split { shard, new_start } => {
             let s = find(shards, shard)?;
-            // AWS: "greater than one plus the shard's StartingHashKey" is how it words it, but
-            // the condition it enforces is that both halves are non-empty.
-            if new_start <= s.range.start || new_start > s.range.end {
+            // As AWS words it and enforces it (kinesalite test/splitShard.js against AWS: one
+            // plus the start, and the end itself, are refused).
+            if new_start <= s.range.start.saturating_add(1) || new_start >= s.range.end {
                 return Err(ReshardError::SplitOutOfRange {
                     shard,
                     at: new_start,
@@ -79,8 +79,9 @@ pub fn check(shards: &[ShardMeta], op: &Reshard) -> Result<(), ReshardError> {
         }
         Reshard::Merge { shard, adjacent } => {
             let (a, b) = (find(shards, shard)?, find(shards, adjacent)?);
-            let touching = |x: &ShardMeta, y: &ShardMeta| x.range.end.checked_add(1) == Some(y.range.start);
-            if shard == adjacent || !(touching(a, b) || touching(b, a)) {
+            // ShardToMerge's range must come first: AWS refuses the pair the other way round
+            // (kinesalite test/mergeShards.js, "adjacency is inverted", against AWS).
+            if a.range.end.checked_add(1) != Some(b.range.start) {
                 return Err(ReshardError::NotAdjacent(shard, adjacent));
             }
             Ok(())

@@ -268,7 +268,8 @@ async fn invalid_reshards_get_aws_errors() {
     // A valid split makes the stream UPDATING; a second reshard is refused until it is done.
     split(
         "shardId-000000000001",
-        &(start1.parse::<u128>().unwrap() + 1).to_string(),
+        // AWS refuses StartingHashKey + 1 (it must be greater than one plus it).
+        &(start1.parse::<u128>().unwrap() + 2).to_string(),
     )
     .await
     .unwrap();

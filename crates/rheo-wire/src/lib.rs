@@ -29,14 +29,6 @@ pub static BASE64: LazyLock<Simd> = LazyLock::new(|| {
     Simd::standard(GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent))
 });
 
-/// Decodes a JSON request body; an empty body counts as `{}` as in AWS.
-pub fn parse_body<'a, T: serde::Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| e.to_string())
-}
-
 /// Decodes a blob member.
 pub fn decode_blob(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
     BASE64.decode(s)

@@ -291,7 +291,9 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     if req.uri().path().starts_with(admin::PREFIX) {
         return admin(app, conn, req).await;
     }
-    let origin = req.headers().contains_key(header::ORIGIN);
+    // CORS only where signatures are verified: without credentials any signature passes, and
+    // browsers would let every web page a developer visits call the server (docs/security.md).
+    let origin = req.headers().contains_key(header::ORIGIN) && !app.auth.credentials.is_empty();
     if origin && req.method() == Method::OPTIONS {
         return preflight(&req);
     }

@@ -323,9 +323,10 @@ async fn the_front_door_answers_as_aws_does() {
         "authorization,content-type,x-amz-target"
     );
     assert_eq!(h["access-control-max-age"], "172800");
-    let req = well_formed_signature(json("Kinesis_20131202.ListStreams")).header("origin", "https://app.example");
-    let (status, h, _) = plain(&signed, req, "{}").await;
-    assert_eq!(status, 200);
+    // Responses to an Origin expose AWS's headers (an unknown target needs no signature).
+    let req = json("Kinesis_20131202.Nope").header("origin", "https://app.example");
+    let (status, h, _) = plain(&server, req, "{}").await;
+    assert_eq!(status, 400);
     assert_eq!(h["access-control-allow-origin"], "*");
     assert_eq!(
         h["access-control-expose-headers"],
@@ -342,6 +343,18 @@ async fn the_front_door_answers_as_aws_does() {
     let (status, _, body) = plain(&signed, odd("Kinesis_20131202"), "{}").await;
     assert_eq!(status, 403);
     assert!(String::from_utf8_lossy(&body).starts_with("<AccessDeniedException>"));
+    // Without credentials (any signature passes) there is no CORS: a preflight is refused, and
+    // a web page cannot read answers.
+    let preflight = http::Request::options("/")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST");
+    let (status, h, _) = plain(&signed, preflight, "").await;
+    assert_eq!(status, 403);
+    assert!(!h.contains_key("access-control-allow-origin"));
+    let req = well_formed_signature(json("Kinesis_20131202.ListStreams")).header("origin", "https://app.example");
+    let (status, h, _) = plain(&signed, req, "{}").await;
+    assert_eq!(status, 200);
+    assert!(!h.contains_key("access-control-allow-origin"));
     // Methods other than POST.
     let (status, _, body) = plain(&signed, http::Request::get("/"), "").await;
     assert_eq!(status, 403);

@@ -95,6 +95,9 @@ async fn encryption_monitoring_policies_and_account_settings() {
         .send()
         .await;
     assert_eq!(code(bad), "InvalidArgumentException");
+    let huge = format!(r#"{{"Version":"2012-10-17","Sid":"{}"}}"#, "x".repeat(21 * 1024));
+    let big = c.put_resource_policy().resource_arn(&arn).policy(huge).send().await;
+    assert_eq!(code(big), "LimitExceededException");
     c.delete_resource_policy().resource_arn(&arn).send().await.unwrap();
     let again = c.delete_resource_policy().resource_arn(&arn).send().await;
     assert_eq!(code(again), "ResourceNotFoundException");

@@ -31,6 +31,9 @@ pub enum Rejection {
 /// AWS lists at most this many violations.
 const MAX_VIOLATIONS: usize = 10;
 
+/// The longest value a pattern is matched against.
+const MAX_MATCHED: usize = 64 * 1024;
+
 /// Checks `body` as the input of `shape` (an operation's input), normalising it for decoding.
 pub fn check_input(model: &Model, shape: ShapeId, body: &mut Node<'_>) -> Result<(), Rejection> {
     if !matches!(body, Node::Object(_)) {
@@ -131,7 +134,7 @@ fn types(model: &Model, id: ShapeId, node: &mut Node<'_>) -> Result<(), String> 
                             .or_else(|| n.as_u64().map(|_| i64::MAX))
                             .unwrap_or_else(|| n.as_f64().unwrap_or_default().floor() as i64);
                         let capped = match shape.kind {
-                            Kind::Integer => whole.min(i64::from(i32::MAX)),
+                            Kind::Integer => whole.clamp(i64::from(i32::MIN), i64::from(i32::MAX)),
                             _ => whole,
                         };
                         *n = capped.into();
@@ -156,6 +159,8 @@ fn types(model: &Model, id: ShapeId, node: &mut Node<'_>) -> Result<(), String> 
         },
         Kind::List { member } => match node {
             Node::List(items) => {
+                // Nulls in a list are dropped, as nulls among a structure's members are.
+                items.retain(|i| !i.is_null());
                 for item in items.iter_mut() {
                     types(model, *member, item)?;
                 }
@@ -322,7 +327,9 @@ fn broken(model: &Model, id: ShapeId, value: &Node<'_>) -> Vec<String> {
     };
     match (&shape.kind, value) {
         (Kind::String { pattern, enumeration }, Node::Str(s)) => {
-            if let Some(p) = pattern.as_ref().filter(|p| !p.matches(s)) {
+            // A pattern is matched on values up to 64 KiB only: the regex engine's time grows
+            // with the value, on an async worker (docs/compatibility.md).
+            if let Some(p) = pattern.as_ref().filter(|p| s.len() <= MAX_MATCHED && !p.matches(s)) {
                 out.push(format!("Member must satisfy regular expression pattern: {}", p.source));
             }
             if let Some(e) = enumeration.as_ref().filter(|e| !e.iter().any(|x| x == s.as_ref())) {
@@ -644,6 +651,20 @@ mod tests {
              Value '{long=vvv}' at 'tags' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 2]; \
              Value '[a, ]' at 'keys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 3, Member must have length greater than or equal to 1]; \
              Value 'UP' at 'mode' failed to satisfy constraint: Member must satisfy enum value set: [ON, OFF]"
+        );
+    }
+
+    #[test]
+    fn nulls_in_lists_are_dropped_and_long_values_are_not_matched() {
+        let node = run(r#"{"Name":"a","Items":[null,{"Data":"YQ=="}],"Keys":[null,"k"]}"#).unwrap();
+        assert!(matches!(node.get("Keys"), Some(Node::List(k)) if k.len() == 1));
+        assert!(matches!(node.get("Items"), Some(Node::List(k)) if k.len() == 1));
+        // Past 64 KiB only the length is reported, not the pattern.
+        let long = format!(r#"{{"Name":"{}","Items":[{{}}]}}"#, "A".repeat(MAX_MATCHED + 1));
+        let m = validation(&long);
+        assert!(
+            m.contains("length less than or equal to 5") && !m.contains("pattern"),
+            "{m}"
         );
     }
 

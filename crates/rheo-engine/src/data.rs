@@ -292,11 +292,18 @@ impl Engine {
         let tail = shard.reader.tail();
         let end = tail.last_key.map_or(0, |k| k.saturating_add(1));
         let parse_seq = |s: &str| -> Result<u64, Error> {
-            let seq = SequenceNumber::parse(s).map_err(|_| {
-                Error::InvalidArgument(format!(
+            let seq = SequenceNumber::parse(s).map_err(|_| match SequenceNumber::older_aws_shard(s) {
+                // An older AWS format (kinesalite's tests against AWS): another shard's is named,
+                // and one of this shard is an InternalFailure, as AWS answers it.
+                Some(other) if i64::from(other) != i64::from(shard.id.0) => Error::InvalidArgument(format!(
+                    "Invalid StartingSequenceNumber. It encodes shardId-{other:012}, while it was used in a call to a shard with {}",
+                    shard.id
+                )),
+                Some(_) => Error::Internal(format!("{op} with the older-format sequence number {s}")),
+                None => Error::InvalidArgument(format!(
                     "StartingSequenceNumber {s} used in {op} on shard {} in stream {name} under account {account} is invalid.",
                     shard.id
-                ))
+                )),
             })?;
             if seq.shard != shard.id.0 {
                 return Err(Error::InvalidArgument(format!(

@@ -123,6 +123,28 @@ impl SequenceNumber {
         })
     }
 
+    /// The shard an older AWS number (versions 0 and 1) names, read as AWS reads it: a number
+    /// below 2^124 has 2^124 added; below 2^129 it is version 0, whose low 16 bits are the
+    /// shard; a version-1 number ends in hex `1` after a 32-bit shard field (kinesalite's
+    /// decoder, which reproduces AWS's recorded answers). `None` for anything else.
+    pub fn older_aws_shard(s: &str) -> Option<i32> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut n = U192::parse_decimal(s.as_bytes())?;
+        let [_, b, c] = n.0;
+        if c == 0 && b < 1 << 60 {
+            n.0[1] = b | 1 << 60;
+        }
+        let [a, b, c] = n.0;
+        if c < 2 {
+            // Version 0: `1`, the creation seconds (36 bits), 8 bits, 64 random bits, the shard.
+            let created_s = (b >> 24) & 0xf_ffff_ffff;
+            return (created_s < MAX_EPOCH_S).then_some((a & 0xffff) as i32);
+        }
+        (a & 0xf == 1).then_some(((a >> 4) & 0xffff_ffff) as u32 as i32)
+    }
+
     fn value(&self) -> U192 {
         let mut n = U192::ZERO;
         n.push(2, 4);
@@ -296,6 +318,27 @@ mod tests {
         assert_eq!(hex.len(), 47);
         assert!(hex.starts_with("205bf4e5c260000000067648a1700"), "{hex}");
         assert!(hex.ends_with("000000062"), "{hex}");
+    }
+
+    #[test]
+    fn older_aws_numbers_name_their_shard() {
+        // kinesalite's tests against AWS: `5` encodes shardId-000000000005, `0` shard 0.
+        assert_eq!(SequenceNumber::older_aws_shard("5"), Some(5));
+        assert_eq!(SequenceNumber::older_aws_shard("0"), Some(0));
+        assert_eq!(SequenceNumber::older_aws_shard("x"), None);
+        // A creation time too far ahead does not parse (recorded: "is invalid").
+        assert_eq!(
+            SequenceNumber::older_aws_shard("26227199374822427428162556223570313216"),
+            None
+        );
+        // A version-2 number is not an older one.
+        let v2 = SequenceNumber {
+            counter: 7,
+            shard: 3,
+            epoch_s: 1,
+        }
+        .to_string();
+        assert_eq!(SequenceNumber::older_aws_shard(&v2), None);
     }
 
     #[test]

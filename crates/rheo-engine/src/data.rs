@@ -172,11 +172,12 @@ impl Engine {
             for (shard, idx, rx) in waits {
                 match rx.await {
                     Ok(Ok(assigned)) => {
+                        let epoch_s = rt.shard(ShardId(shard)).map_or(0, |s| s.epoch_s);
                         for ((i, _), a) in idx.into_iter().zip(assigned) {
                             let seq = SequenceNumber {
                                 counter: a.counter,
                                 shard,
-                                epoch_s: rt.shard(ShardId(shard)).map_or(0, |s| s.epoch_s),
+                                epoch_s,
                             };
                             outcomes[i] = Some(Ok((ShardId(shard), seq)));
                         }

@@ -37,13 +37,12 @@ impl Engine {
         })
     }
 
-    /// `KMS` while the stream is encrypted, else `NONE` (what PutRecord(s) report).
-    pub fn encryption_type(&self, name: &StreamName) -> &'static str {
-        let encrypted = self
-            .inner
+    /// The KMS key while the stream is encrypted (what PutRecord(s) report), from the published
+    /// view: no lock on the put path.
+    pub fn encryption_key(&self, name: &StreamName) -> Option<String> {
+        self.inner
             .published(name, self.now())
-            .is_some_and(|p| p.meta.encryption_key.is_some());
-        if encrypted { "KMS" } else { "NONE" }
+            .and_then(|p| p.meta.encryption_key.clone())
     }
 
     /// StopStreamEncryption: the stream must be ACTIVE.

@@ -383,8 +383,8 @@ fn unreadable_content_type(headers: &http::HeaderMap, target: &str) -> Option<Re
         .map(str::trim)
         .unwrap_or_default();
     let readable = [
-        "application/x-amz-json-1.1",
-        crate::protocol::CBOR_CONTENT_TYPE,
+        Protocol::Json.content_type(),
+        Protocol::Cbor.content_type(),
         "application/json",
     ]
     .contains(&content_type);

@@ -3,28 +3,32 @@
 //! `1 validation error detected: Value '...' at 'records.1.member.data' failed to satisfy
 //! constraint: Member must ...`.
 
+/// One violation as AWS words it; `shown` is the value already rendered (`'x'`, or `null`).
+pub fn violation(shown: &str, field: &str, constraint: &str) -> String {
+    format!("Value {shown} at '{field}' failed to satisfy constraint: {constraint}")
+}
+
+/// The ValidationException message for `all`, or `None` when nothing failed.
+pub fn message(all: &[String]) -> Option<String> {
+    match all {
+        [] => None,
+        [one] => Some(format!("1 validation error detected: {one}")),
+        all => Some(format!("{} validation errors detected: {}", all.len(), all.join("; "))),
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Violations(Vec<String>);
 
 impl Violations {
     pub fn push(&mut self, value: Option<&str>, field: &str, constraint: &str) {
         let value = value.map_or_else(|| "null".to_owned(), |v| format!("'{v}'"));
-        self.0.push(format!(
-            "Value {value} at '{field}' failed to satisfy constraint: Member {constraint}"
-        ));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.push(violation(&value, field, &format!("Member {constraint}")));
     }
 
     /// The ValidationException message, or `None` when nothing failed.
     pub fn message(&self) -> Option<String> {
-        match self.0.as_slice() {
-            [] => None,
-            [one] => Some(format!("1 validation error detected: {one}")),
-            all => Some(format!("{} validation errors detected: {}", all.len(), all.join("; "))),
-        }
+        message(&self.0)
     }
 
     /// A blob's size bound; AWS shows blobs as the Java buffer that held them.

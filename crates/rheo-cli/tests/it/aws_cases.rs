@@ -151,11 +151,10 @@ fn judge(case: &Case, status: u16, kind: &str, message: Option<&str>) -> Option<
             .or_else(|| case.one_of.as_ref().map(|m| m.join(" | ")))
             .unwrap_or_default();
         format!(
-            "{} [{}] {}: {}\n    sent {}\n    want {} {} {}\n    got  {status} {kind} {}",
+            "{} [{}] {}: \n    sent {}\n    want {} {} {}\n    got  {status} {kind} {}",
             case.source,
             case.target,
             case.it,
-            "",
             case.body,
             case.status,
             case.kind,

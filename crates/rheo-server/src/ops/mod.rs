@@ -176,8 +176,9 @@ pub async fn change_retention(
 /// The stream a resource policy's ARN belongs to (a stream ARN, or a consumer ARN of it).
 pub fn policy_stream(engine: &Engine, arn: &str) -> Result<StreamName, ApiError> {
     if let Ok(c) = ConsumerArn::parse(arn) {
-        let a = &c.stream;
-        return resolve(engine, None, Some(&Arn::format(&a.region, &a.account, &a.stream)));
+        return engine
+            .resolve(None, Some(c.stream))
+            .map_err(|e| engine_error(engine, e));
     }
     resolve(engine, None, Some(arn))
 }

@@ -35,6 +35,6 @@ pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
     json(&PutRecordOutput {
         shard_id: ShardOut(shard),
         sequence_number: SeqOut(seq),
-        encryption_type: engine.encryption_type(&name),
+        encryption_type: super::encryption_type(&engine.encryption_key(&name)),
     })
 }

@@ -155,7 +155,7 @@ pub async fn handle(engine: &Engine, input: Node<'_>, fault: Option<&FaultRule>)
     let body = PutRecordsOutput {
         failed_record_count: failed,
         records,
-        encryption_type: engine.encryption_type(&name),
+        encryption_type: super::encryption_type(&engine.encryption_key(&name)),
     };
     serde_json::to_writer(&mut out, &body).map_err(|_| ApiError::internal())?;
     Ok(out)

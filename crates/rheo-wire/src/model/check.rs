@@ -42,17 +42,7 @@ pub fn check_input(model: &Model, shape: ShapeId, body: &mut Node<'_>) -> Result
     types(model, shape, body).map_err(Rejection::Serialization)?;
     let mut v = Vec::new();
     constraints(model, shape, body, &Path::Root, &mut v);
-    match v.len() {
-        0 => Ok(()),
-        1 => Err(Rejection::Validation(format!(
-            "1 validation error detected: {}",
-            v.join("")
-        ))),
-        n => Err(Rejection::Validation(format!(
-            "{n} validation errors detected: {}",
-            v.join("; ")
-        ))),
-    }
+    crate::validate::message(&v).map_or(Ok(()), |m| Err(Rejection::Validation(m)))
 }
 
 #[derive(Clone, Copy)]
@@ -305,9 +295,7 @@ fn push(v: &mut Vec<String>, shown: &str, field: &Path<'_>, constraint: &str) {
     if v.len() < MAX_VIOLATIONS {
         let mut at = String::new();
         field.write(&mut at);
-        v.push(format!(
-            "Value {shown} at '{at}' failed to satisfy constraint: {constraint}"
-        ));
+        v.push(crate::validate::violation(shown, &at, constraint));
     }
 }
 

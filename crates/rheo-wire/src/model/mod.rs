@@ -232,10 +232,6 @@ impl Model {
         self.operations.get(name)
     }
 
-    pub fn operations(&self) -> impl Iterator<Item = &Operation> {
-        self.operations.values()
-    }
-
     pub fn shape(&self, id: ShapeId) -> Option<&Shape> {
         self.shapes.get(id)
     }

@@ -37,13 +37,6 @@ impl<'a> Node<'a> {
         }
     }
 
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Node<'a>> {
-        match self {
-            Node::Object(members) => members.iter_mut().rev().find(|(k, _)| k == name).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Node::Str(s) => Some(s),

@@ -17,14 +17,13 @@
 
 pub mod capacity;
 pub mod catalog;
-mod clock;
 pub mod consumers;
 pub mod control;
 pub mod data;
 mod error;
 pub mod extras;
 pub mod iterator;
-pub mod mac;
+
 pub mod reshard;
 mod resharding;
 mod runtime;
@@ -33,6 +32,7 @@ mod space;
 pub mod throttle;
 pub mod writer;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
+pub use rheo_types::clock::{Clock, ManualClock, SystemClock};
+pub use rheo_types::mac;
 pub use runtime::{ChildShard, Engine, EngineConfig, Health};

@@ -640,12 +640,19 @@ impl LogReader {
     /// Deletes whole segments, except the last, whose newest record is older than `cutoff_ms`.
     /// Returns how many were deleted.
     pub fn trim_before(&self, cutoff_ms: i64) -> Result<usize, LogError> {
-        let removed: Vec<Segment> = {
-            let mut st = self.shared.write();
-            let keep_from = st.segments[..st.segments.len().saturating_sub(1)]
+        self.remove_leading(|segments| {
+            segments[..segments.len().saturating_sub(1)]
                 .iter()
                 .take_while(|s| s.last_timestamp_ms.is_none_or(|t| t < cutoff_ms))
-                .count();
+                .count()
+        })
+    }
+
+    /// Deletes the first `count(segments)` segments (never the last), then syncs the directory.
+    fn remove_leading(&self, count: impl FnOnce(&[Segment]) -> usize) -> Result<usize, LogError> {
+        let removed: Vec<Segment> = {
+            let mut st = self.shared.write();
+            let keep_from = count(&st.segments).min(st.segments.len().saturating_sub(1));
             let removed: Vec<Segment> = st.segments.drain(..keep_from).collect();
             st.tail.first_key = st.segments.iter().find_map(|s| s.index.first().map(|e| e.key));
             removed
@@ -658,6 +665,18 @@ impl LogReader {
             sh.io(&sh.dir, sh.disk.sync_dir(&sh.dir))?;
         }
         Ok(removed.len())
+    }
+
+    /// Deletes whole segments, except the last, that hold only records with keys below `key`
+    /// (their successor starts at or below it). Returns how many were deleted. A journal that
+    /// copies what it still needs past `key` first uses this to drop its oldest segments.
+    pub fn trim_below_key(&self, key: u64) -> Result<usize, LogError> {
+        self.remove_leading(|segments| segments.windows(2).take_while(|pair| pair[1].base_key <= key).count())
+    }
+
+    /// The first key each segment may hold, oldest first.
+    pub fn segment_bases(&self) -> Vec<u64> {
+        self.shared.read().segments.iter().map(|s| s.base_key).collect()
     }
 
     pub fn segment_count(&self) -> usize {

@@ -1,12 +1,15 @@
 //! The validated vocabulary of Rheo: names, shard ids, hash keys, sequence numbers and limits.
 //!
-//! Everything here is pure: no I/O, no clock, no async. Values are parsed once at the edge and
+//! Everything here is pure: no I/O and no async; time comes from a [`clock::Clock`] that
+//! callers pass in (the wall clock, or one tests move). Values are parsed once at the edge and
 //! carried as these types afterwards, so the engine never sees an unvalidated string.
 
 #![forbid(unsafe_code)]
 
+pub mod clock;
 mod hash;
 pub mod limits;
+pub mod mac;
 mod names;
 mod seq;
 

@@ -1,4 +1,4 @@
-//! The engine's token key: shard iterators and pagination tokens carry an HMAC-SHA256 tag
+//! The token key every service signs its opaque tokens with: shard iterators, receipt handles and pagination tokens carry an HMAC-SHA256 tag
 //! (truncated to 128 bits) under a 256-bit key drawn from the operating system's RNG when the
 //! catalog is created and kept in it, so tokens survive restarts and cannot be made or edited
 //! without the key.
@@ -27,7 +27,7 @@ impl MacKey {
         Ok(MacKey(k))
     }
 
-    #[cfg(test)]
+    /// A fixed key, for tests.
     pub fn from_bytes(k: [u8; 32]) -> MacKey {
         MacKey(k)
     }

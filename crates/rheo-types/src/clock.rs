@@ -1,4 +1,4 @@
-//! The source of time for the engine.
+//! The source of time for every service: passed in, so tests can move it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

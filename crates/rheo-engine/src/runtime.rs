@@ -318,6 +318,16 @@ impl Engine {
         &self.inner.config
     }
 
+    /// The clock it reads: the services beside it (queues) share it.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
+    }
+
+    /// The disk it writes through: the services beside it share it (and the power-cut model).
+    pub fn disk(&self) -> Arc<dyn rheo_log::Disk> {
+        self.inner.disk.clone()
+    }
+
     /// An engine for another account and region: the same settings and clock, its own catalog
     /// and data under `DATA_DIR/tenants/ACCOUNT/REGION`, so their streams never meet.
     pub fn sibling(&self, account: &str, region: &str) -> Result<Engine, Error> {

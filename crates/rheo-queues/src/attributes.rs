@@ -84,8 +84,15 @@ fn boolean(name: &str, value: &str) -> Result<()> {
 /// is CreateQueue, the only time FifoQueue may be given).
 pub fn check(name: &str, value: &str, fifo: bool, creating: bool) -> Result<()> {
     let known = SETTABLE.iter().any(|(n, _)| *n == name);
-    if !known || (FIFO_ONLY.contains(&name) && !fifo && name != "FifoQueue") {
-        return Err(QueueError::InvalidAttributeName(format!("Unknown Attribute {name}.")));
+    if !known || (FIFO_ONLY.contains(&name) && !fifo) {
+        // As recorded: a FIFO attribute on a standard queue is unknown, except the two
+        // high-throughput ones, which say why.
+        return Err(QueueError::InvalidAttributeName(match name {
+            "DeduplicationScope" | "FifoThroughputLimit" => {
+                format!("You can specify the {name} only when FifoQueue is set to true.")
+            }
+            _ => format!("Unknown Attribute {name}."),
+        }));
     }
     match name {
         "DelaySeconds" => ranged(name, value, 0, 900),
@@ -97,7 +104,7 @@ pub fn check(name: &str, value: &str, fifo: bool, creating: bool) -> Result<()> 
         "SqsManagedSseEnabled" | "ContentBasedDeduplication" => boolean(name, value),
         "FifoQueue" => {
             boolean(name, value)?;
-            if !creating && value.eq_ignore_ascii_case("true") != fifo {
+            if !creating && !value.eq_ignore_ascii_case("true") {
                 return Err(QueueError::InvalidAttributeValue(
                     "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.".into(),
                 ));
@@ -111,6 +118,25 @@ pub fn check(name: &str, value: &str, fifo: bool, creating: bool) -> Result<()> 
         "RedriveAllowPolicy" => parse_redrive_allow(value).map(|_| ()),
         _ => Ok(()),
     }
+}
+
+/// Checks a whole set of attributes: each one, then the rules between them (one kind of
+/// server-side encryption at a time).
+pub fn check_all(given: &BTreeMap<String, String>, fifo: bool, creating: bool) -> Result<()> {
+    for (k, v) in given {
+        check(k, v, fifo, creating)?;
+    }
+    let kms = given.get("KmsMasterKeyId").is_some_and(|v| !v.is_empty());
+    let sqs_sse = given
+        .get("SqsManagedSseEnabled")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if kms && sqs_sse {
+        return Err(QueueError::InvalidAttributeName(
+            "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE."
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn one_of(name: &str, value: &str, allowed: &[&str]) -> Result<()> {
@@ -148,8 +174,10 @@ pub fn parse_redrive(value: &str) -> Result<Option<Redrive>> {
         .ok_or_else(|| bad("Redrive policy is not a valid JSON map."))?;
     let arn = obj
         .get("deadLetterTargetArn")
-        .and_then(|a| a.as_str())
-        .ok_or_else(|| bad("Redrive policy does not contain mandatory attribute: deadLetterTargetArn."))?;
+        .ok_or_else(|| bad("Redrive policy does not contain mandatory attribute: deadLetterTargetArn."))?
+        .as_str()
+        .filter(|a| a.starts_with("arn:") && a.split(':').count() == 6)
+        .ok_or_else(|| bad("Invalid value for deadLetterTargetArn."))?;
     let count = match obj.get("maxReceiveCount") {
         Some(serde_json::Value::Number(n)) => n.as_i64(),
         Some(serde_json::Value::String(s)) => s.parse::<i64>().ok(),
@@ -286,6 +314,23 @@ impl Attributes {
         if !fifo {
             all.remove("FifoQueue");
         }
+        // KMS encryption replaces SQS-managed encryption; an empty key id removes it (as
+        // recorded: SqsManagedSseEnabled then stays false).
+        match given.get("KmsMasterKeyId").map(String::as_str) {
+            Some("") => {
+                all.remove("KmsMasterKeyId");
+                all.remove("KmsDataKeyReusePeriodSeconds");
+            }
+            Some(_) => {
+                all.insert("SqsManagedSseEnabled".into(), "false".into());
+                all.entry("KmsDataKeyReusePeriodSeconds".into())
+                    .or_insert_with(|| "300".into());
+            }
+            None => {}
+        }
+        if !all.contains_key("KmsMasterKeyId") {
+            all.remove("KmsDataKeyReusePeriodSeconds");
+        }
         Attributes(all)
     }
 }
@@ -310,6 +355,20 @@ mod tests {
         assert!(check("ContentBasedDeduplication", "true", false, true).is_err());
         assert!(check("ContentBasedDeduplication", "true", true, true).is_ok());
         assert!(check("FifoQueue", "true", false, false).is_err());
+        assert!(
+            check("FifoQueue", "false", false, true).is_err(),
+            "unknown on a standard queue"
+        );
+        assert!(check("FifoQueue", "true", true, false).is_ok());
+        assert!(check("FifoQueue", "false", true, false).is_err());
+        let both = BTreeMap::from([
+            ("KmsMasterKeyId".to_owned(), "k".to_owned()),
+            ("SqsManagedSseEnabled".to_owned(), "true".to_owned()),
+        ]);
+        assert!(check_all(&both, false, true).is_err());
+        let kms = Attributes::with_defaults(&BTreeMap::from([("KmsMasterKeyId".to_owned(), "k".to_owned())]), false);
+        assert_eq!(kms.get("SqsManagedSseEnabled"), Some("false"));
+        assert_eq!(kms.get("KmsDataKeyReusePeriodSeconds"), Some("300"));
     }
 
     #[test]

@@ -265,6 +265,56 @@ impl Sqs {
         Ok(())
     }
 
+    /// AddPermission: a statement labelled `label` in the queue's Policy, allowing the
+    /// accounts the actions (as SQS writes it: `SQS:<Action>`).
+    pub async fn add_permission(&self, name: &str, label: &str, accounts: &[String], actions: &[String]) -> Result<()> {
+        let q = self.queue(name)?;
+        let mut policy = policy_of(&q.lock().def.attributes, &q.arn);
+        let statements = policy["Statement"].as_array_mut().expect("policy_of makes a list");
+        if statements.iter().any(|s| s["Sid"] == label) {
+            return Err(QueueError::InvalidParameterValue(format!(
+                "Value {label} for parameter Label is invalid. Reason: Already exists."
+            )));
+        }
+        let principals: Vec<String> = accounts.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect();
+        let actions: Vec<String> = actions.iter().map(|a| format!("SQS:{a}")).collect();
+        let one_or_many = |v: Vec<String>| match v.len() {
+            1 => serde_json::Value::String(v.into_iter().next().unwrap_or_default()),
+            _ => serde_json::Value::from(v),
+        };
+        statements.push(serde_json::json!({
+            "Sid": label,
+            "Effect": "Allow",
+            "Principal": {"AWS": one_or_many(principals)},
+            "Action": one_or_many(actions),
+            "Resource": q.arn,
+        }));
+        self.set_policy(name, Some(policy)).await
+    }
+
+    /// RemovePermission: drops the statement labelled `label` (the Policy goes with its last
+    /// statement).
+    pub async fn remove_permission(&self, name: &str, label: &str) -> Result<()> {
+        let q = self.queue(name)?;
+        let mut policy = policy_of(&q.lock().def.attributes, &q.arn);
+        let statements = policy["Statement"].as_array_mut().expect("policy_of makes a list");
+        let before = statements.len();
+        statements.retain(|s| s["Sid"] != label);
+        if statements.len() == before {
+            return Err(QueueError::InvalidParameterValue(format!(
+                "Value {label} for parameter Label is invalid. Reason: can't find label."
+            )));
+        }
+        let empty = statements.is_empty();
+        self.set_policy(name, (!empty).then_some(policy)).await
+    }
+
+    async fn set_policy(&self, name: &str, policy: Option<serde_json::Value>) -> Result<()> {
+        let text = policy.map(|p| p.to_string()).unwrap_or_default();
+        self.set_attributes(name, BTreeMap::from([("Policy".to_owned(), text)]))
+            .await
+    }
+
     pub fn list_tags(&self, name: &str) -> Result<BTreeMap<String, String>> {
         Ok(self.queue(name)?.lock().def.tags.clone())
     }
@@ -304,10 +354,27 @@ impl Sqs {
             });
             g.state.purge(below);
             g.purged_below = below;
+            // A purge also forgets FIFO deduplication ids (recorded against AWS).
+            g.dedup.clear();
             g.last_purge_ms = Some(now);
         }
         self.commit().await
     }
+}
+
+/// The queue's Policy as JSON, or a fresh one (version 2008-10-17, as SQS writes them).
+fn policy_of(attributes: &Attributes, arn: &str) -> serde_json::Value {
+    let parsed = attributes
+        .get("Policy")
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .filter(|p| p["Statement"].is_array());
+    parsed.unwrap_or_else(|| {
+        serde_json::json!({
+            "Version": "2008-10-17",
+            "Id": format!("{arn}/SQSDefaultPolicy"),
+            "Statement": [],
+        })
+    })
 }
 
 #[cfg(test)]

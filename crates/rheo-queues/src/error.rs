@@ -7,7 +7,7 @@ pub enum QueueError {
     QueueDoesNotExist,
     /// CreateQueue for an existing name with different attributes (naming the first that
     /// differs) or tags.
-    #[error("a queue with this name exists: {0}")]
+    #[error("{0}")]
     QueueNameExists(String),
     #[error("a queue of this name was deleted less than 60 seconds ago")]
     QueueDeletedRecently,
@@ -35,6 +35,16 @@ pub enum QueueError {
     OverLimit(String),
     #[error("{0}")]
     InvalidAddress(String),
+    #[error("{0}")]
+    EmptyBatchRequest(String),
+    #[error("{0}")]
+    TooManyEntriesInBatchRequest(String),
+    #[error("{0}")]
+    BatchEntryIdsNotDistinct(String),
+    #[error("{0}")]
+    InvalidBatchEntryId(String),
+    #[error("{0}")]
+    BatchRequestTooLong(String),
     #[error("{0}")]
     InvalidSecurity(String),
     /// The journal could not be written: nothing was acknowledged.

@@ -46,8 +46,18 @@ const MAX_VISIBILITY_MS: i64 = 43_200_000;
 impl Sqs {
     /// SendMessage and SendMessageBatch: each entry is checked and stored, or gets its
     /// error; the call returns once every stored entry is durable.
-    pub async fn send(&self, name: &str, entries: Vec<SendEntry>, sender: &str) -> Result<Vec<Result<Sent>>> {
+    /// `batch`: SendMessageBatch, whose FIFO id rules and total size fail the whole request.
+    pub async fn send(
+        &self,
+        name: &str,
+        entries: Vec<SendEntry>,
+        sender: &str,
+        batch: bool,
+    ) -> Result<Vec<Result<Sent>>> {
         let q = self.queue(name)?;
+        if batch {
+            send::check_batch_size(&entries)?;
+        }
         let now = self.now();
         let mut out = Vec::with_capacity(entries.len());
         {
@@ -61,8 +71,16 @@ impl Sqs {
                 content_based_dedup: attrs.content_based_dedup(),
                 maximum_message_size: attrs.maximum_message_size(),
             };
+            if batch && q.fifo {
+                for e in &entries {
+                    send::fifo_ids(e, &rules).map_err(|e| match e {
+                        QueueError::MissingParameter(m) => QueueError::InvalidParameterValue(m),
+                        other => other,
+                    })?;
+                }
+            }
             for e in entries {
-                if let Err(err) = send::check(&e, &rules) {
+                if let Err(err) = send::check(&e, &rules, batch) {
                     out.push(Err(err));
                     continue;
                 }
@@ -308,6 +326,8 @@ impl Sqs {
     /// Journals a message's arrival in `target` (a dead letter, or a move task's message)
     /// and returns it as `target` will hold it; [`Sqs::insert_moved`] then adds it, once the
     /// source's lock is released.
+    /// The message keeps its id, attributes, sent time and receive count (as AWS's dead
+    /// letters do).
     pub(crate) fn push_moved(
         &self,
         target: &Queue,
@@ -321,8 +341,6 @@ impl Sqs {
                 no: key,
                 journal_key: key,
                 visible_at_ms: now,
-                receive_count: 0,
-                first_receive_ms: None,
                 sequence: target.fifo.then_some(SEQUENCE_BASE + u128::from(key)),
                 dead_letter_source,
                 ..m
@@ -388,15 +406,13 @@ impl Sqs {
                             "Value {seconds} for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided."
                         )));
                     }
-                    let m = g
-                        .state
-                        .get(r.no)
-                        .filter(|m| m.receive_count > 0 && m.visible_at_ms > now)
-                        .ok_or_else(|| {
-                            QueueError::MessageNotInflight(
-                                "Message does not exist or is not available for visibility timeout change.".into(),
-                            )
-                        })?;
+                    // AWS answers a change after the visibility expired with success, and one
+                    // for a message that is gone with this (MessageNotInflight is never seen).
+                    let m = g.state.get(r.no).ok_or_else(|| {
+                        QueueError::InvalidParameterValue(format!(
+                            "Value {h} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+                        ))
+                    })?;
                     let first = m.first_receive_ms.unwrap_or(now);
                     let visible_at = now + seconds * 1000;
                     if visible_at - first > MAX_VISIBILITY_MS {

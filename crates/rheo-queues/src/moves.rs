@@ -7,6 +7,7 @@
 
 use crate::error::{QueueError, Result};
 use crate::journal::Record;
+use crate::message::Message;
 use crate::service::Sqs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +98,7 @@ impl Sqs {
             .iter()
             .any(|t| t.source_arn == source_arn && t.status == MoveStatus::Running)
         {
-            return Err(QueueError::UnsupportedOperation(
+            return Err(QueueError::InvalidParameterValue(
                 "There is already a task running. Only one active task is allowed for a source queue arn at a given time."
                     .into(),
             ));
@@ -219,7 +220,14 @@ impl Sqs {
                     failure = Some("AWS.SimpleQueueService.NonExistentQueue".to_owned());
                     break;
                 };
-                let copy = self.push_moved(&dest, m, None, now);
+                // Moved back (or on), a message starts counting its receives again: it would
+                // otherwise go straight back to the dead-letter queue.
+                let fresh = Message {
+                    receive_count: 0,
+                    first_receive_ms: None,
+                    ..m
+                };
+                let copy = self.push_moved(&dest, fresh, None, now);
                 self.journal().push(&Record::Delete { queue: source.id, no }, now);
                 g.state.remove(no);
                 arrived.push((dest, copy));

@@ -471,8 +471,5 @@ pub(crate) fn off_worker<T>(f: impl FnOnce() -> T) -> T {
 }
 
 pub(crate) fn check_attrs(given: &BTreeMap<String, String>, fifo: bool, creating: bool) -> Result<()> {
-    for (k, v) in given {
-        attributes::check(k, v, fifo, creating)?;
-    }
-    Ok(())
+    attributes::check_all(given, fifo, creating)
 }

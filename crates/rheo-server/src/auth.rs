@@ -16,6 +16,7 @@
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
 use rheo_engine::Engine;
+use rheo_queues::{Sqs, SqsConfig};
 use rheo_wire::sigv4::{self, RequestParts, SigError, Signature};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -115,11 +116,13 @@ const TARGET_HEADER: &str = "x-amz-target";
 /// signature's shape, its region, its key, its time, the headers it covers and how it covers
 /// the payload. Runs before any of the body is read, so nothing is held for a request that is
 /// going to be refused. `tls` says whether the request came over TLS.
+/// `service` is the signing name the request's service expects (`kinesis`, `sqs`).
 pub fn authenticate_headers(
     cfg: &AuthConfig,
     req: &RequestParts<'_>,
     now_ms: i64,
     tls: bool,
+    service: &str,
 ) -> Result<Pending, ApiError> {
     let sig = sigv4::parse(req).map_err(sig_error)?;
     let region = &sig.scope.region;
@@ -153,10 +156,10 @@ pub fn authenticate_headers(
     let Some(cred) = cfg.credentials.iter().find(|c| c.access_key_id == sig.scope.access_key) else {
         return Err(sig_error(SigError::UnknownKey));
     };
-    if sig.scope.service != "kinesis" {
-        return Err(sig_error(SigError::Incomplete(
-            "Credential should be scoped to correct service: 'kinesis'.".into(),
-        )));
+    if sig.scope.service != service {
+        return Err(sig_error(SigError::Incomplete(format!(
+            "Credential should be scoped to correct service: '{service}'."
+        ))));
     }
     sigv4::check_time(&sig, now_ms).map_err(sig_error)?;
     let signed = |h: &str| sig.signed_headers.iter().any(|s| s == h);
@@ -215,6 +218,8 @@ impl Pending {
 pub struct TenantState {
     pub tenant: Tenant,
     pub engine: Engine,
+    /// The tenant's queues, opened on its first SQS request (in `<data>/sqs`).
+    sqs: Mutex<Option<Sqs>>,
     pub faults: Faults,
     /// Request-body bytes (charged twice, as in the global budget) this tenant may hold.
     pub body_budget: Arc<Semaphore>,
@@ -345,10 +350,33 @@ impl TenantState {
         TenantState {
             tenant,
             engine,
+            sqs: Mutex::new(None),
             faults: Faults::new(faults.to_vec()),
             body_budget: Arc::new(Semaphore::new(limits.body_bytes)),
             last_used_ms: AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// The tenant's SQS service, opened (from its directory beside the engine's) on first
+    /// use.
+    pub fn sqs(&self) -> Result<Sqs, ApiError> {
+        let mut slot = self.sqs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let cfg = self.engine.config();
+        let config = SqsConfig {
+            data_dir: cfg.data_dir.join("sqs"),
+            account: self.tenant.account.clone(),
+            region: self.tenant.region.clone(),
+            log: cfg.log,
+        };
+        let sqs = Sqs::open(config, self.engine.clock(), self.engine.disk()).map_err(|e| {
+            tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the queues failed");
+            ApiError::internal()
+        })?;
+        *slot = Some(sqs.clone());
+        Ok(sqs)
     }
 
     fn touch(&self, now: i64) {

@@ -9,6 +9,9 @@ pub struct ApiError {
     pub kind: &'static str,
     pub status: StatusCode,
     pub message: Option<String>,
+    /// Services with `awsQueryCompatible` (SQS) also send their query protocol's error code
+    /// and fault (`AWS.SimpleQueueService.NonExistentQueue;Sender`) in `x-amzn-query-error`.
+    pub query_error: Option<String>,
 }
 
 impl ApiError {
@@ -17,6 +20,7 @@ impl ApiError {
             kind,
             status: StatusCode::BAD_REQUEST,
             message: Some(message.into()),
+            query_error: None,
         }
     }
     pub fn validation(message: String) -> ApiError {
@@ -31,6 +35,7 @@ impl ApiError {
             kind: "SerializationException",
             status: StatusCode::BAD_REQUEST,
             message: None,
+            query_error: None,
         }
     }
     pub fn invalid_argument(message: impl Into<String>) -> ApiError {
@@ -41,6 +46,7 @@ impl ApiError {
             kind: "UnknownOperationException",
             status: StatusCode::BAD_REQUEST,
             message: None,
+            query_error: None,
         }
     }
     pub fn internal() -> ApiError {
@@ -48,6 +54,7 @@ impl ApiError {
             kind: "InternalFailure",
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: Some("Internal service failure.".into()),
+            query_error: None,
         }
     }
 

@@ -118,6 +118,7 @@ impl FaultRule {
             kind,
             status,
             message: Some(format!("Rate exceeded for {action} (fault injected by Rheo).")),
+            query_error: None,
         }
     }
 }

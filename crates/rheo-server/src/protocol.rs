@@ -1,5 +1,5 @@
-//! The two wire protocols of the Kinesis API: AWS JSON 1.1 and AWS CBOR 1.1 (the Java SDK's
-//! default), told apart by the request's Content-Type. Handlers speak JSON; a CBOR request is
+//! The JSON wire protocols: AWS JSON 1.0 (SQS), and for Kinesis AWS JSON 1.1 and AWS CBOR 1.1
+//! (the Java SDK's default), told apart by the request's Content-Type. Handlers speak JSON; a CBOR request is
 //! transcoded to JSON on the way in and its response back to CBOR on the way out
 //! (`rheo_wire::cbor`), so every operation has one implementation.
 
@@ -10,7 +10,10 @@ use http::HeaderMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
+    /// AWS JSON 1.1 (Kinesis).
     Json,
+    /// AWS JSON 1.0 (SQS).
+    Json10,
     Cbor,
 }
 
@@ -28,6 +31,7 @@ impl Protocol {
     pub fn content_type(self) -> &'static str {
         match self {
             Protocol::Json => "application/x-amz-json-1.1",
+            Protocol::Json10 => "application/x-amz-json-1.0",
             Protocol::Cbor => CBOR_CONTENT_TYPE,
         }
     }
@@ -35,7 +39,7 @@ impl Protocol {
     /// The request body as the JSON handlers read.
     pub fn decode(self, body: Bytes) -> Result<Bytes, ApiError> {
         match self {
-            Protocol::Json => Ok(body),
+            Protocol::Json | Protocol::Json10 => Ok(body),
             Protocol::Cbor => rheo_wire::cbor::to_json(&body).map(Bytes::from).map_err(|e| {
                 tracing::debug!(error = %e, "CBOR request body does not decode");
                 ApiError::serialization(format!("Unable to parse the request body: {e}"))
@@ -46,7 +50,7 @@ impl Protocol {
     /// A successful response body in this protocol. Streamed bodies are gathered first (a
     /// CBOR GetRecords response is written whole); event streams already speak it.
     pub async fn encode(self, body: ResponseBody) -> Result<ResponseBody, ApiError> {
-        if self == Protocol::Json {
+        if self != Protocol::Cbor {
             return Ok(body);
         }
         let json = match body {
@@ -78,7 +82,7 @@ impl Protocol {
     /// `:content-type`.
     pub fn event_payload(self, json: Vec<u8>) -> (Vec<u8>, &'static str) {
         match self {
-            Protocol::Json => (json, "application/json"),
+            Protocol::Json | Protocol::Json10 => (json, "application/json"),
             Protocol::Cbor => match rheo_wire::cbor::from_json(&json) {
                 Ok(cbor) => (cbor, CBOR_CONTENT_TYPE),
                 Err(e) => {

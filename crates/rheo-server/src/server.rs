@@ -14,7 +14,7 @@ use crate::conn::{self, Activity, Timeouts, Tracked, Watched};
 use crate::error::ApiError;
 use crate::faults::FaultRule;
 pub use crate::protocol::Protocol;
-use crate::router;
+use crate::router::{self, Route, Service};
 use crate::tls::TlsSource;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -285,6 +285,7 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
             kind: "AccessDeniedException",
             status: StatusCode::FORBIDDEN,
             message: Some("This server accepts requests only over TLS (require-tls).".into()),
+            query_error: None,
         };
         return error_response(&e, protocol);
     }
@@ -316,10 +317,15 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
             return refusal;
         }
         // Before the signature, as AWS does: an unknown target costs nothing to refuse.
-        if !router::known_target(&target) {
+        let Some(route) = router::route(&target) else {
             return error_response(&ApiError::unknown_operation(), protocol);
-        }
-        let reply = match read_and_dispatch(app, conn, &target, req, protocol).await {
+        };
+        // SQS speaks AWS JSON 1.0 only.
+        let protocol = match route.service {
+            Service::Sqs => Protocol::Json10,
+            Service::Kinesis => protocol,
+        };
+        let reply = match read_and_dispatch(app, conn, route, req, protocol).await {
             Ok(body) => protocol.encode(body).await,
             Err(e) => Err(e),
         };
@@ -384,6 +390,7 @@ fn unreadable_content_type(headers: &http::HeaderMap, target: &str) -> Option<Re
         .unwrap_or_default();
     let readable = [
         Protocol::Json.content_type(),
+        Protocol::Json10.content_type(),
         Protocol::Cbor.content_type(),
         "application/json",
     ]
@@ -493,7 +500,7 @@ fn request_parts<'a>(parts: &'a http::request::Parts, headers: &'a [(&'a str, &'
 async fn read_and_dispatch(
     app: &App,
     conn: &Conn,
-    target: &str,
+    route: Route,
     req: Request<Incoming>,
     protocol: Protocol,
 ) -> Result<ResponseBody, ApiError> {
@@ -503,12 +510,16 @@ async fn read_and_dispatch(
     let now = app.tenants.default_tenant().engine.now();
     // Admission comes after authentication: nothing of the body is read, and no budget is
     // taken, for a request whose signature is already known to fail.
-    let pending = auth::authenticate_headers(&app.auth, &signed, now, conn.tls)?;
+    let service = route.service.signing_name();
+    let pending = auth::authenticate_headers(&app.auth, &signed, now, conn.tls, service)?;
     let tenant = app.tenants.get(&pending.tenant)?;
     let (body, _charge) = read_body(app, conn, &tenant, &parts, body).await?;
     pending.verify_body(&signed, &body)?;
     let body = protocol.decode(body)?;
-    let action = target.strip_prefix(router::TARGET_PREFIX).unwrap_or_default();
+    if route.service == Service::Sqs {
+        return sqs(conn, &tenant, &parts, route, &body).await;
+    }
+    let action = route.op.name.as_str();
     let fault = tenant.faults.for_action(action);
     if let Some(f) = &fault {
         if f.latency_ms > 0 {
@@ -518,7 +529,35 @@ async fn read_and_dispatch(
             return Err(f.error(action));
         }
     }
-    router::dispatch(&tenant.engine, target, &body, fault.as_ref(), protocol).await
+    router::dispatch(&tenant.engine, route.op, &body, fault.as_ref(), protocol).await
+}
+
+/// An SQS request, its body read and its signature verified.
+async fn sqs(
+    conn: &Conn,
+    tenant: &TenantState,
+    parts: &http::request::Parts,
+    route: Route,
+    body: &[u8],
+) -> Result<ResponseBody, ApiError> {
+    let input = router::checked_input(route.service.model(), route.op, body)?;
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    let scheme = if conn.tls { "https" } else { "http" };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ctx = crate::ops::sqs::Ctx {
+        sqs: tenant.sqs()?,
+        base_url: format!("{scheme}://{host}"),
+        trace_header: header("x-amzn-trace-id"),
+        sender: tenant.tenant.account.clone(),
+    };
+    crate::ops::sqs::dispatch(&ctx, &route.op.name, input)
+        .await
+        .map(ResponseBody::full)
 }
 
 /// Reads a request body, charging each piece as it arrives to the connection's, the tenant's
@@ -593,6 +632,7 @@ async fn admit(budget: &Arc<Semaphore>, n: u32, wait: Duration) -> Result<OwnedS
             kind: "ServiceUnavailable",
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: Some("The server is holding as many request bytes as it may; retry shortly.".into()),
+            query_error: None,
         }),
     }
 }
@@ -619,7 +659,7 @@ async fn admin(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Respo
                 credentials: vec![cred.clone()],
                 ..app.auth.clone()
             };
-            match auth::authenticate_headers(&cfg, &signed, now, conn.tls) {
+            match auth::authenticate_headers(&cfg, &signed, now, conn.tls, "kinesis") {
                 Ok(p) => Some(p),
                 Err(e) => return error_response(&e, Protocol::Json),
             }
@@ -631,7 +671,7 @@ async fn admin(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Respo
             );
         }
         None if app.auth.credentials.is_empty() => None,
-        None => match auth::authenticate_headers(&app.auth, &signed, now, conn.tls) {
+        None => match auth::authenticate_headers(&app.auth, &signed, now, conn.tls, "kinesis") {
             Ok(p) => Some(p),
             Err(e) => return error_response(&e, Protocol::Json),
         },
@@ -688,6 +728,7 @@ fn too_large(max: usize) -> ApiError {
         kind: "SerializationException",
         status: StatusCode::PAYLOAD_TOO_LARGE,
         message: Some(format!("Request body exceeds the limit of {max} bytes.")),
+        query_error: None,
     }
 }
 
@@ -740,12 +781,15 @@ fn request_id() -> String {
 
 fn error_response(e: &ApiError, protocol: Protocol) -> Response<ResponseBody> {
     let body = match protocol {
-        Protocol::Json => rheo_wire::error::error_body(e.kind, e.message.as_deref()),
+        Protocol::Json | Protocol::Json10 => rheo_wire::error::error_body(e.kind, e.message.as_deref()),
         Protocol::Cbor => rheo_wire::cbor::error_body(e.kind, e.message.as_deref()),
     };
     let mut resp = respond(e.status, ResponseBody::full(body), protocol);
     if let Ok(v) = HeaderValue::from_str(e.kind) {
         resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    if let Some(v) = e.query_error.as_deref().and_then(|q| HeaderValue::from_str(q).ok()) {
+        resp.headers_mut().insert("x-amzn-query-error", v);
     }
     resp
 }

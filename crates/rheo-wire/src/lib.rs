@@ -17,6 +17,7 @@ pub mod model;
 pub mod records;
 pub mod shapes;
 pub mod sigv4;
+pub mod sqs;
 pub mod validate;
 
 use base64::Engine as _;

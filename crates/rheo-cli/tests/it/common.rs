@@ -176,6 +176,10 @@ impl TestServer {
         Client::from_conf(config)
     }
 
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        sqs_client(&self.url())
+    }
+
     pub fn client(&self) -> Client {
         client_for(&self.url())
     }
@@ -228,6 +232,23 @@ pub fn client_with(url: &str, region: &str, access_key: &str, secret: &str) -> C
         .http_client(http)
         .build();
     Client::from_conf(config)
+}
+
+/// An SQS client for this server, signing as the server's own account.
+pub fn sqs_client(url: &str) -> aws_sdk_sqs::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }
 
 /// Adds a well-formed (unverified) SigV4 signature for the server's own account in us-east-1:

@@ -19,5 +19,6 @@ mod reshard;
 mod retention;
 mod settings;
 mod sigv4;
+mod sqs;
 mod tags;
 mod tls;

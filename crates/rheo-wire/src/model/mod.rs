@@ -27,6 +27,10 @@ pub struct Model {
     pub target_prefix: Option<String>,
     pub signing_name: Option<String>,
     pub protocol: String,
+    /// `awsQueryCompatible` (SQS): the service reports constraint errors itself, with the
+    /// codes of its query protocol (MissingParameter, InvalidAttributeName, ...), so the check
+    /// stops after the types.
+    pub query_compatible: bool,
     operations: HashMap<String, Operation>,
     shapes: Vec<Shape>,
 }
@@ -223,6 +227,7 @@ impl Model {
             target_prefix: raw.metadata.target_prefix,
             signing_name: raw.metadata.signing_name.or(raw.metadata.endpoint_prefix),
             protocol: raw.metadata.protocol,
+            query_compatible: raw.metadata.aws_query_compatible.is_some(),
             operations,
             shapes,
         })
@@ -234,6 +239,10 @@ impl Model {
 
     pub fn shape(&self, id: ShapeId) -> Option<&Shape> {
         self.shapes.get(id)
+    }
+
+    pub fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.operations.values()
     }
 
     pub fn shapes(&self) -> &[Shape] {
@@ -314,6 +323,10 @@ pub static KINESIS: LazyLock<Model> = LazyLock::new(|| {
     m
 });
 
+/// Amazon SQS (2012-11-05), AWS JSON 1.0 with `awsQueryCompatible`.
+pub static SQS: LazyLock<Model> =
+    LazyLock::new(|| Model::from_json(include_str!("../../models/sqs.json")).expect("the SQS model loads"));
+
 /// The order in which AWS checks the members of Kinesis inputs, as kinesalite's tests recorded
 /// it against AWS (its `validations/*.js` reproduce every exact message of those tests). Members
 /// added to the model since come after, in model order (their place is not known).
@@ -391,6 +404,7 @@ struct RawMetadata {
     target_prefix: Option<String>,
     signing_name: Option<String>,
     endpoint_prefix: Option<String>,
+    aws_query_compatible: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,18 @@
+//! AddPermission: a labelled statement in the queue's Policy.
+
+use super::{Ctx, Node, api_error, empty, parse, queue_name, required};
+use crate::router::Reply;
+use rheo_wire::sqs::PermissionInput;
+
+pub async fn handle(ctx: &Ctx, input: Node<'_>) -> Reply {
+    let input: PermissionInput = parse(input)?;
+    let name = queue_name(ctx, input.queue_url)?;
+    let label = required(input.label, "Label")?;
+    let accounts = required(input.aws_account_ids, "AWSAccountIds")?;
+    let actions = required(input.actions, "Actions")?;
+    ctx.sqs
+        .add_permission(&name, &label, &accounts, &actions)
+        .await
+        .map_err(api_error)?;
+    empty()
+}

@@ -1,0 +1,15 @@
+//! DeleteMessage.
+
+use super::{Ctx, Node, api_error, empty, parse, queue_name, required};
+use crate::error::ApiError;
+use crate::router::Reply;
+use rheo_wire::sqs::DeleteMessageInput;
+
+pub async fn handle(ctx: &Ctx, input: Node<'_>) -> Reply {
+    let input: DeleteMessageInput = parse(input)?;
+    let name = queue_name(ctx, input.queue_url)?;
+    let handle = required(input.receipt_handle, "ReceiptHandle")?;
+    let mut results = ctx.sqs.delete(&name, &[handle]).await.map_err(api_error)?;
+    results.pop().ok_or_else(ApiError::internal)?.map_err(api_error)?;
+    empty()
+}

@@ -586,7 +586,7 @@ async fn dead_letters_move_after_max_receives_and_move_back() {
         "the count goes on"
     );
     let sources = c.list_dead_letter_source_queues().queue_url(&dlq).send().await.unwrap();
-    assert_eq!(sources.queue_urls(), [src.clone()]);
+    assert_eq!(sources.queue_urls(), std::slice::from_ref(&src));
 
     // A move task with no destination sends it back to its source.
     let task = c.start_message_move_task().source_arn(dlq_arn).send().await.unwrap();

@@ -315,6 +315,16 @@ impl Sqs {
             .await
     }
 
+    /// Every message the queue holds, visible or not, in send order, without receiving
+    /// any (for checks and tools).
+    pub fn stored(&self, name: &str) -> Result<Vec<crate::Message>> {
+        let q = self.queue(name)?;
+        let g = q.lock();
+        let mut all: Vec<crate::Message> = g.state.messages().cloned().collect();
+        all.sort_by_key(|m| m.no);
+        Ok(all)
+    }
+
     pub fn list_tags(&self, name: &str) -> Result<BTreeMap<String, String>> {
         Ok(self.queue(name)?.lock().def.tags.clone())
     }

@@ -283,18 +283,27 @@ impl Sqs {
             g.attempts.retain(|_, a| a.expires_ms > now);
         }
         self.run_moves(now).await;
-        if let Err(e) = self.compact(now).await {
-            tracing::warn!(error = %e, "compacting the queues' journal failed; will retry");
+        // A bounded amount of compaction per tick: at most 16 segments.
+        for _ in 0..16 {
+            match self.compact(now).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "compacting the queues' journal failed; will retry");
+                    break;
+                }
+            }
         }
     }
 
     /// Copies the live state held in the oldest journal segment to the end, then deletes
     /// that segment; done while there are at least three segments and the oldest holds
-    /// less than half a segment of live messages, or there are more than eight.
-    async fn compact(&self, now: i64) -> Result<()> {
+    /// less than half a segment of live messages, or there are more than eight. Says whether
+    /// a segment went.
+    async fn compact(&self, now: i64) -> Result<bool> {
         let bases = self.journal().reader().segment_bases();
         if bases.len() < 3 {
-            return Ok(());
+            return Ok(false);
         }
         let below = bases[1];
         let live: usize = self
@@ -310,7 +319,7 @@ impl Sqs {
             })
             .sum();
         if bases.len() <= 8 && live as u64 > self.inner.config.log.segment_bytes / 2 {
-            return Ok(());
+            return Ok(false);
         }
         for q in self.all_queues() {
             let mut g = q.lock();
@@ -353,7 +362,7 @@ impl Sqs {
         let reader = self.journal().reader().clone();
         let removed = off_worker(|| reader.trim_below_key(below)).map_err(|e| QueueError::Internal(e.to_string()))?;
         tracing::debug!(removed, below, "compacted the queues' journal");
-        Ok(())
+        Ok(removed > 0)
     }
 }
 

@@ -158,11 +158,11 @@ async fn run(steps: Vec<Step>) {
                 let mut rng = seed;
                 disk.power_cut(|_, len| {
                     rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    if len == 0 { 0 } else { (rng >> 33) as usize % (len + 1) }
+                    if len == 0 { 0 } else { (rng >> 33) % (len + 1) }
                 });
                 sqs = open(&disk, &clock);
                 m.handles.clear();
-                for q in 0..2 {
+                for (q, name) in QUEUES.iter().enumerate() {
                     let held = contents(&sqs, q);
                     for body in &m.live[q] {
                         assert!(
@@ -175,8 +175,7 @@ async fn run(steps: Vec<Step>) {
                         assert!(!m.deleted.contains(body), "deleted {body} came back");
                         assert!(
                             m.live[q].contains(body) || m.doubtful.contains(body),
-                            "{body} appeared in {}",
-                            QUEUES[q]
+                            "{body} appeared in {name}"
                         );
                     }
                     // What survived is now known: doubtful ones that came back are live.

@@ -20,5 +20,6 @@ mod retention;
 mod settings;
 mod sigv4;
 mod sqs;
+mod sqs_crash;
 mod tags;
 mod tls;

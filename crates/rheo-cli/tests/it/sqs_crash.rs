@@ -183,7 +183,7 @@ async fn sigkill_under_load_loses_no_acknowledged_message() {
         // Every visibility of the round (at most 2 seconds) has ended.
         tokio::time::sleep(Duration::from_millis(2_100)).await;
         let c = sqs_client(&server.url);
-        let seen = seen.lock().unwrap();
+        let seen = std::mem::take(&mut *seen.lock().unwrap());
         for q in 0..2 {
             let url = format!("{}/000000000000/{}", server.url, QUEUES[q]);
             let drained = drain(&c, &url).await;

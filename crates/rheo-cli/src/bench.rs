@@ -518,7 +518,7 @@ async fn split_under_load(t: &Target, stream: &str, args: &BenchArgs) -> anyhow:
     })
 }
 
-fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
+pub(crate) fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
     (at(0.50), at(0.99))
@@ -901,7 +901,7 @@ fn print_table(all: &[(String, Results)]) {
     }
 }
 
-fn fmt(v: f64) -> String {
+pub(crate) fn fmt(v: f64) -> String {
     if v.is_nan() {
         "–".into()
     } else if v >= 100.0 {

@@ -1,8 +1,10 @@
-//! The `rheo` binary: `rheo serve` runs the server; `rheo bench` drives any Kinesis endpoint.
+//! The `rheo` binary: `rheo serve` runs the server; `rheo bench` drives any Kinesis endpoint,
+//! `rheo bench-sqs` any SQS endpoint.
 
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_sqs;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +22,8 @@ enum Command {
     Serve(Box<config::ServeArgs>),
     /// Measure an endpoint (Rheo or any other Kinesis implementation).
     Bench(bench::BenchArgs),
+    /// Measure an SQS endpoint (Rheo, moto's server, ...).
+    BenchSqs(bench_sqs::BenchSqsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +36,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(config::serve(*args)),
         Command::Bench(args) => runtime.block_on(bench::run(args)),
+        Command::BenchSqs(args) => runtime.block_on(bench_sqs::run(args)),
     }
 }

@@ -237,9 +237,12 @@ async fn latency(t: &Target, url: &str, n: usize) -> anyhow::Result<(f64, f64)> 
     Ok(crate::bench::percentiles(lat))
 }
 
+/// A table row: its label, how to read it from the results, and whether higher is better.
+type Row = (&'static str, fn(&Results) -> f64, bool);
+
 fn print_table(all: &[(String, Results)]) {
     let Some((base_name, base)) = all.first() else { return };
-    let rows: [(&str, fn(&Results) -> f64, bool); 4] = [
+    let rows: [Row; 4] = [
         ("SendMessageBatch 10 × 100 B, messages/s", |r| r.send_msgs_s, true),
         (
             "ReceiveMessage + DeleteMessageBatch, messages/s",

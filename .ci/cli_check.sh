@@ -42,4 +42,21 @@ if [ -n "${2:-}" ]; then
   aws --endpoint-url "https://localhost:$port" --ca-bundle "$2" kinesis list-streams >/dev/null
 fi
 k wait stream-not-exists --stream-name cli
+
+# SQS, as the README walkthrough does it.
+q() { aws --endpoint-url "$url" sqs "$@"; }
+qurl=$(q create-queue --queue-name cli-jobs --attributes VisibilityTimeout=5 --query QueueUrl --output text)
+[ "$qurl" = "$url/000000000000/cli-jobs" ] || { echo "unexpected queue URL $qurl"; exit 1; }
+[ "$(q get-queue-url --queue-name cli-jobs --query QueueUrl --output text)" = "$qurl" ]
+q send-message --queue-url "$qurl" --message-body "hello from the cli" \
+  --message-attributes '{"MyAttribute":{"DataType":"String","StringValue":"foobar"}}' \
+  --query MD5OfMessageAttributes --output text | grep -qx adb59cd4678ea5a855436b949cd07ab6
+handle=$(q receive-message --queue-url "$qurl" --wait-time-seconds 1 --query 'Messages[0].ReceiptHandle' --output text)
+[ "$(q get-queue-attributes --queue-url "$qurl" --attribute-names ApproximateNumberOfMessagesNotVisible \
+  --query Attributes.ApproximateNumberOfMessagesNotVisible --output text)" = 1 ]
+q delete-message --queue-url "$qurl" --receipt-handle "$handle"
+[ "$(q list-queues --queue-name-prefix cli- --query 'length(QueueUrls)')" = 1 ]
+if q get-queue-url --queue-name nope 2>/tmp/cli_err; then echo "get-queue-url of a missing queue succeeded"; exit 1; fi
+grep -q "AWS.SimpleQueueService.NonExistentQueue" /tmp/cli_err || { cat /tmp/cli_err; exit 1; }
+q delete-queue --queue-url "$qurl"
 echo "aws CLI check passed"

@@ -1,4 +1,6 @@
-"""Drives a running Rheo's SQS with boto3 (AWS JSON 1.0, as current botocore speaks it).
+"""Drives a running Rheo's SQS with boto3: AWS JSON 1.0, as current botocore speaks it, or
+the query protocol (form posts, XML) when AWS_DATA_PATH holds SQS's last query model
+(.ci/sqs_query_model.sh), as older SDKs speak it.
 
 Usage: python sqs_check.py http://127.0.0.1:PORT
 
@@ -22,6 +24,9 @@ sqs = boto3.client(
     aws_secret_access_key="secret",
     config=Config(retries={"max_attempts": 1}),
 )
+query = sqs.meta.service_model.protocol == "query"
+# The query model predates MessageSystemAttributeNames; AttributeNames means the same.
+system_all = {"AttributeNames": ["All"]} if query else {"MessageSystemAttributeNames": ["All"]}
 
 
 def error(call, **kwargs):
@@ -32,9 +37,10 @@ def error(call, **kwargs):
     raise SystemExit(f"{call.__name__} succeeded")
 
 
-q = sqs.create_queue(QueueName="ci-standard")["QueueUrl"]
-assert q == f"{url}/000000000000/ci-standard", q
-assert sqs.create_queue(QueueName="ci-standard")["QueueUrl"] == q
+proto = "query" if query else "json"
+q = sqs.create_queue(QueueName=f"ci-{proto}")["QueueUrl"]
+assert q == f"{url}/000000000000/ci-{proto}", q
+assert sqs.create_queue(QueueName=f"ci-{proto}")["QueueUrl"] == q
 attrs = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])["Attributes"]
 assert len(attrs) == 12 and attrs["VisibilityTimeout"] == "30", attrs
 
@@ -56,9 +62,7 @@ sent = sqs.send_message(
 assert sent["MD5OfMessageAttributes"] == "ae7155c6026991b6d54b11589678bf9c", sent
 assert sent["MD5OfMessageSystemAttributes"] == "5ae4d5d7636402d80f4eb6d213245a88", sent
 
-got = sqs.receive_message(
-    QueueUrl=q, MaxNumberOfMessages=10, MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]
-)["Messages"]
+got = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10, MessageAttributeNames=["All"], **system_all)["Messages"]
 assert sorted(m["Body"] for m in got) == ["hello", "traced"], got
 traced = next(m for m in got if m["Body"] == "traced")
 assert traced["Attributes"]["AWSTraceHeader"] == trace
@@ -82,7 +86,7 @@ sqs.tag_queue(QueueUrl=q, Tags={"team": "ci"})
 assert sqs.list_queue_tags(QueueUrl=q)["Tags"] == {"team": "ci"}
 
 # FIFO: order within a group, deduplication.
-f = sqs.create_queue(QueueName="ci.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})[
+f = sqs.create_queue(QueueName=f"ci-{proto}.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})[
     "QueueUrl"
 ]
 ids = [sqs.send_message(QueueUrl=f, MessageBody=f"f{i}", MessageGroupId="g")["MessageId"] for i in range(3)]
@@ -98,12 +102,15 @@ try:
 except sqs.exceptions.QueueDoesNotExist as e:
     err = e.response["Error"]
     assert err["Code"] == "AWS.SimpleQueueService.NonExistentQueue", err
-    assert err["QueryErrorCode"] == "QueueDoesNotExist", err
-    assert err["Message"] == "The specified queue does not exist.", err
+    if query:
+        assert err["Message"] == "The specified queue does not exist for this wsdl version.", err
+    else:
+        assert err["QueryErrorCode"] == "QueueDoesNotExist", err
+        assert err["Message"] == "The specified queue does not exist.", err
 e, _ = error(sqs.receive_message, QueueUrl=q, MaxNumberOfMessages=11)
 assert e["Code"] == "InvalidParameterValue", e
 assert e["Message"] == "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided."
 e, _ = error(sqs.send_message, QueueUrl=f, MessageBody="x")
 assert (e["Code"], e["Message"]) == ("MissingParameter", "The request must contain the parameter MessageGroupId."), e
 sqs.delete_queue(QueueUrl=q)
-print("sqs boto3 checks passed")
+print(f"sqs boto3 checks passed ({sqs.meta.service_model.protocol} protocol)")

@@ -39,7 +39,7 @@ def strip(model):
         o = pick(op, OP_KEYS)
         for k in ("input", "output"):
             if k in o:
-                o[k] = pick(o[k], ("shape", "locationName", "xmlNamespace"))
+                o[k] = pick(o[k], ("shape", "locationName", "xmlNamespace", "resultWrapper"))
         if "errors" in o:
             o["errors"] = [pick(e, ("shape",)) for e in o["errors"]]
         ops[name] = o

@@ -19,6 +19,7 @@ pub mod faults;
 mod ops;
 mod pool;
 mod protocol;
+mod query;
 mod router;
 mod server;
 pub mod tls;

@@ -100,10 +100,16 @@ pub fn checked_input<'a>(model: &Model, op: &Operation, body: &'a [u8]) -> Resul
     if body.is_empty() {
         return Err(ApiError::serialization_without_message());
     }
-    let mut input = Node::parse(body).map_err(|e| {
+    let input = Node::parse(body).map_err(|e| {
         tracing::debug!(error = %e, "request body is not JSON");
         ApiError::serialization_without_message()
     })?;
+    check_node(model, op, input)
+}
+
+/// A request tree (from JSON, or read from a query form) checked against the operation's
+/// input shape.
+pub fn check_node<'a>(model: &Model, op: &Operation, mut input: Node<'a>) -> Result<Node<'a>, ApiError> {
     if let Some(shape) = op.input {
         check_input(model, shape, &mut input).map_err(|r| match r {
             Rejection::Serialization(m) => ApiError::serialization(m),

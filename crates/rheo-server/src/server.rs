@@ -14,6 +14,7 @@ use crate::conn::{self, Activity, Timeouts, Tracked, Watched};
 use crate::error::ApiError;
 use crate::faults::FaultRule;
 pub use crate::protocol::Protocol;
+use crate::query;
 use crate::router::{self, Route, Service};
 use crate::tls::TlsSource;
 use bytes::Bytes;
@@ -130,9 +131,9 @@ impl ServerOptions {
     }
 }
 
-struct App {
-    tenants: Tenants,
-    auth: AuthConfig,
+pub(crate) struct App {
+    pub(crate) tenants: Tenants,
+    pub(crate) auth: AuthConfig,
     options: ServerOptions,
     /// Request-body bytes in memory, charged twice.
     budget: Arc<Semaphore>,
@@ -140,9 +141,9 @@ struct App {
 }
 
 /// What a request knows of its connection.
-struct Conn {
+pub(crate) struct Conn {
     peer: SocketAddr,
-    tls: bool,
+    pub(crate) tls: bool,
     activity: Arc<Activity>,
     budget: Arc<Semaphore>,
 }
@@ -298,6 +299,9 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     if origin && req.method() == Method::OPTIONS {
         return preflight(&req);
     }
+    if is_query(&req) {
+        return query::handle(app, conn, req).await;
+    }
     let target = req
         .headers()
         .get("x-amz-target")
@@ -345,6 +349,21 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         );
     }
     resp
+}
+
+/// Whether a request speaks the query protocol: a form post, or a GET with `Action=`.
+fn is_query(req: &Request<Incoming>) -> bool {
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/x-www-form-urlencoded"));
+    let get_action = req.method() == Method::GET
+        && req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("Action=")));
+    (form && req.method() == Method::POST) || get_action
 }
 
 /// The headers a browser may read from Kinesis responses (as AWS lists them).
@@ -473,7 +492,7 @@ fn health(app: &App) -> Response<ResponseBody> {
 /// A request's headers as the signature covers them. HTTP/2 carries the host as the
 /// :authority pseudo-header; clients sign it as `host` or, like the JavaScript SDK, as
 /// `:authority`.
-fn signed_headers(parts: &http::request::Parts) -> Vec<(&str, &str)> {
+pub(crate) fn signed_headers(parts: &http::request::Parts) -> Vec<(&str, &str)> {
     let mut headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
@@ -488,7 +507,10 @@ fn signed_headers(parts: &http::request::Parts) -> Vec<(&str, &str)> {
     headers
 }
 
-fn request_parts<'a>(parts: &'a http::request::Parts, headers: &'a [(&'a str, &'a str)]) -> RequestParts<'a> {
+pub(crate) fn request_parts<'a>(
+    parts: &'a http::request::Parts,
+    headers: &'a [(&'a str, &'a str)],
+) -> RequestParts<'a> {
     RequestParts {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -541,6 +563,19 @@ async fn sqs(
     body: &[u8],
 ) -> Result<ResponseBody, ApiError> {
     let input = router::checked_input(route.service.model(), route.op, body)?;
+    let ctx = sqs_ctx(conn, tenant, parts)?;
+    crate::ops::sqs::dispatch(&ctx, &route.op.name, input)
+        .await
+        .map(ResponseBody::full)
+}
+
+/// What an SQS handler knows of its request: the queues, the URL base the client called, the
+/// trace header, the sender.
+pub(crate) fn sqs_ctx(
+    conn: &Conn,
+    tenant: &TenantState,
+    parts: &http::request::Parts,
+) -> Result<crate::ops::sqs::Ctx, ApiError> {
     let host = parts
         .headers
         .get(header::HOST)
@@ -548,22 +583,23 @@ async fn sqs(
         .or_else(|| parts.uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
     let scheme = if conn.tls { "https" } else { "http" };
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let ctx = crate::ops::sqs::Ctx {
+    let trace_header = parts
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok(crate::ops::sqs::Ctx {
         sqs: tenant.sqs()?,
         base_url: format!("{scheme}://{host}"),
-        trace_header: header("x-amzn-trace-id"),
+        trace_header,
         sender: tenant.tenant.account.clone(),
-    };
-    crate::ops::sqs::dispatch(&ctx, &route.op.name, input)
-        .await
-        .map(ResponseBody::full)
+    })
 }
 
 /// Reads a request body, charging each piece as it arrives to the connection's, the tenant's
 /// and the server's budgets (twice its size: the body and what is decoded from it). The
 /// charges are held until the request is answered.
-async fn read_body(
+pub(crate) async fn read_body(
     app: &App,
     conn: &Conn,
     tenant: &TenantState,
@@ -747,7 +783,7 @@ fn respond(status: StatusCode, body: ResponseBody, protocol: Protocol) -> Respon
 
 /// The two ids AWS puts on every response: `x-amzn-RequestId` and `x-amz-id-2` (base64 of 72
 /// random bytes).
-fn ids(h: &mut http::HeaderMap) {
+pub(crate) fn ids(h: &mut http::HeaderMap) {
     if let Ok(id) = HeaderValue::from_str(&request_id()) {
         h.insert("x-amzn-requestid", id);
     }
@@ -760,7 +796,7 @@ fn ids(h: &mut http::HeaderMap) {
 
 /// A request id in AWS's UUID shape: unique within the process (a counter) and across restarts
 /// (a random part drawn at start).
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::LazyLock;
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -14,6 +14,7 @@ pub mod cbor;
 pub mod error;
 pub mod eventstream;
 pub mod model;
+pub mod query;
 pub mod records;
 pub mod shapes;
 pub mod sigv4;

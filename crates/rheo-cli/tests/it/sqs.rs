@@ -852,3 +852,88 @@ async fn queues_and_messages_survive_a_restart() {
     assert_eq!(got.messages()[0].body(), Some("once"));
     assert_eq!(got.messages()[0].message_id(), dup.message_id());
 }
+
+/// The query protocol, as SQS clients from before the switch to JSON send it: form posts (and
+/// GETs) with `Action=`, answered in XML, errors with the legacy codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_protocol_is_served_in_xml() {
+    use http_body_util::{BodyExt, Full};
+    let s = TestServer::start().await;
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let call = |method: &str, path: String, body: &str| {
+        let req = crate::common::well_formed_signature(http::Request::builder().method(method).uri(path))
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+            .body(Full::new(bytes::Bytes::from(body.to_owned())))
+            .unwrap();
+        let http = http.clone();
+        async move {
+            let resp = http.request(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, ct, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let root = format!("{}/", s.url());
+    let (status, ct, xml) = call(
+        "POST",
+        root.clone(),
+        "Action=CreateQueue&Version=2012-11-05&QueueName=legacy",
+    )
+    .await;
+    assert_eq!((status, ct.as_str()), (200, "text/xml"));
+    let url = format!("{}/000000000000/legacy", s.url());
+    assert!(
+        xml.contains(&format!(
+            "<CreateQueueResult><QueueUrl>{url}</QueueUrl></CreateQueueResult>"
+        )),
+        "{xml}"
+    );
+    let body = format!(
+        "Action=SendMessage&Version=2012-11-05&QueueUrl={}&MessageBody=a+%26+b%0D&MessageAttribute.1.Name=Hello&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=There",
+        url.replace(':', "%3A").replace('/', "%2F")
+    );
+    let (status, _, xml) = call("POST", root.clone(), &body).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.contains("<MD5OfMessageAttributes>a311262e065454b75da111d535b8dacd</MD5OfMessageAttributes>"),
+        "{xml}"
+    );
+    // A GET on the queue's URL, as the SQS guide shows.
+    let (status, _, xml) = call(
+        "GET",
+        format!("{url}?Action=ReceiveMessage&Version=2012-11-05&QueueUrl=legacy&MessageAttributeName.1=All&AttributeName.1=All"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(xml.contains("<Body>a &amp; b&#xD;</Body>"), "{xml}");
+    assert!(
+        xml.contains("<MessageAttribute><Name>Hello</Name><Value><StringValue>There</StringValue><DataType>String</DataType></Value></MessageAttribute>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute>"),
+        "{xml}"
+    );
+    let (status, _, xml) = call(
+        "POST",
+        root.clone(),
+        "Action=GetQueueUrl&Version=2012-11-05&QueueName=nope",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        xml.contains("<Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>The specified queue does not exist for this wsdl version.</Message><Detail/></Error>"),
+        "{xml}"
+    );
+    let (status, _, xml) = call("POST", root, "Action=Frobnicate&Version=2012-11-05").await;
+    assert_eq!(status, 400);
+    assert!(
+        xml.contains(
+            "<Code>InvalidAction</Code><Message>The action Frobnicate is not valid for this endpoint.</Message>"
+        ),
+        "{xml}"
+    );
+}

@@ -150,7 +150,7 @@ fn types(model: &Model, id: ShapeId, node: &mut Node<'_>) -> Result<(), String> 
             Node::Blob(_) => Ok(()),
             other => Err(mismatch_text(other, Expect::Blob)),
         },
-        Kind::List { member } => match node {
+        Kind::List { member, .. } => match node {
             Node::List(items) => {
                 // Nulls in a list are dropped, as nulls among a structure's members are.
                 items.retain(|i| !i.is_null());
@@ -399,7 +399,7 @@ fn member(model: &Model, id: ShapeId, value: &Node<'_>, field: &Path<'_>, v: &mu
     }
     match (&shape.kind, value) {
         (Kind::Structure { .. }, Node::Object(_)) => constraints(model, id, value, field, v),
-        (Kind::List { member: m }, Node::List(items)) if is_structure(model, *m) => {
+        (Kind::List { member: m, .. }, Node::List(items)) if is_structure(model, *m) => {
             for (i, item) in items.iter().enumerate() {
                 if v.len() >= MAX_VIOLATIONS {
                     return;
@@ -407,14 +407,14 @@ fn member(model: &Model, id: ShapeId, value: &Node<'_>, field: &Path<'_>, v: &mu
                 constraints(model, *m, item, &Path::Item(field, i), v);
             }
         }
-        (Kind::List { member: m }, Node::List(items))
+        (Kind::List { member: m, .. }, Node::List(items))
             if items.iter().any(|item| !broken(model, *m, item).is_empty()) =>
         {
             let shown = render(model, id, value);
             let all = stated(model, *m).join(", ");
             push(v, &shown, field, &format!("Member must satisfy constraint: [{all}]"));
         }
-        (Kind::Map { key, value: val }, Node::Object(entries)) => {
+        (Kind::Map { key, value: val, .. }, Node::Object(entries)) => {
             let shown = || render(model, id, value);
             if entries
                 .iter()
@@ -466,7 +466,7 @@ fn plain(model: &Model, id: ShapeId, value: &Node<'_>) -> String {
         Node::Blob(b) => format!("java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]", b.len()),
         Node::List(items) => {
             let member = match kind {
-                Some(Kind::List { member }) => Some(*member),
+                Some(Kind::List { member, .. }) => Some(*member),
                 _ => None,
             };
             let parts: Vec<String> = items

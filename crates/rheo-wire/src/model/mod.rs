@@ -31,6 +31,9 @@ pub struct Model {
     /// codes of its query protocol (MissingParameter, InvalidAttributeName, ...), so the check
     /// stops after the types.
     pub query_compatible: bool,
+    /// The query protocol's XML namespace and API version (`Version=`).
+    pub xml_namespace: Option<String>,
+    pub api_version: Option<String>,
     operations: HashMap<String, Operation>,
     shapes: Vec<Shape>,
 }
@@ -41,6 +44,8 @@ pub struct Operation {
     pub input: Option<ShapeId>,
     pub output: Option<ShapeId>,
     pub errors: Vec<String>,
+    /// The query protocol's result element (`ReceiveMessageResult`).
+    pub result_wrapper: Option<String>,
 }
 
 #[derive(Debug)]
@@ -50,6 +55,10 @@ pub struct Shape {
     /// A length (strings, blobs, lists, maps) or value (numbers) bound.
     pub min: Option<f64>,
     pub max: Option<f64>,
+    /// The query protocol's names: the shape's own (`Tag` for a map of tags) and whether a
+    /// list or map is flattened.
+    pub location_name: Option<String>,
+    pub flattened: bool,
 }
 
 #[derive(Debug)]
@@ -67,10 +76,15 @@ pub enum Kind {
     Timestamp,
     List {
         member: ShapeId,
+        /// The element name of a member in the query protocol (`member` by default).
+        member_name: Option<String>,
     },
     Map {
         key: ShapeId,
         value: ShapeId,
+        /// The query protocol's key and value names (`key`, `value` by default).
+        key_name: Option<String>,
+        value_name: Option<String>,
     },
     Structure {
         members: Vec<Member>,
@@ -87,6 +101,9 @@ pub struct Member {
     pub field: String,
     pub shape: ShapeId,
     pub required: bool,
+    /// The query protocol's name for it, and whether it flattens its list or map.
+    pub location_name: Option<String>,
+    pub flattened: bool,
 }
 
 /// A model pattern, as AWS prints it, and compiled for a whole-value match.
@@ -172,13 +189,23 @@ impl Model {
                 "boolean" => Kind::Boolean,
                 "blob" => Kind::Blob,
                 "timestamp" => Kind::Timestamp,
-                "list" => Kind::List {
-                    member: id(&s.member.as_ref().ok_or("a list without member")?.shape)?,
-                },
-                "map" => Kind::Map {
-                    key: id(&s.key.as_ref().ok_or("a map without key")?.shape)?,
-                    value: id(&s.value.as_ref().ok_or("a map without value")?.shape)?,
-                },
+                "list" => {
+                    let m = s.member.as_ref().ok_or("a list without member")?;
+                    Kind::List {
+                        member: id(&m.shape)?,
+                        member_name: m.location_name.clone(),
+                    }
+                }
+                "map" => {
+                    let k = s.key.as_ref().ok_or("a map without key")?;
+                    let v = s.value.as_ref().ok_or("a map without value")?;
+                    Kind::Map {
+                        key: id(&k.shape)?,
+                        value: id(&v.shape)?,
+                        key_name: k.location_name.clone(),
+                        value_name: v.location_name.clone(),
+                    }
+                }
                 "structure" | "union" => {
                     let required = s.required.clone().unwrap_or_default();
                     let members = s
@@ -193,6 +220,8 @@ impl Model {
                                 field: lower_first(mname),
                                 shape: id(&m.shape)?,
                                 required: required.contains(mname),
+                                location_name: m.location_name.clone(),
+                                flattened: m.flattened,
                             })
                         })
                         .collect::<Result<Vec<_>, String>>()?;
@@ -206,11 +235,14 @@ impl Model {
                 kind,
                 min: s.min,
                 max: s.max,
+                location_name: s.location_name.clone(),
+                flattened: s.flattened,
             });
         }
         let mut operations = HashMap::new();
         for (name, op) in raw.operations.0 {
             let input = op.input.map(|r| id(&r.shape)).transpose()?;
+            let result_wrapper = op.output.as_ref().and_then(|r| r.result_wrapper.clone());
             let output = op.output.map(|r| id(&r.shape)).transpose()?;
             let errors = op.errors.unwrap_or_default().into_iter().map(|e| e.shape).collect();
             operations.insert(
@@ -220,6 +252,7 @@ impl Model {
                     input,
                     output,
                     errors,
+                    result_wrapper,
                 },
             );
         }
@@ -228,6 +261,8 @@ impl Model {
             signing_name: raw.metadata.signing_name.or(raw.metadata.endpoint_prefix),
             protocol: raw.metadata.protocol,
             query_compatible: raw.metadata.aws_query_compatible.is_some(),
+            xml_namespace: raw.metadata.xml_namespace,
+            api_version: raw.metadata.api_version,
             operations,
             shapes,
         })
@@ -323,6 +358,11 @@ pub static KINESIS: LazyLock<Model> = LazyLock::new(|| {
     m
 });
 
+/// Amazon SQS's last query-protocol model (botocore 1.34.89): the names its form requests and
+/// XML responses use, which the JSON model no longer carries.
+pub static SQS_QUERY: LazyLock<Model> =
+    LazyLock::new(|| Model::from_json(include_str!("../../models/sqs-query.json")).expect("the SQS query model loads"));
+
 /// Amazon SQS (2012-11-05), AWS JSON 1.0 with `awsQueryCompatible`.
 pub static SQS: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/sqs.json")).expect("the SQS model loads"));
@@ -405,6 +445,8 @@ struct RawMetadata {
     signing_name: Option<String>,
     endpoint_prefix: Option<String>,
     aws_query_compatible: Option<serde::de::IgnoredAny>,
+    xml_namespace: Option<String>,
+    api_version: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -415,8 +457,13 @@ struct RawOperation {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawRef {
     shape: String,
+    location_name: Option<String>,
+    #[serde(default)]
+    flattened: bool,
+    result_wrapper: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -437,6 +484,10 @@ struct RawShape {
     exception: bool,
     #[serde(default)]
     eventstream: bool,
+    #[serde(rename = "locationName")]
+    location_name: Option<String>,
+    #[serde(default)]
+    flattened: bool,
 }
 
 /// A JSON object's members in document order (member order matters to validation).

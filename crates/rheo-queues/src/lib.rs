@@ -12,6 +12,7 @@ pub mod attributes;
 mod catalog;
 mod control;
 pub mod error;
+pub mod filter;
 pub mod journal;
 pub mod message;
 mod messages;

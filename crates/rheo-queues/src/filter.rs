@@ -56,9 +56,10 @@ fn attributes_object(attributes: &[MessageAttribute]) -> Map<String, Value> {
 fn matches_object(policy: &Map<String, Value>, msg: &Map<String, Value>) -> bool {
     policy.iter().all(|(k, cond)| {
         if k == "$or" {
-            return cond
-                .as_array()
-                .is_some_and(|alts| alts.iter().any(|p| p.as_object().is_some_and(|p| matches_object(p, msg))));
+            return cond.as_array().is_some_and(|alts| {
+                alts.iter()
+                    .any(|p| p.as_object().is_some_and(|p| matches_object(p, msg)))
+            });
         }
         match cond {
             Value::Object(nested) => msg
@@ -108,7 +109,7 @@ fn matches_one(c: &Value, field: Option<&Value>) -> bool {
             field.is_some_and(|f| values(f).iter().any(|v| num(v).is_some() && num(v) == want))
         }
         Value::Null => field.is_some_and(Value::is_null),
-        exact => field.is_some_and(|f| values(f).iter().any(|v| *v == exact)),
+        exact => field.is_some_and(|f| values(f).contains(&exact)),
     }
 }
 
@@ -138,7 +139,9 @@ fn numeric(arg: &Value, n: f64) -> bool {
         return false;
     }
     parts.chunks(2).all(|pair| {
-        let (Some(op), Some(x)) = (pair[0].as_str(), pair[1].as_f64()) else { return false };
+        let (Some(op), Some(x)) = (pair[0].as_str(), pair[1].as_f64()) else {
+            return false;
+        };
         match op {
             "=" => n == x,
             "<" => n < x,
@@ -192,15 +195,27 @@ mod tests {
             attr("customer_interests", "String.Array", r#"["soccer", "rugby", "hockey"]"#),
             attr("price_usd", "Number", "210.75"),
         ];
-        assert!(on_attrs(json!({"store": ["example_corp"], "event": [{"anything-but": "order_cancelled"}]}), &a));
+        assert!(on_attrs(
+            json!({"store": ["example_corp"], "event": [{"anything-but": "order_cancelled"}]}),
+            &a
+        ));
         assert!(on_attrs(json!({"customer_interests": ["rugby", "football"]}), &a));
         assert!(on_attrs(json!({"price_usd": [{"numeric": [">=", 100]}]}), &a));
         assert!(!on_attrs(json!({"price_usd": [{"numeric": [">", 0, "<=", 150]}]}), &a));
-        assert!(on_attrs(json!({"event": [{"prefix": "order-"}, {"prefix": "order_"}]}), &a));
-        assert!(on_attrs(json!({"store": [{"exists": true}], "encrypted": [{"exists": false}]}), &a));
+        assert!(on_attrs(
+            json!({"event": [{"prefix": "order-"}, {"prefix": "order_"}]}),
+            &a
+        ));
+        assert!(on_attrs(
+            json!({"store": [{"exists": true}], "encrypted": [{"exists": false}]}),
+            &a
+        ));
         assert!(!on_attrs(json!({"store": ["other"]}), &a));
         assert!(!on_attrs(json!({"missing": ["x"]}), &a), "a key the message lacks");
-        assert!(on_attrs(json!({"$or": [{"store": ["nope"]}, {"price_usd": [210.75]}]}), &a));
+        assert!(on_attrs(
+            json!({"$or": [{"store": ["nope"]}, {"price_usd": [210.75]}]}),
+            &a
+        ));
         assert!(on_attrs(json!({"store": [{"equals-ignore-case": "EXAMPLE_CORP"}]}), &a));
         assert!(on_attrs(json!({"event": [{"suffix": "_placed"}]}), &a));
         assert!(!on_attrs(json!({"event": [{"anything-but": {"prefix": "order"}}]}), &a));

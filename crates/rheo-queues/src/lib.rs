@@ -21,6 +21,7 @@ pub mod queue;
 mod receipt;
 pub mod send;
 mod service;
+pub mod topics;
 
 pub use control::Page;
 pub use error::QueueError;

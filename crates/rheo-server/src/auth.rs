@@ -16,6 +16,7 @@
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
 use rheo_engine::Engine;
+use rheo_queues::topics::{Sns, SnsConfig};
 use rheo_queues::{Sqs, SqsConfig};
 use rheo_wire::sigv4::{self, RequestParts, SigError, Signature};
 use std::collections::HashMap;
@@ -220,6 +221,8 @@ pub struct TenantState {
     pub engine: Engine,
     /// The tenant's queues, opened on its first SQS request (in `<data>/sqs`).
     sqs: Mutex<Option<Sqs>>,
+    /// The tenant's topics, opened on its first SNS request (in `<data>/sns`).
+    sns: Mutex<Option<Sns>>,
     pub faults: Faults,
     /// Request-body bytes (charged twice, as in the global budget) this tenant may hold.
     pub body_budget: Arc<Semaphore>,
@@ -351,6 +354,7 @@ impl TenantState {
             tenant,
             engine,
             sqs: Mutex::new(None),
+            sns: Mutex::new(None),
             faults: Faults::new(faults.to_vec()),
             body_budget: Arc::new(Semaphore::new(limits.body_bytes)),
             last_used_ms: AtomicI64::new(i64::MIN),
@@ -377,6 +381,26 @@ impl TenantState {
         })?;
         *slot = Some(sqs.clone());
         Ok(sqs)
+    }
+
+    /// The tenant's SNS service, opened on first use beside its queues.
+    pub fn sns(&self) -> Result<Sns, ApiError> {
+        let sqs = self.sqs()?;
+        let mut slot = self.sns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let config = SnsConfig {
+            data_dir: self.engine.config().data_dir.join("sns"),
+            account: self.tenant.account.clone(),
+            region: self.tenant.region.clone(),
+        };
+        let sns = Sns::open(config, self.engine.clock(), self.engine.disk(), sqs).map_err(|e| {
+            tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the topics failed");
+            ApiError::internal()
+        })?;
+        *slot = Some(sns.clone());
+        Ok(sns)
     }
 
     fn touch(&self, now: i64) {

@@ -569,13 +569,8 @@ async fn sqs(
         .map(ResponseBody::full)
 }
 
-/// What an SQS handler knows of its request: the queues, the URL base the client called, the
-/// trace header, the sender.
-pub(crate) fn sqs_ctx(
-    conn: &Conn,
-    tenant: &TenantState,
-    parts: &http::request::Parts,
-) -> Result<crate::ops::sqs::Ctx, ApiError> {
+/// `scheme://host[:port]` as the client called the server.
+pub(crate) fn base_url(conn: &Conn, parts: &http::request::Parts) -> String {
     let host = parts
         .headers
         .get(header::HOST)
@@ -583,6 +578,16 @@ pub(crate) fn sqs_ctx(
         .or_else(|| parts.uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
     let scheme = if conn.tls { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+/// What an SQS handler knows of its request: the queues, the URL base the client called, the
+/// trace header, the sender.
+pub(crate) fn sqs_ctx(
+    conn: &Conn,
+    tenant: &TenantState,
+    parts: &http::request::Parts,
+) -> Result<crate::ops::sqs::Ctx, ApiError> {
     let trace_header = parts
         .headers
         .get("x-amzn-trace-id")
@@ -590,7 +595,7 @@ pub(crate) fn sqs_ctx(
         .map(str::to_owned);
     Ok(crate::ops::sqs::Ctx {
         sqs: tenant.sqs()?,
-        base_url: format!("{scheme}://{host}"),
+        base_url: base_url(conn, parts),
         trace_header,
         sender: tenant.tenant.account.clone(),
     })

@@ -18,6 +18,7 @@ pub mod query;
 pub mod records;
 pub mod shapes;
 pub mod sigv4;
+pub mod sns;
 pub mod sqs;
 pub mod validate;
 

@@ -251,6 +251,23 @@ pub fn sqs_client(url: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config)
 }
 
+/// An SNS client for this server, signing as the server's own account.
+pub fn sns_client(url: &str) -> aws_sdk_sns::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_sns::Config::builder()
+        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .region(aws_sdk_sns::config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_sns::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_sns::Client::from_conf(config)
+}
+
 /// Adds a well-formed (unverified) SigV4 signature for the server's own account in us-east-1:
 /// what a server without configured credentials asks of a request.
 pub fn well_formed_signature(req: http::request::Builder) -> http::request::Builder {

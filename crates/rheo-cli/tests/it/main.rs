@@ -19,6 +19,7 @@ mod reshard;
 mod retention;
 mod settings;
 mod sigv4;
+mod sns;
 mod sqs;
 mod sqs_crash;
 mod tags;

@@ -259,8 +259,9 @@ impl Model {
         Ok(Model {
             target_prefix: raw.metadata.target_prefix,
             signing_name: raw.metadata.signing_name.or(raw.metadata.endpoint_prefix),
-            protocol: raw.metadata.protocol,
-            query_compatible: raw.metadata.aws_query_compatible.is_some(),
+            protocol: raw.metadata.protocol.clone(),
+            // Query services report constraint errors themselves too (InvalidParameter).
+            query_compatible: raw.metadata.aws_query_compatible.is_some() || raw.metadata.protocol == "query",
             xml_namespace: raw.metadata.xml_namespace,
             api_version: raw.metadata.api_version,
             operations,
@@ -362,6 +363,10 @@ pub static KINESIS: LazyLock<Model> = LazyLock::new(|| {
 /// XML responses use, which the JSON model no longer carries.
 pub static SQS_QUERY: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/sqs-query.json")).expect("the SQS query model loads"));
+
+/// Amazon SNS (2010-03-31), query protocol.
+pub static SNS: LazyLock<Model> =
+    LazyLock::new(|| Model::from_json(include_str!("../../models/sns.json")).expect("the SNS model loads"));
 
 /// Amazon SQS (2012-11-05), AWS JSON 1.0 with `awsQueryCompatible`.
 pub static SQS: LazyLock<Model> =

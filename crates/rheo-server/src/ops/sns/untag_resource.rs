@@ -1,0 +1,17 @@
+//! UntagResource (topics).
+
+use super::{Ctx, Node, api_error, json, parse, required};
+use crate::router::Reply;
+use rheo_wire::sns::TagResourceInput;
+
+pub async fn handle(ctx: &Ctx, input: Node<'_>) -> Reply {
+    let input: TagResourceInput = parse(input)?;
+    ctx.sns
+        .change_tags(
+            &required(input.resource_arn, "ResourceArn")?,
+            Vec::new(),
+            input.tag_keys.unwrap_or_default(),
+        )
+        .map_err(api_error)?;
+    json(&serde_json::json!({}))
+}

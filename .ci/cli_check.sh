@@ -59,4 +59,17 @@ q delete-message --queue-url "$qurl" --receipt-handle "$handle"
 if q get-queue-url --queue-name nope 2>/tmp/cli_err; then echo "get-queue-url of a missing queue succeeded"; exit 1; fi
 grep -q "AWS.SimpleQueueService.NonExistentQueue" /tmp/cli_err || { cat /tmp/cli_err; exit 1; }
 q delete-queue --queue-url "$qurl"
+
+# SNS: a topic fanned out to a queue.
+n() { aws --endpoint-url "$url" sns "$@"; }
+topic=$(n create-topic --name cli-alerts --query TopicArn --output text)
+[ "$topic" = "arn:aws:sns:us-east-1:000000000000:cli-alerts" ] || { echo "unexpected topic ARN $topic"; exit 1; }
+aurl=$(q create-queue --queue-name cli-alerts --query QueueUrl --output text)
+n subscribe --topic-arn "$topic" --protocol sqs --notification-endpoint arn:aws:sqs:us-east-1:000000000000:cli-alerts \
+  --attributes RawMessageDelivery=true >/dev/null
+n publish --topic-arn "$topic" --message "disk almost full" >/dev/null
+[ "$(q receive-message --queue-url "$aurl" --query 'Messages[0].Body' --output text)" = "disk almost full" ]
+[ "$(n list-topics --query 'length(Topics)')" = 1 ]
+n delete-topic --topic-arn "$topic"
+q delete-queue --queue-url "$aurl"
 echo "aws CLI check passed"

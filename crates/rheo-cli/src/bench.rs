@@ -866,6 +866,12 @@ fn print_table(all: &[(String, Results)]) {
             false,
         ),
     ];
+    markdown_table(base_name, base, all, &rows);
+}
+
+/// Prints a Markdown table of `rows` for every target, with each one's ratio to the first
+/// (rows measured for no target are left out).
+pub(crate) fn markdown_table<R>(base_name: &str, base: &R, all: &[(String, R)], rows: &[(&str, fn(&R) -> f64, bool)]) {
     print!("| metric | {base_name} |");
     for (name, _) in &all[1..] {
         print!(" {name} | {base_name} vs {name} |");
@@ -876,7 +882,7 @@ fn print_table(all: &[(String, Results)]) {
         print!("---:|---:|");
     }
     println!();
-    for (label, get, higher_is_better) in rows {
+    for &(label, get, higher_is_better) in rows {
         if all.iter().all(|(_, r)| get(r).is_nan()) {
             continue; // not measured in this run
         }

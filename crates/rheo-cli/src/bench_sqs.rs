@@ -260,26 +260,5 @@ fn print_table(all: &[(String, Results)]) {
             false,
         ),
     ];
-    print!("| metric | {base_name} |");
-    for (name, _) in &all[1..] {
-        print!(" {name} | {base_name} vs {name} |");
-    }
-    println!();
-    print!("|---|---:|");
-    for _ in &all[1..] {
-        print!("---:|---:|");
-    }
-    println!();
-    for (label, get, higher_is_better) in rows {
-        print!("| {label} | {} |", crate::bench::fmt(get(base)));
-        for (_, r) in &all[1..] {
-            let ratio = if higher_is_better {
-                get(base) / get(r)
-            } else {
-                get(r) / get(base)
-            };
-            print!(" {} | {ratio:.1}× |", crate::bench::fmt(get(r)));
-        }
-        println!();
-    }
+    crate::bench::markdown_table(base_name, base, all, &rows);
 }

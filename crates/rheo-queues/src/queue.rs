@@ -190,14 +190,7 @@ impl QueueState {
             }
             cursor = (at, no);
             taken.push(no);
-            match self.take(no, now, limits) {
-                Some(t @ Taken::Received(_)) => {
-                    received += 1;
-                    out.push(t);
-                }
-                Some(t) => out.push(t),
-                None => {}
-            }
+            received += self.take_into(no, now, limits, &mut out);
         }
         out
     }
@@ -222,14 +215,7 @@ impl QueueState {
                 if received >= limits.max || !visible {
                     break;
                 }
-                match self.take(no, now, limits) {
-                    Some(t @ Taken::Received(_)) => {
-                        received += 1;
-                        out.push(t);
-                    }
-                    Some(t) => out.push(t),
-                    None => {}
-                }
+                received += self.take_into(no, now, limits, out);
             }
             let stuck = self
                 .groups_ready
@@ -240,6 +226,14 @@ impl QueueState {
                 break;
             }
         }
+    }
+
+    /// [`QueueState::take`] into `out`; says how many were received (0 or 1).
+    fn take_into(&mut self, no: u64, now: i64, limits: ReceiveLimits, out: &mut Vec<Taken>) -> usize {
+        let taken = self.take(no, now, limits);
+        let received = usize::from(matches!(taken, Some(Taken::Received(_))));
+        out.extend(taken);
+        received
     }
 
     /// Receives one visible message: dropped if past retention, a dead letter if received

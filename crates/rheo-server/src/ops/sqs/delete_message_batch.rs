@@ -1,8 +1,8 @@
 //! DeleteMessageBatch: a result per entry; 200 even when some fail.
 
-use super::{Ctx, Node, api_error, check_batch, error::entry_failure, json, parse, queue_name, required};
+use super::{Ctx, Node, api_error, check_batch, id_results, parse, queue_name, required};
 use crate::router::Reply;
-use rheo_wire::sqs::{BatchOutput, HandleBatchInput, IdEntry};
+use rheo_wire::sqs::HandleBatchInput;
 
 pub async fn handle(ctx: &Ctx, input: Node<'_>) -> Reply {
     let input: HandleBatchInput = parse(input)?;
@@ -15,12 +15,5 @@ pub async fn handle(ctx: &Ctx, input: Node<'_>) -> Reply {
         .map(|e| e.receipt_handle.unwrap_or_default())
         .collect();
     let results = ctx.sqs.delete(&name, &handles).await.map_err(api_error)?;
-    let mut out = BatchOutput::default();
-    for (id, r) in ids.into_iter().zip(results) {
-        match r {
-            Ok(()) => out.successful.push(IdEntry { id }),
-            Err(e) => out.failed.push(entry_failure(id, e)),
-        }
-    }
-    json(&out)
+    id_results(ids, results)
 }

@@ -159,3 +159,16 @@ pub fn attributes_out(attributes: &[MessageAttribute]) -> BTreeMap<String, Messa
 pub fn check_batch<'a>(ids: impl ExactSizeIterator<Item = &'a str>, entry: &str) -> Result<(), ApiError> {
     rheo_queues::send::check_batch(ids, entry).map_err(api_error)
 }
+
+/// The output of DeleteMessageBatch and ChangeMessageVisibilityBatch: each entry's Id under
+/// `Successful`, or its failure under `Failed`.
+pub fn id_results(ids: Vec<String>, results: Vec<Result<(), QueueError>>) -> Reply {
+    let mut out = rheo_wire::sqs::BatchOutput::default();
+    for (id, r) in ids.into_iter().zip(results) {
+        match r {
+            Ok(()) => out.successful.push(rheo_wire::sqs::IdEntry { id }),
+            Err(e) => out.failed.push(error::entry_failure(id, e)),
+        }
+    }
+    json(&out)
+}

@@ -827,8 +827,10 @@ async fn memory_under_large_requests(t: &Target, stream: &str, pid: u32) -> anyh
     Ok(peak.load(Ordering::Relaxed) as f64)
 }
 
-/// A table row: its label, how to read it from the results, and whether higher is better.
-type Row = (&'static str, fn(&Results) -> f64, bool);
+/// A table row: its label, how to read it from a target's results, and whether higher is
+/// better.
+pub(crate) type TableRow<R> = (&'static str, fn(&R) -> f64, bool);
+type Row = TableRow<Results>;
 
 fn print_table(all: &[(String, Results)]) {
     let Some((base_name, base)) = all.first() else { return };
@@ -871,7 +873,7 @@ fn print_table(all: &[(String, Results)]) {
 
 /// Prints a Markdown table of `rows` for every target, with each one's ratio to the first
 /// (rows measured for no target are left out).
-pub(crate) fn markdown_table<R>(base_name: &str, base: &R, all: &[(String, R)], rows: &[(&str, fn(&R) -> f64, bool)]) {
+pub(crate) fn markdown_table<R>(base_name: &str, base: &R, all: &[(String, R)], rows: &[TableRow<R>]) {
     print!("| metric | {base_name} |");
     for (name, _) in &all[1..] {
         print!(" {name} | {base_name} vs {name} |");

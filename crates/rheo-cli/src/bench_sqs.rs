@@ -237,8 +237,7 @@ async fn latency(t: &Target, url: &str, n: usize) -> anyhow::Result<(f64, f64)> 
     Ok(crate::bench::percentiles(lat))
 }
 
-/// A table row: its label, how to read it from the results, and whether higher is better.
-type Row = (&'static str, fn(&Results) -> f64, bool);
+type Row = crate::bench::TableRow<Results>;
 
 fn print_table(all: &[(String, Results)]) {
     let Some((base_name, base)) = all.first() else { return };

@@ -88,6 +88,9 @@ struct Inner {
     sqs: Sqs,
     catalog: Mutex<Catalog>,
     http: Client<HttpConnector, Full<bytes::Bytes>>,
+    /// The last sequence number of each FIFO topic: a hybrid clock (the time in ms shifted
+    /// left 20 bits, or one more than the last), so numbers increase across restarts too.
+    sequences: Mutex<BTreeMap<String, u128>>,
 }
 
 /// One tenant's topics. Cheap to clone.
@@ -144,6 +147,7 @@ impl Sns {
                 sqs,
                 catalog: Mutex::new(catalog),
                 http,
+                sequences: Mutex::default(),
             }),
         })
     }
@@ -596,12 +600,7 @@ impl Sns {
         check_publish(&p, topic.fifo)?;
         let bodies = bodies(&p)?;
         let message_id = new_message_id();
-        let sequence_number = topic.fifo.then(|| {
-            format!(
-                "{:020}",
-                10_000_000_000_000_000_000u128 + self.inner.clock.now_ms() as u128
-            )
-        });
+        let sequence_number = topic.fifo.then(|| self.next_sequence(&name));
         let timestamp = iso8601(self.inner.clock.now_ms());
         for sub in subs {
             if !passes_filter(&sub, &p) {
@@ -662,6 +661,14 @@ impl Sns {
             message_id,
             sequence_number,
         })
+    }
+
+    fn next_sequence(&self, topic: &str) -> String {
+        let now = u128::try_from(self.inner.clock.now_ms()).unwrap_or_default() << 20;
+        let mut seqs = self.inner.sequences.lock().unwrap_or_else(|p| p.into_inner());
+        let last = seqs.entry(topic.to_owned()).or_default();
+        *last = (*last + 1).max(now);
+        format!("{:020}", *last)
     }
 
     /// A delivery to a queue of this tenant; a queue that is gone sends the message to the

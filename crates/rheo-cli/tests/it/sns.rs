@@ -356,3 +356,96 @@ async fn http_subscriptions_confirm_deliver_and_retry() {
             .is_err()
     );
 }
+
+/// A FIFO topic keeps group order into a FIFO queue; a subscription whose queue is gone sends
+/// its messages to the subscription's dead-letter queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_topics_keep_order_and_undeliverable_messages_go_to_the_subscription_dlq() {
+    let s = TestServer::start().await;
+    let (sns, sqs) = (sns_client(&s.url()), s.sqs());
+    let topic = sns
+        .create_topic()
+        .name("events.fifo")
+        .attributes("FifoTopic", "true")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let q = sqs
+        .create_queue()
+        .queue_name("events.fifo")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:000000000000:events.fifo")
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let mut seqs = Vec::new();
+    for i in 0..3 {
+        let out = sns
+            .publish()
+            .topic_arn(&topic)
+            .message(format!("e{i}"))
+            .message_group_id("g")
+            .message_deduplication_id(format!("d{i}"))
+            .send()
+            .await
+            .unwrap();
+        seqs.push(out.sequence_number().unwrap().to_owned());
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let e = sns
+        .publish()
+        .topic_arn(&topic)
+        .message("no group")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_invalid_parameter_exception());
+    let got = receive_all(&sqs, &q).await;
+    assert_eq!(
+        got.iter().map(|m| m.body().unwrap()).collect::<Vec<_>>(),
+        ["e0", "e1", "e2"]
+    );
+
+    // A subscription to a queue that is then deleted, with a dead-letter queue.
+    let plain = sns
+        .create_topic()
+        .name("plain")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let gone = queue(&sqs, "gone").await;
+    let dlq = queue(&sqs, "sub-dlq").await;
+    sns.subscribe()
+        .topic_arn(&plain)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:000000000000:gone")
+        .attributes("RawMessageDelivery", "true")
+        .attributes(
+            "RedrivePolicy",
+            r#"{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:sub-dlq"}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    sqs.delete_queue().queue_url(&gone).send().await.unwrap();
+    sns.publish()
+        .topic_arn(&plain)
+        .message("undeliverable")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receive_all(&sqs, &dlq).await[0].body(), Some("undeliverable"));
+}

@@ -315,6 +315,9 @@ struct Pending {
     records: Vec<(u64, i64, Vec<u8>)>,
     waiters: Vec<Waiter>,
     closed: bool,
+    /// Set when an append failed: what is in memory may then be ahead of the disk, so every
+    /// later commit fails until the service is reopened (and replays the journal).
+    failed: Option<String>,
 }
 
 struct Shared {
@@ -354,7 +357,12 @@ impl Shared {
 impl Journal {
     /// Starts the writer thread over an opened log; `next_key` is above every key it holds.
     /// Timestamps never go below `last_ms` (the log's last).
-    pub fn start(writer: LogWriter, reader: LogReader, next_key: u64, last_ms: i64) -> (Journal, WriterGuard) {
+    pub fn start(
+        writer: LogWriter,
+        reader: LogReader,
+        next_key: u64,
+        last_ms: i64,
+    ) -> std::io::Result<(Journal, WriterGuard)> {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending {
                 next_key,
@@ -366,15 +374,17 @@ impl Journal {
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("rheo-sqs-journal".into())
-            .spawn(move || write_loop(&thread_shared, writer))
-            .ok();
-        (
+            .spawn(move || write_loop(&thread_shared, writer))?;
+        Ok((
             Journal {
                 shared: shared.clone(),
                 reader,
             },
-            WriterGuard { shared, thread },
-        )
+            WriterGuard {
+                shared,
+                thread: Some(thread),
+            },
+        ))
     }
 
     /// Queues a record; returns its key. Call while holding the lock of the state it
@@ -410,6 +420,11 @@ impl Journal {
             if p.closed {
                 return Err("the journal is closed".into());
             }
+            if let Some(e) = &p.failed {
+                return Err(format!(
+                    "an earlier journal write failed ({e}); restart the server to recover"
+                ));
+            }
             p.waiters.push(tx);
         }
         self.shared.wake.notify_one();
@@ -433,7 +448,10 @@ fn write_loop(shared: &Shared, mut writer: LogWriter) {
             }
             (std::mem::take(&mut p.records), std::mem::take(&mut p.waiters))
         };
-        let result = if records.is_empty() {
+        let failed = shared.lock().failed.clone();
+        let result = if let Some(e) = failed {
+            Err(e)
+        } else if records.is_empty() {
             Ok(())
         } else {
             let batch: Vec<NewRecord<'_>> = records
@@ -446,10 +464,13 @@ fn write_loop(shared: &Shared, mut writer: LogWriter) {
                 })
                 .collect();
             writer.append(&batch).map_err(|e| {
-                tracing::error!(error = %e, "writing the queues' journal failed");
+                tracing::error!(error = %e, "writing the queues' journal failed; queues refuse changes until a restart");
                 e.to_string()
             })
         };
+        if let Err(e) = &result {
+            shared.lock().failed.get_or_insert_with(|| e.clone());
+        }
         for w in waiters {
             let _ = w.send(result.clone());
         }

@@ -184,19 +184,23 @@ impl Sqs {
         }
         let wait_s = req.wait_s.unwrap_or_else(|| q.lock().def.attributes.receive_wait_s());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_s.max(0) as u64);
+        let mut first = true;
         loop {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let now = self.now();
-            let (got, next_at) = self.take(&q, now, max as usize, &req)?;
+            let (got, next_at) = self.take(&q, now, max as usize, &req, first)?;
+            first = false;
             if !got.is_empty() || tokio::time::Instant::now() >= deadline {
                 self.commit().await?;
                 return Ok(got);
             }
             let mut until = deadline;
             if let Some(at) = next_at {
-                let ms = (at - now).max(1) as u64;
+                // At least 10 ms: a message that stays visible but cannot be taken (its
+                // dead-letter queue gone) must not make the poll spin.
+                let ms = (at - now).max(10) as u64;
                 until = until.min(tokio::time::Instant::now() + Duration::from_millis(ms));
             }
             tokio::select! {
@@ -208,7 +212,16 @@ impl Sqs {
 
     /// One attempt of a receive: the messages taken (their records queued), and when the
     /// next message becomes visible.
-    fn take(&self, q: &Arc<Queue>, now: i64, max: usize, req: &ReceiveRequest) -> Result<(Vec<Received>, Option<i64>)> {
+    /// `first`: the poll's first attempt, the only one that may answer a retried
+    /// ReceiveRequestAttemptId.
+    fn take(
+        &self,
+        q: &Arc<Queue>,
+        now: i64,
+        max: usize,
+        req: &ReceiveRequest,
+        first: bool,
+    ) -> Result<(Vec<Received>, Option<i64>)> {
         let mut dead = Vec::new();
         let mut got = Vec::new();
         let next_at;
@@ -217,7 +230,7 @@ impl Sqs {
             if g.deleted {
                 return Err(QueueError::QueueDoesNotExist);
             }
-            if let Some(again) = self.retried_attempt(q, &g, now, req) {
+            if let Some(again) = self.retried_attempt(q, &g, now, req).filter(|a| first && !a.is_empty()) {
                 return Ok((again, None));
             }
             let attrs = g.def.attributes.clone();
@@ -272,7 +285,7 @@ impl Sqs {
                     }
                 }
             }
-            if let (true, Some(id)) = (q.fifo, &req.attempt_id) {
+            if let (true, Some(id), false) = (q.fifo, &req.attempt_id, got.is_empty()) {
                 g.attempts.insert(
                     id.clone(),
                     Attempt {

@@ -146,7 +146,7 @@ impl Sqs {
             .map_or(1, |k| k + 1)
             .max(reader.segment_bases().last().copied().unwrap_or(1))
             .max(1);
-        let (journal, guard) = Journal::start(writer, reader, next_key, tail.last_timestamp_ms.unwrap_or(i64::MIN));
+        let (journal, guard) = Journal::start(writer, reader, next_key, tail.last_timestamp_ms.unwrap_or(i64::MIN))?;
         let sqs = Sqs {
             inner: Arc::new(Inner {
                 config,
@@ -414,7 +414,9 @@ fn replay(queues: &HashMap<u64, Arc<Queue>>, r: Record, key: u64, now: i64) {
             if message.no < g.purged_below {
                 return;
             }
-            if let (true, Some(id)) = (q.fifo, &message.dedup_id) {
+            // Moved messages (dead letters, move tasks) make no deduplication entry, as live.
+            let moved = message.dead_letter_source.is_some();
+            if let (true, false, Some(id)) = (q.fifo, moved, &message.dedup_id) {
                 let expires_ms = message.sent_ms.saturating_add(DEDUP_WINDOW_MS);
                 if expires_ms > now {
                     let k = dedup_key(&g.def.attributes, message.group.as_deref(), id);
@@ -447,6 +449,9 @@ fn replay(queues: &HashMap<u64, Arc<Queue>>, r: Record, key: u64, now: i64) {
         Record::Purge { below, .. } => {
             g.state.purge(below);
             g.purged_below = g.purged_below.max(below);
+            // A purge forgets deduplication ids too (as live; replayed Dedup records after it
+            // come back).
+            g.dedup.clear();
         }
         Record::Dedup {
             key: k,

@@ -272,3 +272,40 @@ fn compaction_drops_old_segments_and_keeps_live_state() {
         assert!(sqs.stored("f.fifo").unwrap().is_empty());
     });
 }
+
+/// After a failed journal write, memory may be ahead of the disk: every later change is
+/// refused (none is acknowledged without being on disk) until the service is reopened.
+#[test]
+fn a_failed_journal_write_refuses_every_later_change_until_reopened() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let disk = SimDisk::default();
+        let clock = Arc::new(ManualClock::default());
+        let sqs = open(&disk, &clock);
+        sqs.create_queue("q", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+        let entry = |b: &str| SendEntry {
+            body: b.into(),
+            ..SendEntry::default()
+        };
+        sqs.send("q", vec![entry("kept")], "0", false).await.unwrap();
+        disk.fail(Op::Sync, 1, EIO);
+        assert!(sqs.send("q", vec![entry("failed")], "0", false).await.is_err());
+        assert!(
+            sqs.send("q", vec![entry("after")], "0", false).await.is_err(),
+            "refused until reopened"
+        );
+        drop(sqs);
+        let sqs = open(&disk, &clock);
+        let bodies: Vec<String> = sqs
+            .stored("q")
+            .unwrap()
+            .iter()
+            .map(|m| String::from_utf8(m.body.to_vec()).unwrap())
+            .collect();
+        assert_eq!(bodies, ["kept"]);
+        sqs.send("q", vec![entry("again")], "0", false).await.unwrap();
+    });
+}

@@ -314,6 +314,14 @@ impl Tenants {
         Ok(state)
     }
 
+    /// The tenant's state if it is open now (the server's own always is); never opens one.
+    pub fn get_open(&self, t: &Tenant) -> Option<Arc<TenantState>> {
+        if *t == self.default.tenant {
+            return Some(self.default.clone());
+        }
+        self.others.lock().unwrap_or_else(|p| p.into_inner()).get(t).cloned()
+    }
+
     /// Every open tenant's engine health, the server's own first.
     pub fn health(&self) -> Vec<(Tenant, rheo_engine::Health)> {
         let mut out = vec![(self.default.tenant.clone(), self.default.engine.health())];

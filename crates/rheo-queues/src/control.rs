@@ -358,7 +358,7 @@ impl Sqs {
                     "Only one PurgeQueue operation on {name} is allowed every 60 seconds."
                 )));
             }
-            let (below, _) = self.journal().push_with(now, |key| Record::Purge {
+            let below = self.journal().push_keyed(now, |key| Record::Purge {
                 queue: q.id,
                 below: key,
             });

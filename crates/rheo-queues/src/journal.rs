@@ -218,15 +218,19 @@ fn read_message(i: &mut In<'_>) -> Option<Message> {
     })
 }
 
+fn encode_put(queue: u64, message: &Message) -> Vec<u8> {
+    let mut o = Out(Vec::with_capacity(64 + message.body.len()));
+    o.u8(1);
+    o.u64(queue);
+    put_message(&mut o, message);
+    o.0
+}
+
 impl Record {
     pub fn encode(&self) -> Vec<u8> {
         let mut o = Out(Vec::with_capacity(64));
         match self {
-            Record::Put { queue, message } => {
-                o.u8(1);
-                o.u64(*queue);
-                put_message(&mut o, message);
-            }
+            Record::Put { queue, message } => return encode_put(*queue, message),
             Record::Seen {
                 queue,
                 no,
@@ -390,26 +394,36 @@ impl Journal {
     /// Queues a record; returns its key. Call while holding the lock of the state it
     /// changes, so the journal's order is the state's.
     pub fn push(&self, record: &Record, now_ms: i64) -> u64 {
-        self.push_with(now_ms, |_| record.clone()).0
+        self.enqueue(now_ms, |_| (record.encode(), ())).0
     }
 
-    /// Queues the record `make` builds from its key (a Put names its message by it); returns
-    /// the key and the record.
-    pub fn push_with(&self, now_ms: i64, make: impl FnOnce(u64) -> Record) -> (u64, Record) {
+    /// Queues the record `make` builds from its key (a Purge names its bound by it); returns
+    /// the key.
+    pub fn push_keyed(&self, now_ms: i64, make: impl FnOnce(u64) -> Record) -> u64 {
+        self.enqueue(now_ms, |key| (make(key).encode(), ())).0
+    }
+
+    /// Queues a Put of the message `make` builds from its key (the key is its number);
+    /// returns the message.
+    pub fn push_put(&self, queue: u64, now_ms: i64, make: impl FnOnce(u64) -> Message) -> Message {
+        self.enqueue(now_ms, |key| {
+            let message = make(key);
+            (encode_put(queue, &message), message)
+        })
+        .1
+    }
+
+    /// Takes the next key, and queues the bytes `make` builds from it with a timestamp that
+    /// never goes back.
+    fn enqueue<T>(&self, now_ms: i64, make: impl FnOnce(u64) -> (Vec<u8>, T)) -> (u64, T) {
         let mut p = self.shared.lock();
         let key = p.next_key;
-        let record = make(key);
-        let data = record.encode();
+        let (data, out) = make(key);
         p.next_key += 1;
         p.last_ms = p.last_ms.max(now_ms);
         let ts = p.last_ms;
         p.records.push((key, ts, data));
-        (key, record)
-    }
-
-    /// The key the next record will get: a message's number is the key of its Put.
-    pub fn peek_key(&self) -> u64 {
-        self.shared.lock().next_key
+        (key, out)
     }
 
     /// Waits until every record queued before this call is durable.

@@ -95,51 +95,41 @@ impl Sqs {
                 let dedup = q
                     .fifo
                     .then(|| dedup_key(&attrs, e.group.as_deref(), dedup_id.as_deref().unwrap_or_default()));
+                let sent = |message_id: String, sequence: Option<u128>| Sent {
+                    message_id,
+                    md5_of_body,
+                    md5_of_attributes,
+                    md5_of_system_attributes,
+                    sequence_number: sequence.map(|s| s.to_string()),
+                };
                 if let Some(entry) = dedup
                     .as_ref()
                     .and_then(|k| g.dedup.get(k))
                     .filter(|d| d.expires_ms > now)
                 {
-                    out.push(Ok(Sent {
-                        message_id: entry.message_id.clone(),
-                        md5_of_body,
-                        md5_of_attributes,
-                        md5_of_system_attributes,
-                        sequence_number: entry.sequence.map(|s| s.to_string()),
-                    }));
+                    out.push(Ok(sent(entry.message_id.clone(), entry.sequence)));
                     continue;
                 }
                 let delay_ms = e.delay_s.unwrap_or(attrs.delay_s()) * 1000;
-                let (key, record) = self.journal().push_with(now, |key| Record::Put {
-                    queue: q.id,
-                    message: Message {
-                        no: key,
-                        id: message::new_message_id(),
-                        body: bytes::Bytes::from(e.body.into_bytes()),
-                        attributes: e.attributes,
-                        trace_header: e.trace_header,
-                        sent_ms: now,
-                        visible_at_ms: now + delay_ms,
-                        receive_count: 0,
-                        first_receive_ms: None,
-                        group: e.group,
-                        dedup_id,
-                        sequence: q.fifo.then_some(SEQUENCE_BASE + u128::from(key)),
-                        dead_letter_source: None,
-                        sender: sender.to_owned(),
-                        journal_key: key,
-                    },
+                let m = self.journal().push_put(q.id, now, |key| Message {
+                    no: key,
+                    id: message::new_message_id(),
+                    body: bytes::Bytes::from(e.body.into_bytes()),
+                    attributes: e.attributes,
+                    trace_header: e.trace_header,
+                    sent_ms: now,
+                    visible_at_ms: now + delay_ms,
+                    receive_count: 0,
+                    first_receive_ms: None,
+                    group: e.group,
+                    dedup_id,
+                    sequence: q.fifo.then_some(SEQUENCE_BASE + u128::from(key)),
+                    dead_letter_source: None,
+                    sender: sender.to_owned(),
+                    journal_key: key,
                 });
-                let Record::Put { message: m, .. } = record else {
-                    continue;
-                };
-                out.push(Ok(Sent {
-                    message_id: m.id.clone(),
-                    md5_of_body,
-                    md5_of_attributes,
-                    md5_of_system_attributes,
-                    sequence_number: m.sequence.map(|s| s.to_string()),
-                }));
+                let key = m.no;
+                out.push(Ok(sent(m.id.clone(), m.sequence)));
                 if let Some(k) = dedup {
                     g.dedup.insert(
                         k,
@@ -348,21 +338,14 @@ impl Sqs {
         dead_letter_source: Option<String>,
         now: i64,
     ) -> Message {
-        let (_, record) = self.journal().push_with(now, |key| Record::Put {
-            queue: target.id,
-            message: Message {
-                no: key,
-                journal_key: key,
-                visible_at_ms: now,
-                sequence: target.fifo.then_some(SEQUENCE_BASE + u128::from(key)),
-                dead_letter_source,
-                ..m
-            },
-        });
-        match record {
-            Record::Put { message, .. } => message,
-            _ => unreachable!("push_with returns the record it was given"),
-        }
+        self.journal().push_put(target.id, now, |key| Message {
+            no: key,
+            journal_key: key,
+            visible_at_ms: now,
+            sequence: target.fifo.then_some(SEQUENCE_BASE + u128::from(key)),
+            dead_letter_source,
+            ..m
+        })
     }
 
     pub(crate) fn insert_moved(&self, target: &Queue, m: Message) {

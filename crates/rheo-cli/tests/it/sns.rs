@@ -4,19 +4,10 @@
 //! delivery, retries) against a server in the test.
 
 use crate::common::{TestServer, sns_client};
+use crate::sqs::queue;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry, Tag};
 use std::time::{Duration, Instant};
-
-async fn queue(c: &aws_sdk_sqs::Client, name: &str) -> String {
-    c.create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap()
-}
 
 async fn receive_all(c: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
     c.receive_message()

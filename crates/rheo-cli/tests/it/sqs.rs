@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::{
 };
 use std::time::{Duration, Instant};
 
-async fn queue(c: &aws_sdk_sqs::Client, name: &str) -> String {
+pub(crate) async fn queue(c: &aws_sdk_sqs::Client, name: &str) -> String {
     c.create_queue()
         .queue_name(name)
         .send()

@@ -47,6 +47,11 @@ impl Engine {
                     mode.as_str()
                 )));
             }
+            if mode == StreamMode::Provisioned && meta.live_queues(c.now).next().is_some() {
+                return Err(Error::InUse(format!(
+                    "Stream {name} under account {account} has queues, which need ON_DEMAND mode. Delete them first."
+                )));
+            }
             if mode == StreamMode::OnDemand && c.on_demand_streams >= ON_DEMAND_STREAM_LIMIT {
                 return Err(Error::LimitExceeded(format!(
                     "This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams for the account {account}."

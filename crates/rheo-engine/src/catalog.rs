@@ -131,6 +131,80 @@ pub struct StreamMeta {
     /// Resource policies, by the ARN they govern: the stream's or one of its consumers'.
     #[serde(default)]
     pub policies: BTreeMap<String, String>,
+    /// Kinesis queues on this stream (their records' delivery state lives in `rheo-queues`).
+    #[serde(default)]
+    pub queues: Vec<QueueMeta>,
+}
+
+/// A Kinesis queue: a per-record-acknowledged view of its stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueMeta {
+    /// The end of the queue's ARN (`queue/<id>`): random, never reused.
+    pub id: String,
+    pub name: String,
+    pub created_ms: i64,
+    /// CREATING until then.
+    pub ready_ms: i64,
+    pub start: QueueStart,
+    pub visibility_s: u32,
+    /// BUILT_IN dead letters after this many receives; `None` is TargetType NONE.
+    pub max_receive_count: Option<u32>,
+    pub tags: BTreeMap<String, String>,
+    /// Set by UpdateQueue: UPDATING until then.
+    pub updating_until_ms: Option<i64>,
+    /// Set by DeleteQueue: DELETING until then, gone after.
+    pub gone_ms: Option<i64>,
+}
+
+/// Where a queue's delivery begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueueStart {
+    TrimHorizon,
+    /// Records that arrive from the queue's creation on.
+    Latest,
+    AtTimestamp(i64),
+}
+
+/// A queue's state as clients see it at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueStatus {
+    Creating,
+    Active,
+    Updating,
+    Deleting,
+    Gone,
+}
+
+impl QueueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueStatus::Creating => "CREATING",
+            QueueStatus::Active => "ACTIVE",
+            QueueStatus::Updating => "UPDATING",
+            QueueStatus::Deleting | QueueStatus::Gone => "DELETING",
+        }
+    }
+}
+
+impl QueueMeta {
+    pub fn status(&self, now_ms: i64) -> QueueStatus {
+        match (self.gone_ms, self.updating_until_ms) {
+            (Some(gone), _) if now_ms >= gone => QueueStatus::Gone,
+            (Some(_), _) => QueueStatus::Deleting,
+            _ if now_ms < self.ready_ms => QueueStatus::Creating,
+            (None, Some(until)) if now_ms < until => QueueStatus::Updating,
+            _ => QueueStatus::Active,
+        }
+    }
+    /// The earliest arrival time of the records the queue delivers (`None`: every retained
+    /// record).
+    pub fn start_ms(&self) -> Option<i64> {
+        match self.start {
+            QueueStart::TrimHorizon => None,
+            QueueStart::Latest => Some(self.created_ms),
+            QueueStart::AtTimestamp(t) => Some(t),
+        }
+    }
 }
 
 /// An enhanced fan-out consumer of a stream.
@@ -284,6 +358,17 @@ impl StreamMeta {
         self.consumers
             .iter()
             .filter(move |c| c.status(now_ms) != ConsumerStatus::Gone)
+    }
+    /// Queues that still exist at `now_ms` (any status but gone).
+    pub fn live_queues(&self, now_ms: i64) -> impl Iterator<Item = &QueueMeta> {
+        self.queues
+            .iter()
+            .filter(move |q| q.status(now_ms) != QueueStatus::Gone)
+    }
+    /// Registered consumers as the consumer limit counts them: enhanced fan-out consumers and
+    /// queues.
+    pub fn registered_consumers(&self, now_ms: i64) -> u32 {
+        (self.live_consumers(now_ms).count() + self.live_queues(now_ms).count()) as u32
     }
     /// The shards whose parent or adjacent parent is `id`.
     pub fn children_of(&self, id: ShardId) -> impl Iterator<Item = &ShardMeta> {

@@ -129,7 +129,7 @@ impl Engine {
                     "Consumer {name} under stream {stream} already exists for account {account}."
                 )));
             }
-            if meta.live_consumers(c.now).count() as u32 >= limit {
+            if meta.registered_consumers(c.now) >= limit {
                 return Err(Error::LimitExceeded(format!(
                     "Consumer limit of {limit} exceeded for stream {stream} under account {account}."
                 )));

@@ -186,6 +186,7 @@ impl Engine {
                 encryption_key: None,
                 metrics: Vec::new(),
                 policies: BTreeMap::new(),
+                queues: Vec::new(),
             };
             let runtime = inner.start_stream(&meta)?;
             st.catalog.next_incarnation += 1;
@@ -217,6 +218,11 @@ impl Engine {
             // against AWS); only one already being deleted is refused.
             if meta.status(c.now) == Status::Deleting {
                 require_active(meta, c.now)?;
+            }
+            if meta.live_queues(c.now).next().is_some() {
+                return Err(Error::InUse(format!(
+                    "Stream {name} under account {account} has queues. Delete them first."
+                )));
             }
             if !enforce_consumer_deletion && meta.live_consumers(c.now).next().is_some() {
                 return Err(Error::InUse(format!(
@@ -287,7 +293,7 @@ impl Engine {
             open_shards: meta.open_shard_count(),
             settings: meta.settings.clone(),
             warm_throughput: WarmThroughput::of(meta),
-            consumer_count: meta.live_consumers(now).count() as u32,
+            consumer_count: meta.registered_consumers(now),
             encryption_key: meta.encryption_key.clone(),
             metrics: meta.metrics.clone(),
             shards,
@@ -597,13 +603,17 @@ fn shard_matches(filter: &ShardFilter, s: &ShardMeta, stream_created_ms: i64, tr
 
 /// AUTO distribution and warm throughput exist only for on-demand streams.
 /// The account-wide counts a catalog change is checked against, and the time it is made at.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Census {
     pub now: i64,
     /// Open shards across every live stream.
     pub open_shards: u32,
     /// Live streams in on-demand mode.
     pub on_demand_streams: u32,
+    /// Names of the live Kinesis queues on every stream.
+    pub queue_names: std::collections::HashSet<String>,
+    /// Kinesis queues CREATING or DELETING across the account.
+    pub queues_changing: u32,
 }
 
 impl Census {
@@ -612,6 +622,21 @@ impl Census {
             now,
             open_shards: catalog.open_shards(now),
             on_demand_streams: catalog.live(now).filter(|m| m.mode == StreamMode::OnDemand).count() as u32,
+            queue_names: catalog
+                .live(now)
+                .flat_map(|m| m.live_queues(now))
+                .map(|q| q.name.clone())
+                .collect(),
+            queues_changing: catalog
+                .live(now)
+                .flat_map(|m| m.live_queues(now))
+                .filter(|q| {
+                    matches!(
+                        q.status(now),
+                        crate::catalog::QueueStatus::Creating | crate::catalog::QueueStatus::Deleting
+                    )
+                })
+                .count() as u32,
         }
     }
 }

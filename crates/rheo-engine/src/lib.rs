@@ -23,6 +23,7 @@ pub mod data;
 mod error;
 pub mod extras;
 pub mod iterator;
+pub mod kqueues;
 
 pub mod reshard;
 mod resharding;

@@ -20,6 +20,9 @@ pub struct QueueDef {
     pub modified_ms: i64,
     pub attributes: Attributes,
     pub tags: BTreeMap<String, String>,
+    /// Set for the queues behind a Kinesis queue (`stream_queue`): never named by SQS's API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

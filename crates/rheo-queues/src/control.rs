@@ -98,6 +98,7 @@ impl Sqs {
             modified_ms: now,
             attributes,
             tags,
+            internal: false,
         };
         meta.next_queue_id += 1;
         meta.deleted.remove(name);

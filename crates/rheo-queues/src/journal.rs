@@ -16,6 +16,9 @@
 //!   4 Purge      u64 queue, u64 below: every message numbered below `below` is gone
 //!   5 Dedup      u64 queue, str key, str message_id, opt u128 sequence, i64 expires_ms: a
 //!                FIFO deduplication entry outliving its message (written by compaction)
+//!   6 Cursor     u64 queue, u32 shard, u64 next: a Kinesis queue has taken every record of
+//!                the stream's shard `shard` before position `next` (written after the Puts
+//!                of those records, so a durable cursor implies durable records)
 //! message: u64 no, str id, bytes body, u16 count × (str name, str type, u8 1 string |
 //!   2 binary, bytes value), opt str trace_header, i64 sent_ms, i64 visible_at_ms,
 //!   u32 receive_count, opt i64 first_receive_ms, opt str group, opt str dedup_id,
@@ -68,6 +71,11 @@ pub enum Record {
         message_id: String,
         sequence: Option<u128>,
         expires_ms: i64,
+    },
+    Cursor {
+        queue: u64,
+        shard: u32,
+        next: u64,
     },
 }
 
@@ -269,6 +277,12 @@ impl Record {
                 o.opt(sequence, |o, v| o.u128(*v));
                 o.i64(*expires_ms);
             }
+            Record::Cursor { queue, shard, next } => {
+                o.u8(6);
+                o.u64(*queue);
+                o.u32(*shard);
+                o.u64(*next);
+            }
         }
         o.0
     }
@@ -303,6 +317,11 @@ impl Record {
                 message_id: i.string()?,
                 sequence: i.opt(In::u128)?,
                 expires_ms: i.i64()?,
+            },
+            6 => Record::Cursor {
+                queue: i.u64()?,
+                shard: i.u32()?,
+                next: i.u64()?,
             },
             _ => return None,
         };
@@ -548,6 +567,11 @@ mod tests {
                 message_id: "id".into(),
                 sequence: None,
                 expires_ms: 99,
+            },
+            Record::Cursor {
+                queue: 3,
+                shard: 2,
+                next: 1 << 40,
             },
         ];
         for r in records {

@@ -258,7 +258,7 @@ impl Sqs {
                     Taken::DeadLetter(m) => {
                         let target = redrive
                             .as_ref()
-                            .and_then(|r| self.queue_by_arn(&r.dead_letter_target_arn));
+                            .and_then(|r| self.dead_letter_target(&r.dead_letter_target_arn));
                         match target {
                             Some(target) => {
                                 // The copy is journaled before the removal: a crash between
@@ -362,13 +362,18 @@ impl Sqs {
     /// DeleteMessage and DeleteMessageBatch, one result per handle.
     pub async fn delete(&self, name: &str, handles: &[String]) -> Result<Vec<Result<()>>> {
         let q = self.queue(name)?;
+        self.delete_in(&q, handles).await
+    }
+
+    /// Deletes the messages the handles name from `q`, one result per handle.
+    pub(crate) async fn delete_in(&self, q: &Arc<Queue>, handles: &[String]) -> Result<Vec<Result<()>>> {
         let now = self.now();
         let out = {
             let mut g = q.lock();
             handles
                 .iter()
                 .map(|h| {
-                    let r = self.receipt(&q, h)?;
+                    let r = self.receipt(q, h)?;
                     let Some(m) = g.state.get(r.no) else { return Ok(()) };
                     if q.fifo && (m.receive_count != r.receive_count || m.visible_at_ms <= now) {
                         return Err(QueueError::InvalidParameterValue(format!(
@@ -390,13 +395,24 @@ impl Sqs {
     /// ChangeMessageVisibility(Batch): each message becomes visible `seconds` from now.
     pub async fn change_visibility(&self, name: &str, changes: &[(String, i64)]) -> Result<Vec<Result<()>>> {
         let q = self.queue(name)?;
+        self.change_visibility_in(&q, changes, true).await
+    }
+
+    /// Changes the visibility of the messages the handles name in `q`; with `cap_total`, no
+    /// message stays invisible more than 12 hours from its first receive (SQS's rule).
+    pub(crate) async fn change_visibility_in(
+        &self,
+        q: &Arc<Queue>,
+        changes: &[(String, i64)],
+        cap_total: bool,
+    ) -> Result<Vec<Result<()>>> {
         let now = self.now();
         let out = {
             let mut g = q.lock();
             changes
                 .iter()
                 .map(|(h, seconds)| {
-                    let r = self.receipt(&q, h)?;
+                    let r = self.receipt(q, h)?;
                     if !(0..=43_200).contains(seconds) {
                         return Err(QueueError::InvalidParameterValue(format!(
                             "Value {seconds} for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided."
@@ -411,7 +427,7 @@ impl Sqs {
                     })?;
                     let first = m.first_receive_ms.unwrap_or(now);
                     let visible_at = now + seconds * 1000;
-                    if visible_at - first > MAX_VISIBILITY_MS {
+                    if cap_total && visible_at - first > MAX_VISIBILITY_MS {
                         return Err(QueueError::InvalidParameterValue(format!(
                             "Value {seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
                         )));

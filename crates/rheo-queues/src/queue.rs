@@ -263,6 +263,25 @@ impl QueueState {
         }
     }
 
+    /// How many messages are receivable at `now`, counting at most `cap` (standard queues).
+    pub fn visible_count(&self, now: i64, cap: usize) -> usize {
+        self.ready.range(..=(now, u64::MAX)).take(cap).count()
+    }
+
+    /// The receivable messages of a standard queue already received `max_receive_count`
+    /// times or more (dead letters waiting for the next receive to move them).
+    pub fn exhausted(&self, now: i64, max_receive_count: u32) -> Vec<u64> {
+        self.ready
+            .range(..=(now, u64::MAX))
+            .filter(|(_, no)| {
+                self.messages
+                    .get(no)
+                    .is_some_and(|m| m.receive_count >= max_receive_count)
+            })
+            .map(|(_, no)| *no)
+            .collect()
+    }
+
     /// Messages whose retention has passed, dropped; returns their numbers.
     pub fn expire(&mut self, now: i64, retention_ms: i64) -> Vec<u64> {
         let old: Vec<u64> = self
@@ -423,6 +442,26 @@ mod tests {
         assert_eq!(nos(&q.receive(60_000, l)), Vec::<u64>::new());
         assert!(q.is_empty());
         assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn visible_and_exhausted_messages_are_counted_without_receiving() {
+        let mut q = QueueState::new(false);
+        q.insert(msg(1, None, 0, 0));
+        q.insert(msg(2, None, 0, 0));
+        q.insert(msg(3, None, 0, 10_000));
+        assert_eq!(q.visible_count(0, 10), 2);
+        assert_eq!(q.visible_count(0, 1), 1);
+        let l = ReceiveLimits {
+            visibility_ms: 100,
+            ..limits(1)
+        };
+        assert_eq!(nos(&q.receive(0, l)), vec![1]);
+        assert_eq!(q.visible_count(0, 10), 1);
+        assert!(q.exhausted(100, 1).contains(&1));
+        assert!(!q.exhausted(99, 1).contains(&1), "still in flight");
+        assert_eq!(q.exhausted(100, 2), Vec::<u64>::new());
+        assert_eq!(q.visible_count(10_000, 10), 3);
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub(crate) struct QueueInner {
     pub dedup: HashMap<String, DedupEntry>,
     pub attempts: HashMap<String, Attempt>,
     pub last_purge_ms: Option<i64>,
+    /// A Kinesis queue's progress through its stream: per shard, the position of the next
+    /// record to take, and the journal key of the Cursor record that holds it.
+    pub cursors: BTreeMap<u32, (u64, u64)>,
     /// Messages numbered below this were purged (a dead letter arriving late is dropped).
     pub purged_below: u64,
     pub deleted: bool,
@@ -65,6 +68,8 @@ pub(crate) struct Queue {
     pub inner: Mutex<QueueInner>,
     /// Woken when messages may have become receivable.
     pub notify: Notify,
+    /// Held while a Kinesis queue takes records from its stream (one taker at a time).
+    pub filling: Mutex<()>,
 }
 
 impl Queue {
@@ -85,6 +90,8 @@ pub(crate) struct Inner {
     pub journal: Journal,
     pub key: MacKey,
     pub queues: RwLock<BTreeMap<String, Arc<Queue>>>,
+    /// The queues behind Kinesis queues, by name: never found by SQS's API.
+    pub hidden: RwLock<BTreeMap<String, Arc<Queue>>>,
     /// Held while the catalog is changed and saved: creates, deletes and settings are
     /// serialised, and a queue is visible only once it is durable.
     pub meta: Mutex<Meta>,
@@ -115,11 +122,17 @@ impl Sqs {
             .map_err(std::io::Error::other)?;
         let now = clock.now_ms();
         let mut queues: BTreeMap<String, Arc<Queue>> = BTreeMap::new();
+        let mut hidden: BTreeMap<String, Arc<Queue>> = BTreeMap::new();
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
         for def in catalog.queues {
+            let internal = def.internal;
             let q = Arc::new(new_queue(def, &config));
             by_id.insert(q.id, q.clone());
-            queues.insert(q.name.clone(), q);
+            if internal {
+                hidden.insert(q.name.clone(), q);
+            } else {
+                queues.insert(q.name.clone(), q);
+            }
         }
         let limits = ReadLimits {
             from_key: 0,
@@ -155,6 +168,7 @@ impl Sqs {
                 journal,
                 key: catalog.token_key,
                 queues: RwLock::new(queues),
+                hidden: RwLock::new(hidden),
                 meta: Mutex::new(Meta {
                     next_queue_id: catalog.next_queue_id,
                     deleted: catalog.deleted,
@@ -203,14 +217,38 @@ impl Sqs {
         self.queue(name).ok()
     }
 
+    /// The queue a RedrivePolicy's target ARN names: a queue of this tenant, or a hidden one.
+    pub(crate) fn dead_letter_target(&self, arn: &str) -> Option<Arc<Queue>> {
+        self.queue_by_arn(arn).or_else(|| {
+            self.inner
+                .hidden
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .find(|q| q.arn == arn)
+                .cloned()
+        })
+    }
+
+    /// Every queue, hidden ones included.
     pub(crate) fn all_queues(&self) -> Vec<Arc<Queue>> {
-        self.inner
+        let mut all: Vec<Arc<Queue>> = self
+            .inner
             .queues
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
-            .collect()
+            .collect();
+        all.extend(
+            self.inner
+                .hidden
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .cloned(),
+        );
+        all
     }
 
     pub(crate) fn meta(&self) -> MutexGuard<'_, Meta> {
@@ -357,6 +395,23 @@ impl Sqs {
                 let key = self.journal().push(&record, now);
                 g.dedup.insert(k, DedupEntry { journal_key: key, ..d });
             }
+            let cursors: Vec<(u32, u64)> = g
+                .cursors
+                .iter()
+                .filter(|(_, (_, key))| *key < below)
+                .map(|(shard, (next, _))| (*shard, *next))
+                .collect();
+            for (shard, next) in cursors {
+                let key = self.journal().push(
+                    &Record::Cursor {
+                        queue: q.id,
+                        shard,
+                        next,
+                    },
+                    now,
+                );
+                g.cursors.insert(shard, (next, key));
+            }
         }
         self.commit().await?;
         let reader = self.journal().reader().clone();
@@ -382,10 +437,12 @@ pub(crate) fn new_queue(def: QueueDef, config: &SqsConfig) -> Queue {
             dedup: HashMap::new(),
             attempts: HashMap::new(),
             last_purge_ms: None,
+            cursors: BTreeMap::new(),
             purged_below: 0,
             deleted: false,
         }),
         notify: Notify::new(),
+        filling: Mutex::new(()),
     }
 }
 
@@ -405,7 +462,8 @@ fn replay(queues: &HashMap<u64, Arc<Queue>>, r: Record, key: u64, now: i64) {
         | Record::Seen { queue, .. }
         | Record::Delete { queue, .. }
         | Record::Purge { queue, .. }
-        | Record::Dedup { queue, .. } => *queue,
+        | Record::Dedup { queue, .. }
+        | Record::Cursor { queue, .. } => *queue,
     };
     let Some(q) = queues.get(&queue) else { return };
     let mut g = q.lock();
@@ -452,6 +510,10 @@ fn replay(queues: &HashMap<u64, Arc<Queue>>, r: Record, key: u64, now: i64) {
             // A purge forgets deduplication ids too (as live; replayed Dedup records after it
             // come back).
             g.dedup.clear();
+        }
+        Record::Cursor { shard, next, .. } => {
+            let at = g.cursors.get(&shard).map_or(0, |(n, _)| *n);
+            g.cursors.insert(shard, (at.max(next), key));
         }
         Record::Dedup {
             key: k,

@@ -2,6 +2,7 @@
 //! JSON are told apart by the `X-Amz-Target` prefix their model names (`Kinesis_20131202.`,
 //! `AmazonSQS.`); the signature's scope must then name the same service.
 
+use crate::auth::TenantState;
 use crate::body::ResponseBody;
 use crate::error::ApiError;
 use crate::faults::FaultRule;
@@ -70,14 +71,19 @@ pub fn fails_per_record(action: &str, rule: &FaultRule) -> bool {
 
 /// Runs a Kinesis action; `fault` is the fault injection rule for it, if any.
 pub async fn dispatch(
-    engine: &Engine,
+    tenant: &TenantState,
     op: &Operation,
     body: &[u8],
     fault: Option<&FaultRule>,
     protocol: Protocol,
 ) -> Result<ResponseBody, ApiError> {
+    let engine = &tenant.engine;
     let action = op.name.as_str();
     let input = checked_input(&KINESIS, op, body)?;
+    let input = match dispatch_queues(tenant, action, input).await {
+        Ok(reply) => return reply.map(ResponseBody::full),
+        Err(input) => input,
+    };
     if action == "GetRecords" {
         return ops::kinesis::get_records::handle(engine, input).await;
     }
@@ -117,6 +123,29 @@ pub fn check_node<'a>(model: &Model, op: &Operation, mut input: Node<'a>) -> Res
         })?;
     }
     Ok(input)
+}
+
+/// The Kinesis queue actions, which use the tenant's queues as well as its streams.
+/// Hands the input back for any other action.
+async fn dispatch_queues<'a>(tenant: &TenantState, action: &str, input: Node<'a>) -> Result<Reply, Node<'a>> {
+    use ops::kinesis as k;
+    Ok(match action {
+        "CreateQueue" => k::create_queue::handle(tenant, input).await,
+        "DescribeQueue" => k::describe_queue::handle(tenant, input).await,
+        "ListQueues" => k::list_queues::handle(tenant, input).await,
+        "UpdateQueue" => k::update_queue::handle(tenant, input).await,
+        "DeleteQueue" => k::delete_queue::handle(tenant, input).await,
+        "ReceiveQueueRecords" => k::receive_queue_records::handle(tenant, input).await,
+        "AcknowledgeQueueRecords" => k::acknowledge_queue_records::handle(tenant, input).await,
+        "UpdateQueueRecordsVisibility" => k::update_queue_records_visibility::handle(tenant, input).await,
+        "ReceiveDeadLetterQueueRecords" => k::receive_dead_letter_queue_records::handle(tenant, input).await,
+        "AcknowledgeDeadLetterQueueRecords" => k::acknowledge_dead_letter_queue_records::handle(tenant, input).await,
+        "UpdateDeadLetterQueueRecordsVisibility" => {
+            k::update_dead_letter_queue_records_visibility::handle(tenant, input).await
+        }
+        "RestoreDeadLetterQueueRecords" => k::restore_dead_letter_queue_records::handle(tenant, input).await,
+        _ => return Err(input),
+    })
 }
 
 /// The actions whose responses are built whole.

@@ -551,7 +551,7 @@ async fn read_and_dispatch(
             return Err(f.error(action));
         }
     }
-    router::dispatch(&tenant.engine, route.op, &body, fault.as_ref(), protocol).await
+    router::dispatch(&tenant, route.op, &body, fault.as_ref(), protocol).await
 }
 
 /// An SQS request, its body read and its signature verified.

@@ -13,6 +13,7 @@
 pub mod cbor;
 pub mod error;
 pub mod eventstream;
+pub mod kinesis_queues;
 pub mod model;
 pub mod query;
 pub mod records;

@@ -14,6 +14,7 @@ mod fanout;
 mod faults;
 mod fuzz;
 mod hardening;
+mod kinesis_queues;
 mod limits;
 mod reshard;
 mod retention;

@@ -47,7 +47,14 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
     )
 }
 
+/// Opened off the runtime, so the service starts no background tick: the steps alone drive
+/// it, and no tick of a dropped instance can still be writing when the power is cut.
 fn open(disk: &SimDisk, clock: &Arc<ManualClock>) -> Sqs {
+    let (disk, clock) = (disk.clone(), clock.clone());
+    std::thread::spawn(move || open_here(&disk, &clock)).join().unwrap()
+}
+
+fn open_here(disk: &SimDisk, clock: &Arc<ManualClock>) -> Sqs {
     let config = SqsConfig {
         data_dir: PathBuf::from("/rheo-queues-model/sqs"),
         account: "000000000000".into(),

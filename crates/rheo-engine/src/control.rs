@@ -33,8 +33,10 @@ pub struct StreamView {
     pub settings: StreamSettings,
     /// On-demand streams only.
     pub warm_throughput: Option<WarmThroughput>,
-    /// Registered consumers (any status).
+    /// Registered enhanced fan-out consumers (any status).
     pub consumer_count: u32,
+    /// Kinesis queues (any status).
+    pub queue_count: u32,
     /// Set while the stream is encrypted (StartStreamEncryption): the KMS key id.
     pub encryption_key: Option<String>,
     /// Enabled shard-level metrics.
@@ -293,7 +295,8 @@ impl Engine {
             open_shards: meta.open_shard_count(),
             settings: meta.settings.clone(),
             warm_throughput: WarmThroughput::of(meta),
-            consumer_count: meta.registered_consumers(now),
+            consumer_count: meta.live_consumers(now).count() as u32,
+            queue_count: meta.live_queues(now).count() as u32,
             encryption_key: meta.encryption_key.clone(),
             metrics: meta.metrics.clone(),
             shards,

@@ -231,14 +231,10 @@ impl Engine {
                 .iter_mut()
                 .find(|q| q.id == id && q.status(now) != QueueStatus::Gone)
                 .ok_or_else(|| queue_not_found(arn))?;
-            match q.status(now) {
-                QueueStatus::Deleting => {
-                    return Err(Error::InUse(format!("Queue {arn} is already being deleted.")));
-                }
-                QueueStatus::Creating => {
-                    return Err(Error::InUse(format!("Queue {arn} is CREATING, not ACTIVE.")));
-                }
-                _ => {}
+            // DeleteQueue names no ResourceInUseException: a queue being created may be
+            // deleted, and one being deleted again is left as it is.
+            if q.status(now) == QueueStatus::Deleting {
+                return Ok(());
             }
             if changing >= QUEUES_CHANGING_LIMIT {
                 return Err(Error::LimitExceeded(format!(

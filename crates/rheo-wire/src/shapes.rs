@@ -404,6 +404,8 @@ pub struct StreamDescriptionSummary {
     pub consumer_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_throughput: Option<WarmThroughputOut>,
+    /// Kinesis queues on the stream (ConsumerCount leaves them out).
+    pub queue_count: u32,
     #[serde(rename = "MaxRecordSizeInKiB")]
     pub max_record_size_in_kib: u32,
     pub record_distribution_strategy: &'static str,

@@ -105,6 +105,19 @@ async fn queue_records_are_received_acknowledged_dead_lettered_and_restored() {
         "{v}"
     );
 
+    let (status, v) = call(
+        &url,
+        "CreateQueue",
+        json!({"QueueName": "t", "StreamConfigurationList": [{"StreamARN": stream_arn,
+            "StartingPosition": {"Type": "LATEST", "Timestamp": 1.0}}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["__type"].as_str()),
+        (400, Some("ValidationException")),
+        "{v}"
+    );
+
     let mut sequence_numbers = Vec::new();
     for i in 0..5 {
         let out = c
@@ -156,9 +169,12 @@ async fn queue_records_are_received_acknowledged_dead_lettered_and_restored() {
         .send()
         .await;
     assert_eq!(code(e), "ResourceInUseException");
-    // A queue is a registered consumer.
+    // A queue shares the registered-consumer limit, but ConsumerCount leaves it out:
+    // QueueCount counts it (the SDK predates the member, so the raw answer is read).
     let summary = c.describe_stream_summary().stream_name("orders").send().await.unwrap();
-    assert_eq!(summary.stream_description_summary().unwrap().consumer_count(), Some(1));
+    assert_eq!(summary.stream_description_summary().unwrap().consumer_count(), Some(0));
+    let v = ok(&url, "DescribeStreamSummary", json!({"StreamName": "orders"})).await;
+    assert_eq!(v["StreamDescriptionSummary"]["QueueCount"], 1, "{v}");
 
     let d = ok(&url, "DescribeQueue", json!({"QueueARN": arn})).await;
     let desc = &d["QueueDescription"];

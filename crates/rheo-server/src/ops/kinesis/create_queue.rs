@@ -31,7 +31,7 @@ pub async fn handle(tenant: &TenantState, input: Node<'_>) -> Reply {
                 ));
             }
             (kind, _) => {
-                return Err(ApiError::invalid_argument(format!(
+                return Err(ApiError::validation(format!(
                     "A Timestamp is allowed only with the starting position AT_TIMESTAMP, not {kind}."
                 )));
             }

@@ -28,6 +28,7 @@ pub async fn handle(engine: &Engine, input: Node<'_>) -> Reply {
             key_id: view.encryption_key.clone(),
             open_shard_count: view.open_shards,
             consumer_count: view.consumer_count,
+            queue_count: view.queue_count,
             warm_throughput: view.warm_throughput.map(|w| WarmThroughputOut {
                 target_mi_bps: w.target_mibps,
                 current_mi_bps: w.current_mibps,

@@ -110,6 +110,13 @@ pub struct ServeArgs {
     /// Of the body budget, what one account and region may hold [default: 128 MiB].
     #[arg(long, env = "RHEO_TENANT_BODY_BYTES")]
     pub tenant_body_bytes: Option<usize>,
+    /// Message bytes (bodies and attributes) the SQS queues of one account and region may hold;
+    /// sends past it get OverLimit [default: 2 GiB].
+    #[arg(long, env = "RHEO_SQS_TENANT_MESSAGE_BYTES")]
+    pub sqs_tenant_message_bytes: Option<usize>,
+    /// Message bytes all SQS queues of the server may hold together [default: 4 GiB].
+    #[arg(long, env = "RHEO_SQS_MESSAGE_BYTES")]
+    pub sqs_message_bytes: Option<usize>,
     /// Of the body budget, what one connection may hold [default: 64 MiB].
     #[arg(long, env = "RHEO_CONNECTION_BODY_BYTES")]
     pub connection_body_bytes: Option<usize>,
@@ -160,6 +167,8 @@ struct FileSettings {
     body_budget_bytes: Option<usize>,
     tenant_body_bytes: Option<usize>,
     connection_body_bytes: Option<usize>,
+    sqs_tenant_message_bytes: Option<usize>,
+    sqs_message_bytes: Option<usize>,
     min_free_bytes: Option<u64>,
     on_corruption: Option<String>,
 }
@@ -317,6 +326,17 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
             .connection_body_bytes
             .or(file.connection_body_bytes)
             .unwrap_or(defaults.connection_body_bytes),
+        sqs: rheo_server::SqsLimits {
+            stored_bytes: args
+                .sqs_tenant_message_bytes
+                .or(file.sqs_tenant_message_bytes)
+                .unwrap_or(defaults.sqs.stored_bytes),
+            server_stored_bytes: args
+                .sqs_message_bytes
+                .or(file.sqs_message_bytes)
+                .unwrap_or(defaults.sqs.server_stored_bytes),
+            ..defaults.sqs
+        },
         ..defaults
     };
     server.check().map_err(anyhow::Error::msg)?;

@@ -1,9 +1,12 @@
 //! The queues' catalog: each queue's definition (name, incarnation id, attributes, tags), the
-//! names deleted in the last minute, and the token key, in one JSON file
+//! names deleted in the last minute, the message move tasks (the last 10 of each source,
+//! with their progress as of the last tick that moved messages), and the token key, in one
+//! JSON file
 //! (`<data>/sqs/catalog.json`) replaced whole on every change: written to a temporary file,
 //! fsynced, renamed over the old one, and the directory fsynced.
 
 use crate::attributes::Attributes;
+use crate::moves::MoveTask;
 use rheo_log::Disk;
 use rheo_types::mac::MacKey;
 use serde::{Deserialize, Serialize};
@@ -34,6 +37,8 @@ pub struct CatalogFile {
     /// Names deleted recently, with when: a name cannot be reused for 60 seconds.
     #[serde(default)]
     pub deleted: BTreeMap<String, i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub move_tasks: Vec<MoveTask>,
 }
 
 pub const FILE: &str = "catalog.json";
@@ -46,6 +51,7 @@ impl CatalogFile {
             next_queue_id: 1,
             queues: Vec::new(),
             deleted: BTreeMap::new(),
+            move_tasks: Vec::new(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Queue operations that change or read definitions: create, delete, URLs, listing,
 //! attributes, tags, purge and dead-letter sources.
 
-use crate::attributes::{self, Attributes};
+use crate::attributes::{self, Attributes, RedriveAllow};
 use crate::catalog::QueueDef;
 use crate::error::{QueueError, Result};
 use crate::journal::Record;
@@ -71,7 +71,7 @@ impl Sqs {
         check_attrs(&given, fifo, true)?;
         check_tags(&tags)?;
         let attributes = Attributes::with_defaults(&given, fifo);
-        self.check_redrive_target(&attributes, fifo)?;
+        self.check_redrive_target(name, &attributes, fifo)?;
         let now = self.now();
         let mut meta = self.meta();
         if let Ok(q) = self.queue(name) {
@@ -106,7 +106,7 @@ impl Sqs {
             meta.next_queue_id -= 1;
             return Err(e);
         }
-        let q = Arc::new(new_queue(def, &self.inner.config));
+        let q = Arc::new(new_queue(def, &self.inner.config, &self.inner.stored_bytes));
         self.inner
             .queues
             .write()
@@ -115,20 +115,31 @@ impl Sqs {
         Ok(())
     }
 
-    /// A RedrivePolicy must name an existing queue of the same type.
-    fn check_redrive_target(&self, attributes: &Attributes, fifo: bool) -> Result<()> {
+    /// A RedrivePolicy must name an existing queue of the same type whose RedriveAllowPolicy
+    /// lets the source (`name`) use it.
+    fn check_redrive_target(&self, name: &str, attributes: &Attributes, fifo: bool) -> Result<()> {
         let Some(r) = attributes.redrive() else { return Ok(()) };
-        let target = self.queue_by_arn(&r.dead_letter_target_arn).ok_or_else(|| {
+        let invalid = |reason: &str| {
             QueueError::InvalidParameterValue(format!(
-                "Value {{\"deadLetterTargetArn\":\"{}\",\"maxReceiveCount\":\"{}\"}} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.",
+                "Value {{\"deadLetterTargetArn\":\"{}\",\"maxReceiveCount\":\"{}\"}} for parameter RedrivePolicy is invalid. Reason: {reason}",
                 r.dead_letter_target_arn, r.max_receive_count
             ))
-        })?;
+        };
+        let target = self
+            .queue_by_arn(&r.dead_letter_target_arn)
+            .ok_or_else(|| invalid("Dead letter target does not exist."))?;
         if target.fifo != fifo {
-            return Err(QueueError::InvalidParameterValue(format!(
-                "Value {{\"deadLetterTargetArn\":\"{}\",\"maxReceiveCount\":\"{}\"}} for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source.",
-                r.dead_letter_target_arn, r.max_receive_count
-            )));
+            return Err(invalid("Dead-letter queue must be same type of queue as the source."));
+        }
+        let allowed = match target.lock().def.attributes.redrive_allow() {
+            RedriveAllow::AllowAll => true,
+            RedriveAllow::DenyAll => false,
+            RedriveAllow::ByQueue(sources) => sources.contains(&self.queue_arn(name)),
+        };
+        if !allowed {
+            return Err(invalid(
+                "Dead letter target does not allow this queue to use it as a dead letter queue.",
+            ));
         }
         Ok(())
     }
@@ -152,7 +163,11 @@ impl Sqs {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(name);
-        q.lock().deleted = true;
+        {
+            let mut g = q.lock();
+            g.deleted = true;
+            g.state.clear();
+        }
         q.notify.notify_waiters();
         Ok(())
     }
@@ -254,7 +269,7 @@ impl Sqs {
         let mut merged = def.attributes.0.clone();
         merged.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
         let attributes = Attributes::with_defaults(&merged, q.fifo);
-        self.check_redrive_target(&attributes, q.fifo)?;
+        self.check_redrive_target(name, &attributes, q.fifo)?;
         def.attributes = attributes;
         def.modified_ms = self.now();
         let before = std::mem::replace(&mut q.lock().def, def);

@@ -12,6 +12,7 @@
 
 use crate::message::{AttributeValue, MessageAttribute};
 use serde_json::{Map, Value};
+use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -100,6 +101,7 @@ fn matches_one(c: &Value, field: Option<&Value>) -> bool {
                 "equals-ignore-case" => str_test(&vals, arg, |s, p| s.eq_ignore_ascii_case(p)),
                 "anything-but" => !vals.is_empty() && vals.iter().all(|v| !anything_but_hits(arg, v)),
                 "numeric" => vals.iter().any(|v| num(v).is_some_and(|n| numeric(arg, n))),
+                "cidr" => str_test(&vals, arg, in_cidr),
                 _ => false,
             }
         }
@@ -130,6 +132,26 @@ fn anything_but_hits(arg: &Value, v: &Value) -> bool {
         Value::Number(n) => num(v).is_some() && num(v) == n.as_f64(),
         other => other == v,
     }
+}
+
+/// Whether `ip` (an IPv4 or IPv6 address) is in `cidr` (`10.0.0.0/24`, `2001:db8::/32`).
+fn in_cidr(ip: &str, cidr: &str) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else {
+        return false;
+    };
+    let (Ok(ip), Ok(net), Ok(bits)) = (ip.parse::<IpAddr>(), net.parse::<IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    let (ip, net, width) = match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(a.to_bits()), u128::from(b.to_bits()), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (a.to_bits(), b.to_bits(), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    ip.checked_shr(shift).unwrap_or(0) == net.checked_shr(shift).unwrap_or(0)
 }
 
 /// `["<", 5, ">=", 1]`: every comparison holds.
@@ -219,6 +241,16 @@ mod tests {
         assert!(on_attrs(json!({"store": [{"equals-ignore-case": "EXAMPLE_CORP"}]}), &a));
         assert!(on_attrs(json!({"event": [{"suffix": "_placed"}]}), &a));
         assert!(!on_attrs(json!({"event": [{"anything-but": {"prefix": "order"}}]}), &a));
+        let ip = [
+            attr("source_ip", "String", "10.0.0.255"),
+            attr("v6", "String", "2001:db8::1"),
+        ];
+        assert!(on_attrs(json!({"source_ip": [{"cidr": "10.0.0.0/24"}]}), &ip));
+        assert!(!on_attrs(json!({"source_ip": [{"cidr": "10.0.1.0/24"}]}), &ip));
+        assert!(on_attrs(json!({"source_ip": [{"cidr": "0.0.0.0/0"}]}), &ip));
+        assert!(on_attrs(json!({"v6": [{"cidr": "2001:db8::/32"}]}), &ip));
+        assert!(!on_attrs(json!({"v6": [{"cidr": "10.0.0.0/8"}]}), &ip));
+        assert!(!on_attrs(json!({"source_ip": [{"cidr": "10.0.0.0/33"}]}), &ip));
     }
 
     #[test]

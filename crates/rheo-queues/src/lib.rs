@@ -30,4 +30,4 @@ pub use message::{AttributeValue, Message, MessageAttribute};
 pub use messages::{ReceiveRequest, Received, Sent};
 pub use moves::{MoveStatus, MoveTask};
 pub use send::SendEntry;
-pub use service::{Sqs, SqsConfig};
+pub use service::{Sqs, SqsConfig, SqsLimits};

@@ -40,6 +40,9 @@ pub struct Received {
 /// The first FIFO sequence number: SQS's are 20-digit decimals.
 const SEQUENCE_BASE: u128 = 18_000_000_000_000_000_000;
 
+/// OverLimit's text for a receive past the in-flight limit (AWS-recorded, 2014).
+const OVER_IN_FLIGHT: &str = "Too many messages have been received without being deleted.\nPlease delete your received messages or let them timeout before receiving more.";
+
 /// The most a message may stay invisible, counted from its first receive.
 const MAX_VISIBILITY_MS: i64 = 43_200_000;
 
@@ -110,6 +113,10 @@ impl Sqs {
                     out.push(Ok(sent(entry.message_id.clone(), entry.sequence)));
                     continue;
                 }
+                if let Err(err) = self.check_stored_bytes() {
+                    out.push(Err(err));
+                    continue;
+                }
                 let delay_ms = e.delay_s.unwrap_or(attrs.delay_s()) * 1000;
                 let m = self.journal().push_put(q.id, now, |key| Message {
                     no: key,
@@ -147,6 +154,26 @@ impl Sqs {
         q.notify.notify_waiters();
         self.commit().await?;
         Ok(out)
+    }
+
+    /// A send may store a message only while the tenant's queues, and all tenants' on the
+    /// server, hold less than their limits.
+    fn check_stored_bytes(&self) -> Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let limits = self.inner.config.limits;
+        if self.inner.stored_bytes.load(Relaxed) >= limits.stored_bytes {
+            return Err(QueueError::OverLimit(format!(
+                "This account's queues in this region hold {} bytes of messages, Rheo's limit: delete or purge messages before sending more.",
+                limits.stored_bytes
+            )));
+        }
+        if self.inner.config.server_bytes.load(Relaxed) >= limits.server_stored_bytes {
+            return Err(QueueError::OverLimit(format!(
+                "The queues of this Rheo server hold {} bytes of messages, its limit: delete or purge messages before sending more.",
+                limits.server_stored_bytes
+            )));
+        }
+        Ok(())
     }
 
     /// ReceiveMessage: up to `max` messages (1 to 10), waiting up to `wait_s` seconds (the
@@ -223,10 +250,19 @@ impl Sqs {
             if let Some(again) = self.retried_attempt(q, &g, now, req).filter(|a| first && !a.is_empty()) {
                 return Ok((again, None));
             }
+            let in_flight = g.state.in_flight(now);
+            let limit = self.inner.config.limits.in_flight;
+            if in_flight >= limit {
+                if q.fifo {
+                    // A FIFO queue at its limit returns nothing (AWS's documented behaviour).
+                    return Ok((Vec::new(), g.state.next_visible_at()));
+                }
+                return Err(QueueError::OverLimit(OVER_IN_FLIGHT.to_owned()));
+            }
             let attrs = g.def.attributes.clone();
             let redrive = attrs.redrive();
             let limits = ReceiveLimits {
-                max,
+                max: max.min(limit - in_flight),
                 visibility_ms: req.visibility_s.unwrap_or(attrs.visibility_timeout_s()) * 1000,
                 max_receive_count: redrive.as_ref().map(|r| r.max_receive_count),
                 retention_ms: attrs.retention_s() * 1000,

@@ -2,15 +2,17 @@
 //! moving a dead-letter queue's messages to a destination queue, or back to the queue each
 //! came from. The tick moves up to the task's rate each second; each message is journaled
 //! into its destination before its removal from the source, so a crash can duplicate a
-//! message but never lose one. Tasks themselves are kept in memory: after a restart, a
-//! running task is gone (start it again; what it moved stays moved).
+//! message but never lose one. Tasks are saved in the catalog when they start, are
+//! cancelled, and after each tick that moved messages or ended them, so a running task goes on
+//! after a restart (its count of moved messages may lag by the last tick's).
 
 use crate::error::{QueueError, Result};
 use crate::journal::Record;
 use crate::message::Message;
 use crate::service::Sqs;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MoveStatus {
     Running,
     Completed,
@@ -29,7 +31,7 @@ impl MoveStatus {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoveTask {
     pub handle: String,
     pub source_arn: String,
@@ -45,6 +47,32 @@ pub struct MoveTask {
 #[derive(Debug, Default)]
 pub struct MoveTasks {
     tasks: Vec<MoveTask>,
+}
+
+/// Tasks kept per source queue (ListMessageMoveTasks returns at most 10).
+const KEPT_PER_SOURCE: usize = 10;
+
+impl MoveTasks {
+    pub(crate) fn restored(tasks: Vec<MoveTask>) -> MoveTasks {
+        MoveTasks { tasks }
+    }
+
+    pub(crate) fn tasks(&self) -> &[MoveTask] {
+        &self.tasks
+    }
+
+    /// Adds a task, forgetting the oldest of its source's beyond the 10 kept.
+    fn push(&mut self, task: MoveTask) {
+        let source = task.source_arn.clone();
+        self.tasks.push(task);
+        let count = self.tasks.iter().filter(|t| t.source_arn == source).count();
+        let mut extra = count.saturating_sub(KEPT_PER_SOURCE);
+        self.tasks.retain(|t| {
+            let drop = extra > 0 && t.source_arn == source;
+            extra -= usize::from(drop);
+            !drop
+        });
+    }
 }
 
 /// Messages moved per second when the task sets no rate (SQS's default is system-optimised).
@@ -92,47 +120,65 @@ impl Sqs {
         }
         let now = self.now();
         let to_move = source.lock().state.counts(now).visible;
-        let mut moves = self.moves();
-        if moves
-            .tasks
-            .iter()
-            .any(|t| t.source_arn == source_arn && t.status == MoveStatus::Running)
-        {
-            return Err(QueueError::InvalidParameterValue(
-                "There is already a task running. Only one active task is allowed for a source queue arn at a given time."
-                    .into(),
-            ));
+        let meta = self.meta();
+        let handle = {
+            let mut moves = self.moves();
+            if moves
+                .tasks
+                .iter()
+                .any(|t| t.source_arn == source_arn && t.status == MoveStatus::Running)
+            {
+                return Err(QueueError::InvalidParameterValue(
+                    "There is already a task running. Only one active task is allowed for a source queue arn at a given time."
+                        .into(),
+                ));
+            }
+            let handle = self.key().encode_token(&(source_arn, now, fastrand::u64(..)));
+            moves.push(MoveTask {
+                handle: handle.clone(),
+                source_arn: source_arn.to_owned(),
+                destination_arn: destination_arn.map(str::to_owned),
+                max_per_second: rate,
+                status: MoveStatus::Running,
+                moved: 0,
+                to_move,
+                started_ms: now,
+                failure_reason: None,
+            });
+            handle
+        };
+        if let Err(e) = self.save_catalog(&meta, None, None) {
+            self.moves().tasks.retain(|t| t.handle != handle);
+            return Err(e);
         }
-        let handle = self.key().encode_token(&(source_arn, now, moves.tasks.len() as u64));
-        moves.tasks.push(MoveTask {
-            handle: handle.clone(),
-            source_arn: source_arn.to_owned(),
-            destination_arn: destination_arn.map(str::to_owned),
-            max_per_second: rate,
-            status: MoveStatus::Running,
-            moved: 0,
-            to_move,
-            started_ms: now,
-            failure_reason: None,
-        });
         Ok(handle)
     }
 
     /// CancelMessageMoveTask: returns how many messages were moved.
     pub fn cancel_move_task(&self, handle: &str) -> Result<u64> {
-        let mut moves = self.moves();
-        let task = moves
-            .tasks
-            .iter_mut()
-            .find(|t| t.handle == handle)
-            .ok_or_else(|| QueueError::ResourceNotFound("Task does not exist.".into()))?;
-        if task.status != MoveStatus::Running {
-            return Err(QueueError::UnsupportedOperation(
-                "Only a task in RUNNING status can be cancelled.".into(),
-            ));
+        let meta = self.meta();
+        let moved = {
+            let mut moves = self.moves();
+            let task = moves
+                .tasks
+                .iter_mut()
+                .find(|t| t.handle == handle)
+                .ok_or_else(|| QueueError::ResourceNotFound("Task does not exist.".into()))?;
+            if task.status != MoveStatus::Running {
+                return Err(QueueError::UnsupportedOperation(
+                    "Only a task in RUNNING status can be cancelled.".into(),
+                ));
+            }
+            task.status = MoveStatus::Cancelled;
+            task.moved
+        };
+        if let Err(e) = self.save_catalog(&meta, None, None) {
+            if let Some(t) = self.moves().tasks.iter_mut().find(|t| t.handle == handle) {
+                t.status = MoveStatus::Running;
+            }
+            return Err(e);
         }
-        task.status = MoveStatus::Cancelled;
-        Ok(task.moved)
+        Ok(moved)
     }
 
     /// ListMessageMoveTasks: the source's most recent tasks first, at most `max` (1 to 10).
@@ -171,11 +217,13 @@ impl Sqs {
         if running.is_empty() {
             return;
         }
+        let mut changed = false;
         for task in running {
             let (moved, outcome) = self.move_some(&task, now);
             let mut moves = self.moves();
             if let Some(t) = moves.tasks.iter_mut().find(|t| t.handle == task.handle) {
                 t.moved += moved;
+                changed |= moved > 0 || !matches!(outcome, Ok(false));
                 if t.status == MoveStatus::Running {
                     match outcome {
                         Ok(true) => t.status = MoveStatus::Completed,
@@ -190,6 +238,14 @@ impl Sqs {
         }
         if let Err(e) = self.commit().await {
             tracing::warn!(error = %e, "journaling moved messages failed");
+            return;
+        }
+        // The progress is saved only after the moves it counts are durable.
+        if changed {
+            let meta = self.meta();
+            if let Err(e) = self.save_catalog(&meta, None, None) {
+                tracing::warn!(error = %e, "saving the move tasks' progress failed");
+            }
         }
     }
 

@@ -11,6 +11,8 @@
 use crate::message::Message;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ops::Bound::{Excluded, Unbounded};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A message to return from a receive, or one to move to the dead-letter queue.
 pub enum Taken {
@@ -45,7 +47,6 @@ pub struct Counts {
     pub delayed: u64,
 }
 
-#[derive(Default)]
 pub struct QueueState {
     fifo: bool,
     messages: HashMap<u64, Message>,
@@ -55,15 +56,53 @@ pub struct QueueState {
     /// the gate is when the group may next be received from.
     groups: HashMap<String, Group>,
     groups_ready: BTreeSet<(i64, u64, String)>,
+    /// Messages received at least once, by (visible at, number); those visible later than
+    /// now are in flight. Entries already visible are dropped lazily by `in_flight`.
+    received: BTreeSet<(i64, u64)>,
     bytes: usize,
+    /// Totals of message bytes this queue's bytes count towards (its tenant's, the server's).
+    totals: Vec<Arc<AtomicUsize>>,
 }
 
 impl QueueState {
     pub fn new(fifo: bool) -> QueueState {
+        QueueState::counted(fifo, Vec::new())
+    }
+
+    /// A queue whose message bytes also count towards the given totals.
+    pub fn counted(fifo: bool, totals: Vec<Arc<AtomicUsize>>) -> QueueState {
         QueueState {
             fifo,
-            ..QueueState::default()
+            messages: HashMap::new(),
+            ready: BTreeSet::new(),
+            groups: HashMap::new(),
+            groups_ready: BTreeSet::new(),
+            received: BTreeSet::new(),
+            bytes: 0,
+            totals,
         }
+    }
+
+    fn add_bytes(&mut self, n: usize) {
+        self.bytes += n;
+        for t in &self.totals {
+            t.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    fn sub_bytes(&mut self, n: usize) {
+        self.bytes -= n;
+        for t in &self.totals {
+            t.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// How many messages are in flight at `now`: received, and not visible again yet.
+    pub fn in_flight(&mut self, now: i64) -> usize {
+        while self.received.first().is_some_and(|&(at, _)| at <= now) {
+            self.received.pop_first();
+        }
+        self.received.len()
     }
 
     pub fn len(&self) -> usize {
@@ -91,7 +130,10 @@ impl QueueState {
     pub fn insert(&mut self, m: Message) {
         self.remove(m.no);
         let no = m.no;
-        self.bytes += m.size();
+        self.add_bytes(m.size());
+        if m.receive_count > 0 {
+            self.received.insert((m.visible_at_ms, no));
+        }
         if self.fifo {
             let group = m.group.clone().unwrap_or_default();
             self.messages.insert(no, m);
@@ -109,7 +151,8 @@ impl QueueState {
     /// Removes a message; returns it if it was held.
     pub fn remove(&mut self, no: u64) -> Option<Message> {
         let m = self.messages.remove(&no)?;
-        self.bytes -= m.size();
+        self.sub_bytes(m.size());
+        self.received.remove(&(m.visible_at_ms, no));
         if self.fifo {
             let group = m.group.clone().unwrap_or_default();
             if let Some(g) = self.groups.get_mut(&group) {
@@ -130,12 +173,17 @@ impl QueueState {
         m.visible_at_ms = visible_at_ms;
         m.receive_count = receive_count;
         m.first_receive_ms = first_receive_ms;
-        if self.fifo {
-            let group = m.group.clone().unwrap_or_default();
-            self.regate(&group);
-        } else {
-            self.ready.remove(&(before, no));
-            self.ready.insert((visible_at_ms, no));
+        let group = self.fifo.then(|| m.group.clone().unwrap_or_default());
+        self.received.remove(&(before, no));
+        if receive_count > 0 {
+            self.received.insert((visible_at_ms, no));
+        }
+        match group {
+            Some(group) => self.regate(&group),
+            None => {
+                self.ready.remove(&(before, no));
+                self.ready.insert((visible_at_ms, no));
+            }
         }
     }
 
@@ -296,6 +344,16 @@ impl QueueState {
         old
     }
 
+    /// Drops every message (the queue is deleted).
+    pub fn clear(&mut self) {
+        self.messages.clear();
+        self.ready.clear();
+        self.groups.clear();
+        self.groups_ready.clear();
+        self.received.clear();
+        self.sub_bytes(self.bytes);
+    }
+
     /// Removes every message numbered below `below`; returns how many.
     pub fn purge(&mut self, below: u64) -> usize {
         let nos: Vec<u64> = self.messages.keys().copied().filter(|&n| n < below).collect();
@@ -317,6 +375,15 @@ impl QueueState {
             }
         }
         c
+    }
+}
+
+impl Drop for QueueState {
+    /// A queue deleted or replaced no longer holds its bytes.
+    fn drop(&mut self) {
+        for t in &self.totals {
+            t.fetch_sub(self.bytes, Ordering::Relaxed);
+        }
     }
 }
 

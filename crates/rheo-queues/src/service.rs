@@ -12,6 +12,7 @@ use rheo_types::clock::Clock;
 use rheo_types::mac::MacKey;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use tokio::sync::Notify;
 
@@ -27,6 +28,34 @@ pub struct SqsConfig {
     pub account: String,
     pub region: String,
     pub log: LogConfig,
+    pub limits: SqsLimits,
+    /// The message bytes held by every tenant's queues on the server: shared by the tenants'
+    /// services, checked against `limits.server_stored_bytes`.
+    pub server_bytes: Arc<AtomicUsize>,
+}
+
+/// Limits on one tenant's queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqsLimits {
+    /// Messages in flight per queue. AWS allows about 120,000 per standard queue (then
+    /// ReceiveMessage fails with OverLimit) and 120,000 per FIFO queue (then receives return
+    /// nothing).
+    pub in_flight: usize,
+    /// Message bytes (bodies and attributes) the tenant's queues may hold: they are kept in
+    /// memory. A send past it fails with OverLimit. AWS has no such limit.
+    pub stored_bytes: usize,
+    /// The same, for all tenants of the server together.
+    pub server_stored_bytes: usize,
+}
+
+impl Default for SqsLimits {
+    fn default() -> SqsLimits {
+        SqsLimits {
+            in_flight: 120_000,
+            stored_bytes: 2 << 30,
+            server_stored_bytes: 4 << 30,
+        }
+    }
 }
 
 /// A FIFO deduplication entry: a send with the same key within the window returns these.
@@ -96,6 +125,8 @@ pub(crate) struct Inner {
     /// serialised, and a queue is visible only once it is durable.
     pub meta: Mutex<Meta>,
     pub moves: Mutex<crate::moves::MoveTasks>,
+    /// The message bytes held by all the tenant's queues.
+    pub stored_bytes: Arc<AtomicUsize>,
     _writer: WriterGuard,
 }
 
@@ -124,9 +155,10 @@ impl Sqs {
         let mut queues: BTreeMap<String, Arc<Queue>> = BTreeMap::new();
         let mut hidden: BTreeMap<String, Arc<Queue>> = BTreeMap::new();
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
+        let stored_bytes = Arc::new(AtomicUsize::new(0));
         for def in catalog.queues {
             let internal = def.internal;
-            let q = Arc::new(new_queue(def, &config));
+            let q = Arc::new(new_queue(def, &config, &stored_bytes));
             by_id.insert(q.id, q.clone());
             if internal {
                 hidden.insert(q.name.clone(), q);
@@ -173,7 +205,8 @@ impl Sqs {
                     next_queue_id: catalog.next_queue_id,
                     deleted: catalog.deleted,
                 }),
-                moves: Mutex::default(),
+                moves: Mutex::new(crate::moves::MoveTasks::restored(catalog.move_tasks)),
+                stored_bytes,
                 _writer: guard,
             }),
         };
@@ -257,6 +290,8 @@ impl Sqs {
 
     /// Saves the catalog: every queue's definition (with `extra` added and `without`
     /// left out), under the meta lock the caller holds.
+    /// Saves the catalog: the queues' definitions, `meta`'s names and the move tasks. The
+    /// caller holds `meta` (saves are serialised) and not the move tasks' lock.
     pub(crate) fn save_catalog(&self, meta: &Meta, extra: Option<&QueueDef>, without: Option<u64>) -> Result<()> {
         let mut queues: Vec<QueueDef> = self
             .all_queues()
@@ -271,6 +306,7 @@ impl Sqs {
             next_queue_id: meta.next_queue_id,
             queues,
             deleted: meta.deleted.clone(),
+            move_tasks: self.moves().tasks().to_vec(),
         };
         let disk = self.inner.disk.clone();
         let dir = self.inner.config.data_dir.clone();
@@ -425,14 +461,14 @@ pub(crate) fn arn(config: &SqsConfig, name: &str) -> String {
     format!("arn:aws:sqs:{}:{}:{name}", config.region, config.account)
 }
 
-pub(crate) fn new_queue(def: QueueDef, config: &SqsConfig) -> Queue {
+pub(crate) fn new_queue(def: QueueDef, config: &SqsConfig, stored_bytes: &Arc<AtomicUsize>) -> Queue {
     Queue {
         id: def.id,
         name: def.name.clone(),
         fifo: def.fifo,
         arn: arn(config, &def.name),
         inner: Mutex::new(QueueInner {
-            state: QueueState::new(def.fifo),
+            state: QueueState::counted(def.fifo, vec![stored_bytes.clone(), config.server_bytes.clone()]),
             def,
             dedup: HashMap::new(),
             attempts: HashMap::new(),

@@ -204,7 +204,7 @@ impl Sqs {
                 meta.next_queue_id -= 1;
                 return Err(e);
             }
-            let q = Arc::new(new_queue(def, &self.inner.config));
+            let q = Arc::new(new_queue(def, &self.inner.config, &self.inner.stored_bytes));
             self.inner
                 .hidden
                 .write()
@@ -239,7 +239,11 @@ impl Sqs {
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&q.name);
-            q.lock().deleted = true;
+            {
+                let mut g = q.lock();
+                g.deleted = true;
+                g.state.clear();
+            }
             q.notify.notify_waiters();
         }
         Ok(())
@@ -376,8 +380,7 @@ impl Sqs {
             if g.deleted {
                 return Err(QueueError::QueueDoesNotExist);
             }
-            let len = g.state.len();
-            if len > IN_FLIGHT_LIMIT && len - g.state.visible_count(now, len) >= IN_FLIGHT_LIMIT {
+            if g.state.in_flight(now) >= IN_FLIGHT_LIMIT {
                 return Err(QueueError::OverLimit(format!(
                     "The queue has reached its limit of {IN_FLIGHT_LIMIT} records in flight."
                 )));

@@ -33,6 +33,20 @@ pub enum SnsError {
     /// InvalidParameter (400).
     #[error("{0}")]
     InvalidParameter(String),
+    /// PublishBatch's own errors (400 each).
+    #[error("{0}")]
+    EmptyBatchRequest(String),
+    #[error("{0}")]
+    TooManyEntriesInBatchRequest(String),
+    #[error("{0}")]
+    BatchEntryIdsNotDistinct(String),
+    #[error("{0}")]
+    InvalidBatchEntryId(String),
+    #[error("{0}")]
+    BatchRequestTooLong(String),
+    /// Throttled (429): a queue it delivers to is at Rheo's stored-bytes limit.
+    #[error("{0}")]
+    Throttled(String),
     #[error("internal failure: {0}")]
     Internal(String),
 }
@@ -681,9 +695,15 @@ impl Sns {
             Some(q) => self.inner.sqs.send(q, vec![entry.clone()], &sender, false).await,
             None => Err(QueueError::QueueDoesNotExist),
         };
-        match delivered {
-            Ok(r) if r.iter().all(|r| r.is_ok()) => Ok(()),
-            Err(QueueError::Internal(m)) => Err(SnsError::Internal(m)),
+        let refused = match &delivered {
+            Ok(r) => r.iter().find_map(|r| r.as_ref().err()),
+            Err(e) => Some(e),
+        };
+        match refused {
+            None => Ok(()),
+            Some(QueueError::Internal(m)) => Err(SnsError::Internal(m.clone())),
+            // The queue is full for now: the publisher retries (nothing was acknowledged).
+            Some(QueueError::OverLimit(m)) => Err(SnsError::Throttled(m.clone())),
             _ => {
                 let dlq = sub
                     .attributes

@@ -65,6 +65,8 @@ fn open_here(disk: &SimDisk, clock: &Arc<ManualClock>) -> Sqs {
             durability: Durability::Fsync,
             ..LogConfig::default()
         },
+        limits: rheo_queues::SqsLimits::default(),
+        server_bytes: Default::default(),
     };
     Sqs::open(config, clock.clone() as Arc<dyn Clock>, Arc::new(disk.clone()))
         .expect("the queues open after any power cut")
@@ -314,5 +316,89 @@ fn a_failed_journal_write_refuses_every_later_change_until_reopened() {
             .collect();
         assert_eq!(bodies, ["kept"]);
         sqs.send("q", vec![entry("again")], "0", false).await.unwrap();
+    });
+}
+
+/// A move task is durable: one cut off by a power cut goes on after the restart, moving what
+/// it had left, and a cancelled one stays cancelled.
+#[test]
+fn a_running_move_task_goes_on_after_a_power_cut() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let disk = SimDisk::default();
+        let clock = Arc::new(ManualClock::default());
+        let sqs = open(&disk, &clock);
+        sqs.create_queue("dlq", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+        let redrive = format!(
+            r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":"1"}}"#,
+            sqs.queue_arn("dlq")
+        );
+        let attrs = BTreeMap::from([("RedrivePolicy".to_owned(), redrive)]);
+        sqs.create_queue("src", attrs, BTreeMap::new()).await.unwrap();
+        for n in 0..5 {
+            let e = SendEntry {
+                body: format!("m{n}"),
+                ..SendEntry::default()
+            };
+            sqs.send("src", vec![e], "0", false).await.unwrap();
+        }
+        let req = ReceiveRequest {
+            max: Some(10),
+            visibility_s: Some(0),
+            wait_s: Some(0),
+            attempt_id: None,
+        };
+        assert_eq!(sqs.receive("src", req.clone()).await.unwrap().len(), 5);
+        assert!(
+            sqs.receive("src", req.clone()).await.unwrap().is_empty(),
+            "all dead letters now"
+        );
+        assert_eq!(sqs.stored("dlq").unwrap().len(), 5);
+
+        let dlq_arn = sqs.queue_arn("dlq");
+        let handle = sqs.start_move_task(&dlq_arn, None, Some(2)).unwrap();
+        sqs.tick().await;
+        assert_eq!(sqs.stored("src").unwrap().len(), 2, "two a second");
+        drop(sqs);
+        disk.power_cut(|_, _| 0);
+
+        let sqs = open(&disk, &clock);
+        let task = &sqs.list_move_tasks(&dlq_arn, None).unwrap()[0];
+        assert_eq!(
+            (task.handle.as_str(), task.status),
+            (handle.as_str(), rheo_queues::MoveStatus::Running)
+        );
+        assert_eq!((task.moved, task.to_move), (2, 5));
+        for _ in 0..3 {
+            sqs.tick().await;
+        }
+        let task = &sqs.list_move_tasks(&dlq_arn, None).unwrap()[0];
+        assert_eq!((task.status, task.moved), (rheo_queues::MoveStatus::Completed, 5));
+        let mut back: Vec<String> = sqs
+            .stored("src")
+            .unwrap()
+            .iter()
+            .map(|m| String::from_utf8(m.body.to_vec()).unwrap())
+            .collect();
+        back.sort();
+        assert_eq!(back, ["m0", "m1", "m2", "m3", "m4"]);
+        assert!(sqs.stored("dlq").unwrap().is_empty());
+
+        // A cancelled task stays cancelled across a restart.
+        assert_eq!(sqs.receive("src", req.clone()).await.unwrap().len(), 5);
+        assert!(sqs.receive("src", req.clone()).await.unwrap().is_empty());
+        let handle = sqs.start_move_task(&dlq_arn, None, Some(1)).unwrap();
+        assert_eq!(sqs.cancel_move_task(&handle).unwrap(), 0);
+        drop(sqs);
+        disk.power_cut(|_, _| 0);
+        let sqs = open(&disk, &clock);
+        let tasks = sqs.list_move_tasks(&dlq_arn, Some(10)).unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0].status, rheo_queues::MoveStatus::Cancelled);
+        sqs.tick().await;
+        assert_eq!(sqs.stored("dlq").unwrap().len(), 5, "nothing moved after the cancel");
     });
 }

@@ -111,6 +111,8 @@ fn open_here(disk: &SimDisk, clock: &Arc<ManualClock>) -> Sqs {
             durability: Durability::Fsync,
             ..LogConfig::default()
         },
+        limits: rheo_queues::SqsLimits::default(),
+        server_bytes: Default::default(),
     };
     let sqs = Sqs::open(config, clock.clone() as Arc<dyn Clock>, Arc::new(disk.clone()))
         .expect("the queues open after any power cut");

@@ -17,10 +17,10 @@ use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
 use rheo_engine::Engine;
 use rheo_queues::topics::{Sns, SnsConfig};
-use rheo_queues::{Sqs, SqsConfig};
+use rheo_queues::{Sqs, SqsConfig, SqsLimits};
 use rheo_wire::sigv4::{self, RequestParts, SigError, Signature};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
@@ -228,6 +228,8 @@ pub struct TenantState {
     pub body_budget: Arc<Semaphore>,
     /// When a request last used it (engine milliseconds).
     last_used_ms: AtomicI64,
+    sqs_limits: SqsLimits,
+    sqs_server_bytes: Arc<AtomicUsize>,
 }
 
 /// Limits on tenants.
@@ -240,6 +242,10 @@ pub struct TenantLimits {
     pub idle_ms: i64,
     /// Request-body bytes one tenant may hold (charged as in the global budget).
     pub body_bytes: usize,
+    /// Limits on each tenant's queues.
+    pub sqs: SqsLimits,
+    /// The message bytes all tenants' queues hold, counted against `sqs.server_stored_bytes`.
+    pub sqs_server_bytes: Arc<AtomicUsize>,
 }
 
 /// One engine per tenant: the server's own (its configured account and region), and others
@@ -366,6 +372,8 @@ impl TenantState {
             faults: Faults::new(faults.to_vec()),
             body_budget: Arc::new(Semaphore::new(limits.body_bytes)),
             last_used_ms: AtomicI64::new(i64::MIN),
+            sqs_limits: limits.sqs,
+            sqs_server_bytes: limits.sqs_server_bytes.clone(),
         }
     }
 
@@ -382,6 +390,8 @@ impl TenantState {
             account: self.tenant.account.clone(),
             region: self.tenant.region.clone(),
             log: cfg.log,
+            limits: self.sqs_limits,
+            server_bytes: self.sqs_server_bytes.clone(),
         };
         let sqs = Sqs::open(config, self.engine.clock(), self.engine.disk()).map_err(|e| {
             tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the queues failed");

@@ -25,4 +25,5 @@ mod server;
 pub mod tls;
 
 pub use pool::read_bytes_in_flight;
+pub use rheo_queues::SqsLimits;
 pub use server::{ServerOptions, serve};

@@ -78,6 +78,9 @@ pub struct ServerOptions {
     /// The credential whose signature `/_rheo/` requires; without one, `/_rheo/` is served
     /// only to loopback peers (and, with credentials configured, needs a valid signature).
     pub admin_credential: Option<Credential>,
+    /// Limits on SQS queues: messages in flight per queue, message bytes held per tenant and
+    /// per server.
+    pub sqs: rheo_queues::SqsLimits,
 }
 
 impl Default for ServerOptions {
@@ -102,6 +105,7 @@ impl Default for ServerOptions {
             max_tenants: 64,
             tenant_idle_timeout: Duration::from_secs(600),
             admin_credential: None,
+            sqs: rheo_queues::SqsLimits::default(),
         }
     }
 }
@@ -167,6 +171,8 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         max_open: options.max_tenants,
         idle_ms: options.tenant_idle_timeout.as_millis() as i64,
         body_bytes: options.tenant_body_bytes,
+        sqs: options.sqs,
+        sqs_server_bytes: Arc::default(),
     };
     let app = Arc::new(App {
         tenants: Tenants::new(engine, limits, options.faults.clone()),

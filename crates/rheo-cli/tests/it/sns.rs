@@ -206,6 +206,36 @@ async fn topics_fan_out_to_queues_raw_enveloped_and_filtered() {
         .unwrap();
     assert_eq!(out.successful().len(), 2);
     assert_eq!(receive_all(&sqs, &raw_q).await.len(), 2);
+    // PublishBatch's own errors, as the model names them.
+    let entry = |id: &str| PublishBatchRequestEntry::builder().id(id).message("m").build().unwrap();
+    let batch = |entries: Vec<PublishBatchRequestEntry>| {
+        sns.publish_batch()
+            .topic_arn(&topic)
+            .set_publish_batch_request_entries(Some(entries))
+            .send()
+    };
+    let code = |r: Result<
+        _,
+        aws_sdk_sns::error::SdkError<aws_sdk_sns::operation::publish_batch::PublishBatchError, _>,
+    >| { r.unwrap_err().into_service_error().code().unwrap().to_owned() };
+    assert_eq!(code(batch(vec![]).await), "EmptyBatchRequest");
+    assert_eq!(
+        code(batch((0..11).map(|n| entry(&n.to_string())).collect()).await),
+        "TooManyEntriesInBatchRequest"
+    );
+    assert_eq!(
+        code(batch(vec![entry("a"), entry("a")]).await),
+        "BatchEntryIdsNotDistinct"
+    );
+    assert_eq!(code(batch(vec![entry("not ok")]).await), "InvalidBatchEntryId");
+    let big = |id: &str| {
+        PublishBatchRequestEntry::builder()
+            .id(id)
+            .message("x".repeat(200_000))
+            .build()
+            .unwrap()
+    };
+    assert_eq!(code(batch(vec![big("a"), big("b")]).await), "BatchRequestTooLong");
 
     // Unsubscribe stops deliveries; tags; a missing topic.
     sns.unsubscribe().subscription_arn(&raw_sub).send().await.unwrap();

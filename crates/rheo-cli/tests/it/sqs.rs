@@ -2,7 +2,7 @@
 //! deduplication, visibility (with the test clock), long polling, dead letters and move
 //! tasks, errors as AWS sends them, and queues surviving a restart.
 
-use crate::common::{TestServer, sqs_client};
+use crate::common::{Options, TestServer, sqs_client};
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
@@ -935,5 +935,101 @@ async fn the_query_protocol_is_served_in_xml() {
             "<Code>InvalidAction</Code><Message>The action Frobnicate is not valid for this endpoint.</Message>"
         ),
         "{xml}"
+    );
+}
+
+/// Rheo's limits on what queues hold, over the wire: a tenant at its message bytes gets
+/// OverLimit on sends (per entry in a batch) and an SNS publish fanning out to it Throttled; a
+/// standard queue at its in-flight limit answers receives with OverLimit and AWS's text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_at_their_limits_answer_over_limit() {
+    let server = TestServer::with(Options {
+        configure: |o| {
+            o.sqs.stored_bytes = 2000;
+            o.sqs.in_flight = 2;
+        },
+        ..Options::default()
+    })
+    .await;
+    let c = server.sqs();
+    let url = queue(&c, "limited").await;
+    for n in 0..3 {
+        c.send_message()
+            .queue_url(&url)
+            .message_body(format!("{n}{}", "x".repeat(700)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let e = c
+        .send_message()
+        .queue_url(&url)
+        .message_body("one more")
+        .send()
+        .await
+        .unwrap_err();
+    let e = e.into_service_error();
+    assert_eq!(code(&e).0, "OverLimit");
+    let out = c
+        .send_message_batch()
+        .queue_url(&url)
+        .entries(
+            SendMessageBatchRequestEntry::builder()
+                .id("a")
+                .message_body("m")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.failed()[0].code(), "OverLimit");
+    assert!(out.failed()[0].sender_fault());
+
+    let sns = crate::common::sns_client(&server.url());
+    let topic = sns.create_topic().name("t").send().await.unwrap().topic_arn.unwrap();
+    let arn = "arn:aws:sqs:us-east-1:000000000000:limited";
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    let e = sns
+        .publish()
+        .topic_arn(&topic)
+        .message("m")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(e.code(), Some("Throttled"));
+
+    let got = c
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.messages().len(),
+        2,
+        "no more than the room under the in-flight limit"
+    );
+    let e = c
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(
+        code(&e),
+        (
+            "OverLimit".to_owned(),
+            "Too many messages have been received without being deleted.\nPlease delete your received messages or let them timeout before receiving more.".to_owned()
+        )
     );
 }

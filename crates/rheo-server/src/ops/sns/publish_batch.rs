@@ -11,20 +11,34 @@ pub async fn handle(ctx: &Ctx, input: Node<'_>) -> Reply {
     let topic = required(input.topic_arn, "TopicArn")?;
     let entries = input.publish_batch_request_entries.unwrap_or_default();
     if entries.is_empty() {
-        return Err(api_error(SnsError::InvalidParameter(
+        return Err(api_error(SnsError::EmptyBatchRequest(
             "The batch request doesn't contain any entries".into(),
         )));
     }
     if entries.len() > 10 {
-        return Err(api_error(SnsError::InvalidParameter(
+        return Err(api_error(SnsError::TooManyEntriesInBatchRequest(
             "The batch request contains more entries than permissible".into(),
         )));
     }
     let ids: Vec<String> = entries.iter().map(|e| e.id.clone().unwrap_or_default()).collect();
+    let valid = |id: &String| {
+        (1..=80).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !ids.iter().all(valid) {
+        return Err(api_error(SnsError::InvalidBatchEntryId(
+            "The Id of a batch entry in a batch request doesn't abide by the specification.".into(),
+        )));
+    }
     let mut seen = std::collections::BTreeSet::new();
     if ids.iter().any(|i| !seen.insert(i.as_str())) {
-        return Err(api_error(SnsError::InvalidParameter(
+        return Err(api_error(SnsError::BatchEntryIdsNotDistinct(
             "Two or more batch entries in the request have the same Id".into(),
+        )));
+    }
+    let total: usize = entries.iter().map(|e| e.message.as_ref().map_or(0, String::len)).sum();
+    if total > 256 * 1024 {
+        return Err(api_error(SnsError::BatchRequestTooLong(
+            "The length of all the messages put together is more than the limit.".into(),
         )));
     }
     let entries = entries.into_iter().map(entry_in).collect::<Result<Vec<_>, _>>()?;

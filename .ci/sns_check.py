@@ -1,7 +1,11 @@
 """Drives a running Rheo's SNS with boto3 (query protocol): a topic fanned out to two SQS
 queues, raw and enveloped, one behind a filter policy.
 
-Usage: python sns_check.py http://127.0.0.1:PORT
+With a certificate and an output file, it also publishes over HTTPS to two topics (signature
+versions 1 and 2) and writes the envelopes the queue received to the file, for
+js_sns_signature_check.mjs to verify with AWS's message validator.
+
+Usage: python sns_check.py http://127.0.0.1:PORT [CERT.pem ENVELOPES.json]
 """
 
 import json
@@ -58,4 +62,24 @@ except sns.exceptions.NotFoundException as e:
     assert e.response["Error"]["Code"] == "NotFound", e.response
     assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 sns.delete_topic(TopicArn=topic)
+
+if len(sys.argv) > 3:
+    cert, out = sys.argv[2], sys.argv[3]
+    tls = dict(kw, endpoint_url=url.replace("http://", "https://"), verify=cert)
+    sns, sqs = boto3.client("sns", **tls), boto3.client("sqs", **tls)
+    box = sqs.create_queue(QueueName="ci-sns-signed")["QueueUrl"]
+    envelopes = []
+    for version in ["1", "2"]:
+        t = sns.create_topic(Name=f"ci-signed-v{version}", Attributes={"SignatureVersion": version})["TopicArn"]
+        sns.subscribe(TopicArn=t, Protocol="sqs", Endpoint=arn("ci-sns-signed"))
+        sns.publish(TopicArn=t, Message=f"signed v{version}", Subject="with a subject")
+        sns.publish(TopicArn=t, Message=f"signed v{version}, no subject")
+    while len(envelopes) < 4:
+        got = sqs.receive_message(QueueUrl=box, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        envelopes += [json.loads(m["Body"]) for m in got]
+    for e in envelopes:
+        assert e["SigningCertURL"].startswith(url.replace("http://", "https://") + "/SimpleNotificationService-"), e
+    assert sorted(e["SignatureVersion"] for e in envelopes) == ["1", "1", "2", "2"], envelopes
+    with open(out, "w") as f:
+        json.dump(envelopes, f)
 print("sns boto3 checks passed")

@@ -21,6 +21,7 @@ pub mod queue;
 mod receipt;
 pub mod send;
 mod service;
+pub mod signing;
 pub mod stream_queue;
 pub mod topics;
 

@@ -12,6 +12,7 @@ use crate::filter::{self, Scope};
 use crate::message::{AttributeValue, MessageAttribute, new_message_id};
 use crate::send::SendEntry;
 use crate::service::Sqs;
+use crate::signing::{self, Signed, SigningKey};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -105,6 +106,8 @@ struct Inner {
     /// The last sequence number of each FIFO topic: a hybrid clock (the time in ms shifted
     /// left 20 bits, or one more than the last), so numbers increase across restarts too.
     sequences: Mutex<BTreeMap<String, u128>>,
+    /// The key messages are signed with, read or made on first use.
+    signing: Mutex<Option<Arc<SigningKey>>>,
 }
 
 /// One tenant's topics. Cheap to clone.
@@ -153,7 +156,7 @@ impl Sns {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
         let http = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Sns {
+        let sns = Sns {
             inner: Arc::new(Inner {
                 config,
                 clock,
@@ -162,8 +165,46 @@ impl Sns {
                 catalog: Mutex::new(catalog),
                 http,
                 sequences: Mutex::default(),
+                signing: Mutex::default(),
             }),
-        })
+        };
+        // The signing key is made (about a second, once per tenant) before the first publish
+        // needs it; a publish that comes sooner waits for it.
+        let weak = Arc::downgrade(&sns.inner);
+        let _ = std::thread::Builder::new()
+            .name("sns-signing-key".into())
+            .spawn(move || {
+                if let Some(inner) = weak.upgrade() {
+                    let _ = Sns { inner }.signing_key();
+                }
+            });
+        Ok(sns)
+    }
+
+    /// The tenant's signing key and certificate, read or made (once) on first use.
+    pub fn signing_key(&self) -> Result<Arc<SigningKey>> {
+        let mut slot = self.inner.signing.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = slot.as_ref() {
+            return Ok(k.clone());
+        }
+        let (disk, dir) = (self.inner.disk.clone(), self.inner.config.data_dir.clone());
+        let key = crate::service::off_worker(|| SigningKey::load_or_create(&*disk, &dir))
+            .map_err(|e| SnsError::Internal(format!("the SNS signing key: {e}")))?;
+        let key = Arc::new(key);
+        *slot = Some(key.clone());
+        Ok(key)
+    }
+
+    /// The certificate named `name` (`SimpleNotificationService-….pem`) if it is this
+    /// tenant's. Never makes a key (unsigned requests ask this).
+    pub fn certificate(&self, name: &str) -> Option<String> {
+        let mut slot = self.inner.signing.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            let loaded = SigningKey::load(&*self.inner.disk, &self.inner.config.data_dir);
+            *slot = loaded.ok().flatten().map(Arc::new);
+        }
+        let key = slot.as_ref()?;
+        (key.cert_name() == name).then(|| key.cert_pem().to_owned())
     }
 
     fn catalog(&self) -> MutexGuard<'_, Catalog> {
@@ -424,11 +465,18 @@ impl Sns {
             ),
             subscribe_url: Some(subscribe_url),
             timestamp: iso8601(self.inner.clock.now_ms()),
-            signature_version: "1",
+            signature_version: signature_version(&self.catalog(), &sub.topic),
             signature: String::new(),
-            signing_cert_url: format!("{base_url}/SimpleNotificationService-rheo.pem"),
+            signing_cert_url: String::new(),
             unsubscribe_url: None,
             message_attributes: None,
+        };
+        let env = match self.signing_key() {
+            Ok(key) => env.signed(&key, base_url),
+            Err(e) => {
+                tracing::error!(error = %e, "a subscription confirmation could not be signed; not sent");
+                return;
+            }
         };
         let body = serde_json::to_string(&env).unwrap_or_default();
         self.post(sub, topic_arn, "SubscriptionConfirmation", env.message_id, body, None);
@@ -616,6 +664,12 @@ impl Sns {
         let message_id = new_message_id();
         let sequence_number = topic.fifo.then(|| self.next_sequence(&name));
         let timestamp = iso8601(self.inner.clock.now_ms());
+        let version = topic
+            .attributes
+            .get("SignatureVersion")
+            .cloned()
+            .unwrap_or_else(|| "1".to_owned());
+        let key = self.signing_key()?;
         for sub in subs {
             if !passes_filter(&sub, &p) {
                 continue;
@@ -636,15 +690,16 @@ impl Sns {
                 message: body.clone(),
                 subscribe_url: None,
                 timestamp: timestamp.clone(),
-                signature_version: "1",
+                signature_version: version.clone(),
                 signature: String::new(),
-                signing_cert_url: format!("{base_url}/SimpleNotificationService-rheo.pem"),
+                signing_cert_url: String::new(),
                 unsubscribe_url: Some(format!(
                     "{base_url}/?Action=Unsubscribe&SubscriptionArn={}",
                     url_encode(&sub_arn)
                 )),
                 message_attributes: envelope_attributes(&p.attributes),
-            };
+            }
+            .signed(&key, base_url);
             match sub.protocol.as_str() {
                 "sqs" => {
                     let entry = SendEntry {
@@ -869,6 +924,9 @@ fn check_topic_attribute(name: &str, value: &str, fifo: bool) -> Result<()> {
             "Invalid parameter: AttributeName {name}"
         )));
     }
+    if name == "SignatureVersion" && !matches!(value, "1" | "2") {
+        return Err(SnsError::InvalidParameter("Invalid parameter: SignatureVersion".into()));
+    }
     if matches!(name, "DeliveryPolicy" | "Policy") && serde_json::from_str::<serde_json::Value>(value).is_err() {
         return Err(SnsError::InvalidParameter(format!("Invalid parameter: {name}")));
     }
@@ -956,7 +1014,7 @@ struct Envelope {
     #[serde(rename = "SubscribeURL", skip_serializing_if = "Option::is_none")]
     subscribe_url: Option<String>,
     timestamp: String,
-    signature_version: &'static str,
+    signature_version: String,
     signature: String,
     #[serde(rename = "SigningCertURL")]
     signing_cert_url: String,
@@ -964,6 +1022,35 @@ struct Envelope {
     unsubscribe_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message_attributes: Option<BTreeMap<String, EnvelopeAttribute>>,
+}
+
+impl Envelope {
+    /// Signs the envelope with `key`, by its SignatureVersion, naming the certificate's URL
+    /// on `base_url`.
+    fn signed(mut self, key: &SigningKey, base_url: &str) -> Envelope {
+        let text = signing::string_to_sign(&Signed {
+            kind: self.kind,
+            message: &self.message,
+            message_id: &self.message_id,
+            subject: self.subject.as_deref(),
+            subscribe_url: self.subscribe_url.as_deref(),
+            timestamp: &self.timestamp,
+            token: self.token.as_deref(),
+            topic_arn: &self.topic_arn,
+        });
+        self.signature = key.sign(&self.signature_version, &text);
+        self.signing_cert_url = format!("{base_url}/{}", key.cert_name());
+        self
+    }
+}
+
+/// A topic's SignatureVersion ("1" unless set).
+fn signature_version(c: &Catalog, topic: &str) -> String {
+    c.topics
+        .get(topic)
+        .and_then(|t| t.attributes.get("SignatureVersion"))
+        .cloned()
+        .unwrap_or_else(|| "1".to_owned())
 }
 
 #[derive(Serialize)]

@@ -320,6 +320,13 @@ impl Tenants {
         Ok(state)
     }
 
+    /// Every open tenant, the server's own first.
+    pub fn open_states(&self) -> Vec<Arc<TenantState>> {
+        let mut out = vec![self.default.clone()];
+        out.extend(self.others.lock().unwrap_or_else(|p| p.into_inner()).values().cloned());
+        out
+    }
+
     /// The tenant's state if it is open now (the server's own always is); never opens one.
     pub fn get_open(&self, t: &Tenant) -> Option<Arc<TenantState>> {
         if *t == self.default.tenant {
@@ -399,6 +406,11 @@ impl TenantState {
         })?;
         *slot = Some(sqs.clone());
         Ok(sqs)
+    }
+
+    /// The tenant's SNS service if a request opened it; never opens it.
+    pub fn sns_if_open(&self) -> Option<Sns> {
+        self.sns.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The tenant's SNS service, opened on first use beside its queues.

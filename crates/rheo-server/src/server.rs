@@ -286,6 +286,9 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     if req.method() == Method::GET && req.uri().path() == "/health" {
         return health(app);
     }
+    if let Some(name) = sns_certificate_name(&req) {
+        return sns_certificate(app, name);
+    }
     let protocol = Protocol::of(req.headers());
     if app.options.require_tls && !conn.tls {
         let e = ApiError {
@@ -355,6 +358,32 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         );
     }
     resp
+}
+
+/// A GET of an SNS signing certificate, `/SimpleNotificationService-<fingerprint>.pem` (the
+/// SigningCertURL of SNS messages): its file name.
+fn sns_certificate_name(req: &Request<Incoming>) -> Option<&str> {
+    let name = req.uri().path().strip_prefix('/')?;
+    (req.method() == Method::GET && name.starts_with("SimpleNotificationService-") && name.ends_with(".pem"))
+        .then_some(name)
+}
+
+/// Serves an SNS signing certificate, unsigned as on AWS, from the open tenant it belongs to.
+fn sns_certificate(app: &App, name: &str) -> Response<ResponseBody> {
+    let found = app
+        .tenants
+        .open_states()
+        .iter()
+        .filter_map(|t| t.sns_if_open())
+        .find_map(|sns| sns.certificate(name));
+    match found {
+        Some(pem) => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/x-x509-ca-cert")
+            .body(ResponseBody::full(pem))
+            .unwrap_or_else(|_| Response::new(ResponseBody::full(Bytes::new()))),
+        None => xml_error(StatusCode::NOT_FOUND, "NotFound", "The certificate does not exist."),
+    }
 }
 
 /// Whether a request speaks the query protocol: a form post, or a GET with `Action=`.

@@ -258,6 +258,49 @@ async fn topics_fan_out_to_queues_raw_enveloped_and_filtered() {
     assert!(sns.list_topics().send().await.unwrap().topics().is_empty());
 }
 
+/// Checks an SNS message's signature as an endpoint does: fetches its SigningCertURL (unsigned)
+/// and verifies SHA256withRSA over the signed fields with webpki, a verifier of its own.
+async fn verify_signature(m: &serde_json::Value) {
+    use base64::Engine as _;
+    use http_body_util::BodyExt;
+    assert_eq!(m["SignatureVersion"], "2");
+    let cert_url = m["SigningCertURL"].as_str().unwrap();
+    assert!(
+        cert_url.contains("/SimpleNotificationService-") && cert_url.ends_with(".pem"),
+        "{cert_url}"
+    );
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let resp = http
+        .request(http::Request::get(cert_url).body(Default::default()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let pem = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = rustls_pki_types::CertificateDer::from(base64::engine::general_purpose::STANDARD.decode(b64).unwrap());
+    let cert = webpki::EndEntityCert::try_from(&der).unwrap();
+    let keys = [
+        "Message",
+        "MessageId",
+        "Subject",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ];
+    let text: String = keys
+        .iter()
+        .filter_map(|k| m[*k].as_str().map(|v| format!("{k}\n{v}\n")))
+        .collect();
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(m["Signature"].as_str().unwrap())
+        .unwrap();
+    cert.verify_signature(webpki::ring::RSA_PKCS1_2048_8192_SHA256, text.as_bytes(), &signature)
+        .expect("the signature verifies with the served certificate");
+}
+
 /// A tiny HTTP endpoint: answers each POST with the next status of `statuses` (200 after
 /// them), and hands each request (headers and body) to the test.
 async fn endpoint(statuses: Vec<u16>) -> (String, tokio::sync::mpsc::UnboundedReceiver<(http::HeaderMap, String)>) {
@@ -306,6 +349,15 @@ async fn http_subscriptions_confirm_deliver_and_retry() {
         .unwrap()
         .topic_arn
         .unwrap();
+    // Messages are signed with SHA256withRSA (SignatureVersion 2; 1, SHA1, is checked in CI
+    // by AWS's JavaScript validator).
+    sns.set_topic_attributes()
+        .topic_arn(&topic)
+        .attribute_name("SignatureVersion")
+        .attribute_value("2")
+        .send()
+        .await
+        .unwrap();
     // The first notification fails twice, then succeeds.
     let (url, mut got) = endpoint(vec![200, 500, 503]).await;
     let pending = sns
@@ -329,6 +381,7 @@ async fn http_subscriptions_confirm_deliver_and_retry() {
     let conf: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(conf["Type"], "SubscriptionConfirmation");
     assert_eq!(conf["TopicArn"], topic.as_str());
+    verify_signature(&conf).await;
     // Nothing is delivered before the confirmation.
     sns.publish()
         .topic_arn(&topic)
@@ -366,6 +419,7 @@ async fn http_subscriptions_confirm_deliver_and_retry() {
         attempts.push(serde_json::from_str::<serde_json::Value>(&body).unwrap());
     }
     assert!(attempts.iter().all(|a| a["Message"] == "hello hook"), "{attempts:?}");
+    verify_signature(&attempts[0]).await;
     assert!(
         started.elapsed() >= Duration::from_secs(2),
         "retries wait the policy's delay"

@@ -69,11 +69,13 @@ if len(sys.argv) > 3:
     sns, sqs = boto3.client("sns", **tls), boto3.client("sqs", **tls)
     box = sqs.create_queue(QueueName="ci-sns-signed")["QueueUrl"]
     envelopes = []
+    topics = []
     for version in ["1", "2"]:
         t = sns.create_topic(Name=f"ci-signed-v{version}", Attributes={"SignatureVersion": version})["TopicArn"]
         sns.subscribe(TopicArn=t, Protocol="sqs", Endpoint=arn("ci-sns-signed"))
         sns.publish(TopicArn=t, Message=f"signed v{version}", Subject="with a subject")
         sns.publish(TopicArn=t, Message=f"signed v{version}, no subject")
+        topics.append(t)
     while len(envelopes) < 4:
         got = sqs.receive_message(QueueUrl=box, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
         envelopes += [json.loads(m["Body"]) for m in got]
@@ -82,4 +84,7 @@ if len(sys.argv) > 3:
     assert sorted(e["SignatureVersion"] for e in envelopes) == ["1", "1", "2", "2"], envelopes
     with open(out, "w") as f:
         json.dump(envelopes, f)
+    for t in topics:
+        sns.delete_topic(TopicArn=t)
+    sqs.delete_queue(QueueUrl=box)
 print("sns boto3 checks passed")

@@ -114,6 +114,11 @@ pub struct ServeArgs {
     /// sends past it get OverLimit [default: 2 GiB].
     #[arg(long, env = "RHEO_SQS_TENANT_MESSAGE_BYTES")]
     pub sqs_tenant_message_bytes: Option<usize>,
+    /// A Python interpreter that has awslambdaric, to run python3.x functions with. Without it
+    /// Rheo makes a virtualenv in DATA_DIR/runtimes/python on first need (pip install
+    /// awslambdaric boto3, from PyPI).
+    #[arg(long, env = "RHEO_PYTHON_INTERPRETER")]
+    pub python_interpreter: Option<PathBuf>,
     /// Message bytes all SQS queues of the server may hold together [default: 4 GiB].
     #[arg(long, env = "RHEO_SQS_MESSAGE_BYTES")]
     pub sqs_message_bytes: Option<usize>,
@@ -169,6 +174,7 @@ struct FileSettings {
     connection_body_bytes: Option<usize>,
     sqs_tenant_message_bytes: Option<usize>,
     sqs_message_bytes: Option<usize>,
+    python_interpreter: Option<PathBuf>,
     min_free_bytes: Option<u64>,
     on_corruption: Option<String>,
 }
@@ -336,6 +342,14 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
                 .or(file.sqs_message_bytes)
                 .unwrap_or(defaults.sqs.server_stored_bytes),
             ..defaults.sqs
+        },
+        functions: rheo_server::FunctionOptions {
+            python: args
+                .python_interpreter
+                .clone()
+                .or(file.python_interpreter.clone())
+                .map(rheo_functions::runtime::PythonSetup::Interpreter),
+            ..defaults.functions.clone()
         },
         ..defaults
     };

@@ -16,6 +16,7 @@
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
 use rheo_engine::Engine;
+use rheo_functions::{Functions, FunctionsConfig};
 use rheo_queues::topics::{Sns, SnsConfig};
 use rheo_queues::{Sqs, SqsConfig, SqsLimits};
 use rheo_wire::sigv4::{self, RequestParts, SigError, Signature};
@@ -230,6 +231,9 @@ pub struct TenantState {
     last_used_ms: AtomicI64,
     sqs_limits: SqsLimits,
     sqs_server_bytes: Arc<AtomicUsize>,
+    /// The tenant's functions, opened on its first Lambda request (in `<data>/lambda`).
+    functions: Mutex<Option<Functions>>,
+    functions_shared: Arc<FunctionsShared>,
 }
 
 /// Limits on tenants.
@@ -246,6 +250,27 @@ pub struct TenantLimits {
     pub sqs: SqsLimits,
     /// The message bytes all tenants' queues hold, counted against `sqs.server_stored_bytes`.
     pub sqs_server_bytes: Arc<AtomicUsize>,
+    /// What every tenant's functions share.
+    pub functions: Arc<FunctionsShared>,
+}
+
+/// The settings and runtime every tenant's functions share.
+pub struct FunctionsShared {
+    pub python: Arc<rheo_functions::runtime::Python>,
+    /// What functions call this server at (`AWS_ENDPOINT_URL`).
+    pub endpoint_url: String,
+    pub options: crate::server::FunctionOptions,
+    /// The configured credentials: functions get one of their account's.
+    pub credentials: Vec<Credential>,
+    pub server_account: String,
+}
+
+impl std::fmt::Debug for FunctionsShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionsShared")
+            .field("endpoint_url", &self.endpoint_url)
+            .finish()
+    }
 }
 
 /// One engine per tenant: the server's own (its configured account and region), and others
@@ -381,6 +406,8 @@ impl TenantState {
             last_used_ms: AtomicI64::new(i64::MIN),
             sqs_limits: limits.sqs,
             sqs_server_bytes: limits.sqs_server_bytes.clone(),
+            functions: Mutex::new(None),
+            functions_shared: limits.functions.clone(),
         }
     }
 
@@ -406,6 +433,40 @@ impl TenantState {
         })?;
         *slot = Some(sqs.clone());
         Ok(sqs)
+    }
+
+    /// The tenant's functions, opened on first use (in `<data>/lambda`).
+    pub fn functions(self: &Arc<Self>) -> Result<Functions, ApiError> {
+        let mut slot = self.functions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = slot.as_ref() {
+            return Ok(f.clone());
+        }
+        let shared = &self.functions_shared;
+        let account = &self.tenant.account;
+        let credentials = shared
+            .credentials
+            .iter()
+            .find(|c| c.account_id.as_deref().unwrap_or(&shared.server_account) == account)
+            .map(|c| (c.access_key_id.clone(), c.secret_access_key.clone()))
+            .unwrap_or_else(|| ("rheo-function".into(), "rheo-function".into()));
+        let config = FunctionsConfig {
+            data_dir: self.engine.config().data_dir.join("lambda"),
+            account: account.clone(),
+            region: self.tenant.region.clone(),
+            endpoint_url: shared.endpoint_url.clone(),
+            credentials,
+            python: shared.python.clone(),
+            max_processes: shared.options.max_processes,
+            idle: shared.options.idle,
+            retry_delays: shared.options.retry_delays.clone(),
+        };
+        let functions = Functions::open(config, self.engine.clock(), self.engine.disk()).map_err(|e| {
+            tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the functions failed");
+            ApiError::internal()
+        })?;
+        functions.set_destinations(Arc::new(crate::destinations::TenantDestinations::new(self)));
+        *slot = Some(functions.clone());
+        Ok(functions)
     }
 
     /// The tenant's SNS service if a request opened it; never opens it.

@@ -81,6 +81,33 @@ pub struct ServerOptions {
     /// Limits on SQS queues: messages in flight per queue, message bytes held per tenant and
     /// per server.
     pub sqs: rheo_queues::SqsLimits,
+    /// How functions run.
+    pub functions: FunctionOptions,
+}
+
+/// How functions run: their Python, and their processes.
+#[derive(Debug, Clone)]
+pub struct FunctionOptions {
+    /// Where Python functions' interpreter comes from; `None`: a virtualenv Rheo makes in
+    /// `<data>/runtimes/python`.
+    pub python: Option<rheo_functions::runtime::PythonSetup>,
+    /// Processes one function may run at once (without reserved concurrency).
+    pub max_processes: usize,
+    /// A process idle this long is stopped.
+    pub idle: Duration,
+    /// The waits before an asynchronous invocation's retries.
+    pub retry_delays: Vec<Duration>,
+}
+
+impl Default for FunctionOptions {
+    fn default() -> FunctionOptions {
+        FunctionOptions {
+            python: None,
+            max_processes: 10,
+            idle: Duration::from_secs(300),
+            retry_delays: vec![Duration::from_secs(60), Duration::from_secs(120)],
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -106,6 +133,7 @@ impl Default for ServerOptions {
             tenant_idle_timeout: Duration::from_secs(600),
             admin_credential: None,
             sqs: rheo_queues::SqsLimits::default(),
+            functions: FunctionOptions::default(),
         }
     }
 }
@@ -173,6 +201,18 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         body_bytes: options.tenant_body_bytes,
         sqs: options.sqs,
         sqs_server_bytes: Arc::default(),
+        functions: Arc::new(crate::auth::FunctionsShared {
+            python: rheo_functions::runtime::Python::new(options.functions.python.clone().unwrap_or_else(|| {
+                rheo_functions::runtime::PythonSetup::Managed {
+                    dir: cfg.data_dir.join("runtimes").join("python"),
+                    extra: Vec::new(),
+                }
+            })),
+            endpoint_url: format!("http://{}", listener.local_addr()?),
+            options: options.functions.clone(),
+            credentials: options.credentials.clone(),
+            server_account: cfg.account.clone(),
+        }),
     };
     let app = Arc::new(App {
         tenants: Tenants::new(engine, limits, options.faults.clone()),
@@ -310,6 +350,9 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     }
     if is_query(&req) {
         return query::handle(app, conn, req).await;
+    }
+    if let Some(service) = crate::rest::service_of(&req) {
+        return crate::rest::handle(app, conn, req, service).await;
     }
     let target = req
         .headers()

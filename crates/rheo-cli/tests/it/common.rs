@@ -634,3 +634,20 @@ pub async fn signed_admin(
         )
         .await
 }
+
+/// A Lambda client for this server, signing as the server's own account.
+pub fn lambda_client(url: &str) -> aws_sdk_lambda::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_lambda::Client::from_conf(config)
+}

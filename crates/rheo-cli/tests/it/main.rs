@@ -15,6 +15,7 @@ mod faults;
 mod fuzz;
 mod hardening;
 mod kinesis_queues;
+mod lambda;
 mod limits;
 mod reshard;
 mod retention;

@@ -46,6 +46,16 @@ pub struct Operation {
     pub errors: Vec<String>,
     /// The query protocol's result element (`ReceiveMessageResult`).
     pub result_wrapper: Option<String>,
+    /// The REST protocols' binding: method, URI template (`/2015-03-31/functions/{FunctionName}`,
+    /// perhaps with fixed query parameters after `?`) and success status.
+    pub http: Option<Http>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Http {
+    pub method: String,
+    pub request_uri: String,
+    pub response_code: Option<u16>,
 }
 
 #[derive(Debug)]
@@ -59,6 +69,8 @@ pub struct Shape {
     /// list or map is flattened.
     pub location_name: Option<String>,
     pub flattened: bool,
+    /// The REST protocols' payload member: the one that is the whole body.
+    pub payload: Option<String>,
 }
 
 #[derive(Debug)]
@@ -104,6 +116,9 @@ pub struct Member {
     /// The query protocol's name for it, and whether it flattens its list or map.
     pub location_name: Option<String>,
     pub flattened: bool,
+    /// The REST protocols' place for it: `uri`, `querystring`, `header`, `headers` or
+    /// `statusCode`; none for the body.
+    pub location: Option<String>,
 }
 
 /// A model pattern, as AWS prints it, and compiled for a whole-value match.
@@ -222,6 +237,7 @@ impl Model {
                                 required: required.contains(mname),
                                 location_name: m.location_name.clone(),
                                 flattened: m.flattened,
+                                location: m.location.clone(),
                             })
                         })
                         .collect::<Result<Vec<_>, String>>()?;
@@ -237,6 +253,7 @@ impl Model {
                 max: s.max,
                 location_name: s.location_name.clone(),
                 flattened: s.flattened,
+                payload: s.payload.clone(),
             });
         }
         let mut operations = HashMap::new();
@@ -245,6 +262,11 @@ impl Model {
             let result_wrapper = op.output.as_ref().and_then(|r| r.result_wrapper.clone());
             let output = op.output.map(|r| id(&r.shape)).transpose()?;
             let errors = op.errors.unwrap_or_default().into_iter().map(|e| e.shape).collect();
+            let http = op.http.map(|h| Http {
+                method: h.method,
+                request_uri: h.request_uri,
+                response_code: h.response_code,
+            });
             operations.insert(
                 name.clone(),
                 Operation {
@@ -253,6 +275,7 @@ impl Model {
                     output,
                     errors,
                     result_wrapper,
+                    http,
                 },
             );
         }
@@ -369,6 +392,10 @@ pub static SNS: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/sns.json")).expect("the SNS model loads"));
 
 /// Amazon SQS (2012-11-05), AWS JSON 1.0 with `awsQueryCompatible`.
+/// Lambda (`2015-03-31`, rest-json).
+pub static LAMBDA: LazyLock<Model> =
+    LazyLock::new(|| Model::from_json(include_str!("../../models/lambda.json")).expect("the Lambda model loads"));
+
 pub static SQS: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/sqs.json")).expect("the SQS model loads"));
 
@@ -456,6 +483,7 @@ struct RawMetadata {
 
 #[derive(Deserialize)]
 struct RawOperation {
+    http: Option<RawHttp>,
     input: Option<RawRef>,
     output: Option<RawRef>,
     errors: Option<Vec<RawRef>>,
@@ -463,8 +491,17 @@ struct RawOperation {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct RawHttp {
+    method: String,
+    request_uri: String,
+    response_code: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawRef {
     shape: String,
+    location: Option<String>,
     location_name: Option<String>,
     #[serde(default)]
     flattened: bool,
@@ -493,6 +530,7 @@ struct RawShape {
     location_name: Option<String>,
     #[serde(default)]
     flattened: bool,
+    payload: Option<String>,
 }
 
 /// A JSON object's members in document order (member order matters to validation).

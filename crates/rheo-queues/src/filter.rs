@@ -32,6 +32,15 @@ pub fn matches(policy: &Value, scope: Scope, attributes: &[MessageAttribute], bo
     }
 }
 
+/// Whether a JSON document matches an event pattern (EventBridge's syntax, as Lambda's
+/// event filters use it): both must be objects.
+pub fn matches_document(pattern: &Value, doc: &Value) -> bool {
+    match (pattern.as_object(), doc.as_object()) {
+        (Some(p), Some(d)) => matches_object(p, d),
+        _ => false,
+    }
+}
+
 /// The attributes as the values a policy is matched against.
 fn attributes_object(attributes: &[MessageAttribute]) -> Map<String, Value> {
     let mut out = Map::new();

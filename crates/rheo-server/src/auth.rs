@@ -233,6 +233,8 @@ pub struct TenantState {
     sqs_server_bytes: Arc<AtomicUsize>,
     /// The tenant's functions, opened on its first Lambda request (in `<data>/lambda`).
     functions: Mutex<Option<Functions>>,
+    /// The tenant's event source mappings (in `<data>/connect`), opened with its functions.
+    mappings: Mutex<Option<rheo_connect::Mappings>>,
     functions_shared: Arc<FunctionsShared>,
 }
 
@@ -407,6 +409,7 @@ impl TenantState {
             sqs_limits: limits.sqs,
             sqs_server_bytes: limits.sqs_server_bytes.clone(),
             functions: Mutex::new(None),
+            mappings: Mutex::new(None),
             functions_shared: limits.functions.clone(),
         }
     }
@@ -467,6 +470,36 @@ impl TenantState {
         functions.set_destinations(Arc::new(crate::destinations::TenantDestinations::new(self)));
         *slot = Some(functions.clone());
         Ok(functions)
+    }
+
+    /// The tenant's event source mappings, opened on first use; their tasks start then.
+    pub fn mappings(self: &Arc<Self>) -> Result<rheo_connect::Mappings, ApiError> {
+        let functions = self.functions()?;
+        let sqs = self.sqs()?;
+        let mut slot = self.mappings.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = slot.as_ref() {
+            return Ok(m.clone());
+        }
+        let config = rheo_connect::MappingsConfig {
+            data_dir: self.engine.config().data_dir.join("connect"),
+            account: self.tenant.account.clone(),
+            region: self.tenant.region.clone(),
+        };
+        let mappings = rheo_connect::Mappings::open(
+            config,
+            self.engine.clock(),
+            self.engine.disk(),
+            self.engine.clone(),
+            sqs,
+            functions,
+            Arc::new(crate::destinations::TenantDestinations::new(self)),
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the event source mappings failed");
+            ApiError::internal()
+        })?;
+        *slot = Some(mappings.clone());
+        Ok(mappings)
     }
 
     /// The tenant's SNS service if a request opened it; never opens it.

@@ -140,6 +140,7 @@ async fn run(
             let ctx = crate::ops::lambda::Ctx {
                 functions: tenant.functions()?,
                 body: Bytes::from(body.to_vec()),
+                tenant: tenant.clone(),
             };
             crate::ops::lambda::dispatch(&ctx, &action, input).await
         }

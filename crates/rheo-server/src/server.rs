@@ -221,6 +221,8 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         connections: Arc::new(Semaphore::new(options.max_connections)),
         options,
     });
+    let data_dir = app.tenants.default_tenant().engine.config().data_dir.clone();
+    start_mappings(&app, &data_dir);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -401,6 +403,35 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         );
     }
     resp
+}
+
+/// Opens the tenants that have event source mappings, so that their mappings run from the
+/// start rather than from the tenant's next request.
+fn start_mappings(app: &App, data_dir: &std::path::Path) {
+    let has = |dir: &std::path::Path| dir.join("connect").join(rheo_connect::catalog::FILE).exists();
+    let mut tenants = Vec::new();
+    if has(data_dir) {
+        tenants.push(app.tenants.default_tenant().tenant.clone());
+    }
+    for account in std::fs::read_dir(data_dir.join("tenants"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for region in std::fs::read_dir(account.path()).into_iter().flatten().flatten() {
+            if has(&region.path()) {
+                tenants.push(crate::auth::Tenant {
+                    account: account.file_name().to_string_lossy().into_owned(),
+                    region: region.file_name().to_string_lossy().into_owned(),
+                });
+            }
+        }
+    }
+    for t in tenants {
+        if let Err(e) = app.tenants.get(&t).and_then(|s| s.mappings()) {
+            tracing::error!(account = %t.account, region = %t.region, error = ?e.message, "starting the event source mappings failed");
+        }
+    }
 }
 
 /// A GET of an SNS signing certificate, `/SimpleNotificationService-<fingerprint>.pem` (the

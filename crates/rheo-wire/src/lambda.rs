@@ -144,3 +144,62 @@ pub struct TagResourceInput {
     pub tags: Option<BTreeMap<String, String>>,
     pub tag_keys: Option<Vec<String>>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FilterCriteria {
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Filter {
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScalingConfig {
+    pub maximum_concurrency: Option<u32>,
+}
+
+/// CreateEventSourceMapping and UpdateEventSourceMapping (the UUID only in the latter).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventSourceMappingInput {
+    #[serde(rename = "UUID")]
+    pub uuid: Option<String>,
+    pub event_source_arn: Option<String>,
+    pub function_name: Option<String>,
+    pub enabled: Option<bool>,
+    pub batch_size: Option<u32>,
+    pub filter_criteria: Option<FilterCriteria>,
+    pub scaling_config: Option<ScalingConfig>,
+    pub maximum_batching_window_in_seconds: Option<u32>,
+    pub parallelization_factor: Option<u32>,
+    pub starting_position: Option<String>,
+    pub starting_position_timestamp: Option<f64>,
+    pub destination_config: Option<DestinationConfig>,
+    pub maximum_record_age_in_seconds: Option<i64>,
+    pub bisect_batch_on_function_error: Option<bool>,
+    pub maximum_retry_attempts: Option<i64>,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub tumbling_window_in_seconds: Option<u32>,
+    pub function_response_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MappingIdInput {
+    #[serde(rename = "UUID")]
+    pub uuid: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListEventSourceMappingsInput {
+    pub event_source_arn: Option<String>,
+    pub function_name: Option<String>,
+    pub marker: Option<String>,
+    pub max_items: Option<i64>,
+}

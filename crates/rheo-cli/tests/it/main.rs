@@ -17,6 +17,7 @@ mod hardening;
 mod kinesis_queues;
 mod lambda;
 mod limits;
+mod mappings;
 mod reshard;
 mod retention;
 mod settings;

@@ -1,17 +1,23 @@
 //! One module per Lambda action (rest-json), plus what they share: the reply (status, headers,
 //! body), the FunctionConfiguration writer, and the function a FunctionName names.
 
+pub mod create_event_source_mapping;
 pub mod create_function;
+pub mod delete_event_source_mapping;
 pub mod delete_function;
 pub mod error;
 pub mod event_invoke_config;
+pub mod event_source_mappings;
 pub mod function_concurrency;
 pub mod get_account_settings;
+pub mod get_event_source_mapping;
 pub mod get_function;
 pub mod get_function_configuration;
 pub mod invoke;
+pub mod list_event_source_mappings;
 pub mod list_functions;
 pub mod tags;
+pub mod update_event_source_mapping;
 pub mod update_function_code;
 pub mod update_function_configuration;
 
@@ -28,6 +34,14 @@ pub struct Ctx {
     pub functions: Functions,
     /// The raw body, for the actions whose body is their payload (Invoke).
     pub body: Bytes,
+    pub tenant: std::sync::Arc<crate::auth::TenantState>,
+}
+
+impl Ctx {
+    /// The tenant's event source mappings (opened on first use).
+    pub fn mappings(&self) -> Result<rheo_connect::Mappings> {
+        self.tenant.mappings()
+    }
 }
 
 /// A rest-json answer.
@@ -80,6 +94,11 @@ pub fn serves(action: &str) -> bool {
             | "UntagResource"
             | "ListTags"
             | "GetAccountSettings"
+            | "CreateEventSourceMapping"
+            | "GetEventSourceMapping"
+            | "ListEventSourceMappings"
+            | "UpdateEventSourceMapping"
+            | "DeleteEventSourceMapping"
     )
 }
 
@@ -105,6 +124,11 @@ pub async fn dispatch(ctx: &Ctx, action: &str, input: Node<'_>) -> Result<Reply>
         "UntagResource" => tags::untag(ctx, input).await,
         "ListTags" => tags::list(ctx, input).await,
         "GetAccountSettings" => get_account_settings::handle(ctx).await,
+        "CreateEventSourceMapping" => create_event_source_mapping::handle(ctx, input).await,
+        "GetEventSourceMapping" => get_event_source_mapping::handle(ctx, input).await,
+        "ListEventSourceMappings" => list_event_source_mappings::handle(ctx, input).await,
+        "UpdateEventSourceMapping" => update_event_source_mapping::handle(ctx, input).await,
+        "DeleteEventSourceMapping" => delete_event_source_mapping::handle(ctx, input).await,
         _ => Err(ApiError::unknown_operation()),
     }
 }

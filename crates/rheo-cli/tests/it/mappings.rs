@@ -1,0 +1,441 @@
+//! Event source mappings over real sockets (aws-sdk-lambda, aws-sdk-kinesis, aws-sdk-sqs),
+//! driving a Python handler under AWS's runtime client: a poison record retried, bisected
+//! and sent to an SQS queue with Lambda's on-failure record; a partial batch response
+//! restarting at the failed record; filters; disable and enable resuming from the
+//! checkpoint; an SQS source with a partial batch response and the queue's own redrive.
+
+use crate::common::{Options, TestServer, create_active, lambda_client, put};
+use crate::lambda::zip_of;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    DestinationConfig, Environment, EventSourcePosition, Filter, FilterCriteria, FunctionCode, FunctionResponseType,
+    OnFailure, Runtime, State,
+};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Appends each invocation's records (data, or SQS bodies) to the file `$OUT`, and fails on
+/// records whose data starts with `poison`: by raising, or (MODE=rbif) by reporting the first
+/// of them in `batchItemFailures`.
+const HANDLER: &str = r#"
+import base64
+import json
+import os
+
+
+def handler(event, context):
+    records = event["Records"]
+    if records[0]["eventSource"] == "aws:kinesis":
+        data = [base64.b64decode(r["kinesis"]["data"]).decode() for r in records]
+        ids = [r["kinesis"]["sequenceNumber"] for r in records]
+    else:
+        data = [r["body"] for r in records]
+        ids = [r["messageId"] for r in records]
+    with open(os.environ["OUT"], "a") as f:
+        f.write(json.dumps({"data": data, "ids": ids}) + "\n")
+    poison = [i for i, d in zip(ids, data) if d.startswith("poison")]
+    if not poison:
+        return {}
+    if os.environ.get("MODE") == "rbif":
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in poison]}
+    raise ValueError("poison")
+"#;
+
+async fn server() -> TestServer {
+    TestServer::with(Options {
+        configure: |o| {
+            o.functions.python = Some(rheo_functions::runtime::PythonSetup::Managed {
+                dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("rheo-runtimes/python"),
+                extra: Vec::new(),
+            })
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+/// Creates the Python function writing to a new file; returns the file.
+async fn function(c: &aws_sdk_lambda::Client, name: &str, mode: &str, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("{name}.jsonl"));
+    c.create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .handler("app.handler")
+        .role("arn:aws:iam::000000000000:role/r")
+        .timeout(30)
+        .environment(
+            Environment::builder()
+                .variables("OUT", out.display().to_string())
+                .variables("MODE", mode)
+                .build(),
+        )
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_of(&[("app.py", HANDLER, 0o644)])))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        let cfg = c.get_function_configuration().function_name(name).send().await.unwrap();
+        match cfg.state() {
+            Some(State::Active) => return out,
+            Some(State::Failed) => panic!("the function failed: {:?}", cfg.state_reason()),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    panic!("the function never became Active");
+}
+
+/// The invocations written so far: each one's data and ids.
+fn invocations(out: &Path) -> Vec<(Vec<String>, Vec<String>)> {
+    let text = std::fs::read_to_string(out).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let strings = |k: &str| -> Vec<String> {
+                v[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect()
+            };
+            (strings("data"), strings("ids"))
+        })
+        .collect()
+}
+
+/// Waits until `done` holds of the invocations (10 s at most).
+async fn wait_for(out: &Path, done: impl Fn(&[(Vec<String>, Vec<String>)]) -> bool) -> Vec<(Vec<String>, Vec<String>)> {
+    for _ in 0..200 {
+        let got = invocations(out);
+        if done(&got) {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not reached; invocations: {:?}", invocations(out));
+}
+
+async fn one_message(sqs: &aws_sdk_sqs::Client, url: &str) -> serde_json::Value {
+    for _ in 0..30 {
+        let r = sqs
+            .receive_message()
+            .queue_url(url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(m) = r.messages().first() {
+            return serde_json::from_str(m.body().unwrap()).unwrap();
+        }
+    }
+    panic!("no message in {url}");
+}
+
+fn delivered(got: &[(Vec<String>, Vec<String>)]) -> Vec<String> {
+    let mut all: Vec<String> = got.iter().flat_map(|(d, _)| d.clone()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_is_retried_bisected_and_sent_to_the_on_failure_queue() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let sqs = s.sqs();
+    let dlq = crate::sqs::queue(&sqs, "esm-failures").await;
+    let out = function(&c, "consumer", "", dir.path()).await;
+    create_active(&k, "orders", 1).await;
+    for d in ["a", "b", "poison", "c", "d"] {
+        put(&k, "orders", "key", d).await;
+    }
+    let created = c
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(s.arn("orders"))
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_retry_attempts(1)
+        .bisect_batch_on_function_error(true)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(
+                    OnFailure::builder()
+                        .destination("arn:aws:sqs:us-east-1:000000000000:esm-failures")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.state(), Some("Creating"));
+    assert_eq!(created.maximum_record_age_in_seconds(), Some(-1));
+    let record = one_message(&sqs, &dlq).await;
+    let got = wait_for(&out, |g| delivered(g).contains(&"d".to_owned())).await;
+    // The first invocation had all five, in order; the poison record's retries were alone.
+    assert_eq!(got[0].0, ["a", "b", "poison", "c", "d"]);
+    assert_eq!(delivered(&got), ["a", "b", "c", "d", "poison"]);
+    let alone = got.iter().filter(|(d, _)| d == &["poison"]).count();
+    assert_eq!(
+        alone, 2,
+        "bisected down to the poison record, then retried once: {got:?}"
+    );
+    let poison_seq = got[0].1[2].clone();
+    assert_eq!(record["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
+    assert_eq!(
+        record["requestContext"]["functionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:consumer"
+    );
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(record["responseContext"]["statusCode"], 200);
+    assert_eq!(record["version"], "1.0");
+    let info = &record["KinesisBatchInfo"];
+    assert_eq!(info["shardId"], "shardId-000000000000");
+    assert_eq!(info["startSequenceNumber"], poison_seq.as_str());
+    assert_eq!(info["endSequenceNumber"], poison_seq.as_str());
+    assert_eq!(info["batchSize"], 1);
+    assert_eq!(info["streamArn"], s.arn("orders").as_str());
+    // The last batch succeeded (its answer may come just after its records were written).
+    let mut m = c
+        .get_event_source_mapping()
+        .uuid(created.uuid().unwrap())
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if m.last_processing_result() == Some("OK") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        m = c
+            .get_event_source_mapping()
+            .uuid(created.uuid().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(m.state(), Some("Enabled"));
+    assert_eq!(m.last_processing_result(), Some("OK"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_batch_response_restarts_at_the_failed_record() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let sqs = s.sqs();
+    let dlq = crate::sqs::queue(&sqs, "rbif-failures").await;
+    let out = function(&c, "partial", "rbif", dir.path()).await;
+    create_active(&k, "events", 1).await;
+    for d in ["a", "b", "poison"] {
+        put(&k, "events", "key", d).await;
+    }
+    c.create_event_source_mapping()
+        .function_name("partial")
+        .event_source_arn(s.arn("events"))
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_retry_attempts(2)
+        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(
+                    OnFailure::builder()
+                        .destination("arn:aws:sqs:us-east-1:000000000000:rbif-failures")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let record = one_message(&sqs, &dlq).await;
+    let got = invocations(&out);
+    assert_eq!(got[0].0, ["a", "b", "poison"]);
+    assert!(
+        got[1..].iter().all(|(d, _)| d == &["poison"]),
+        "retries start at the failed record: {got:?}"
+    );
+    assert_eq!(got.len(), 3, "the first invocation and two retries");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(record["responseContext"]["functionError"], serde_json::Value::Null);
+    assert_eq!(record["KinesisBatchInfo"]["batchSize"], 1);
+    assert_eq!(record["KinesisBatchInfo"]["startSequenceNumber"], got[0].1[2].as_str());
+    // Later records flow.
+    put(&k, "events", "key", "after").await;
+    wait_for(&out, |g| delivered(g).contains(&"after".to_owned())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_drop_records_and_a_disabled_mapping_resumes_from_its_checkpoint() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let out = function(&c, "filtered", "", dir.path()).await;
+    create_active(&k, "clicks", 2).await;
+    let m = c
+        .create_event_source_mapping()
+        .function_name("filtered")
+        .event_source_arn(s.arn("clicks"))
+        .starting_position(EventSourcePosition::Latest)
+        .filter_criteria(
+            FilterCriteria::builder()
+                .filters(Filter::builder().pattern(r#"{"data": {"kind": ["keep"]}}"#).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let uuid = m.uuid().unwrap().to_owned();
+    for n in 0..6 {
+        let kind = if n % 2 == 0 { "keep" } else { "drop" };
+        put(
+            &k,
+            "clicks",
+            &format!("user-{n}"),
+            format!(r#"{{"kind":"{kind}","n":{n}}}"#),
+        )
+        .await;
+    }
+    let got = wait_for(&out, |g| delivered(g).len() == 3).await;
+    assert!(delivered(&got).iter().all(|d| d.contains("keep")), "{got:?}");
+
+    c.update_event_source_mapping()
+        .uuid(&uuid)
+        .enabled(false)
+        .send()
+        .await
+        .unwrap();
+    let off = c.get_event_source_mapping().uuid(&uuid).send().await.unwrap();
+    assert_eq!(off.state(), Some("Disabled"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    put(&k, "clicks", "user-9", r#"{"kind":"keep","n":9}"#).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(delivered(&invocations(&out)).len(), 3, "nothing while disabled");
+    c.update_event_source_mapping()
+        .uuid(&uuid)
+        .enabled(true)
+        .send()
+        .await
+        .unwrap();
+    let got = wait_for(&out, |g| delivered(g).len() == 4).await;
+    let all: Vec<String> = got.iter().flat_map(|(d, _)| d.clone()).collect();
+    assert_eq!(all.len(), 4, "no record delivered twice: {all:?}");
+    let listed = c
+        .list_event_source_mappings()
+        .function_name("filtered")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.event_source_mappings().len(), 1);
+    let deleted = c.delete_event_source_mapping().uuid(&uuid).send().await.unwrap();
+    assert_eq!(deleted.state(), Some("Deleting"));
+    let e = c
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqs_source_deletes_what_succeeded_and_the_queue_redrives_the_rest() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let sqs = s.sqs();
+    let dlq = crate::sqs::queue(&sqs, "jobs-dlq").await;
+    let jobs = sqs
+        .create_queue()
+        .queue_name("jobs")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "1")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:jobs-dlq","maxReceiveCount":"2"}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let out = function(&c, "worker", "rbif", dir.path()).await;
+    for body in ["one", "poison-job", "two"] {
+        sqs.send_message()
+            .queue_url(&jobs)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let m = c
+        .create_event_source_mapping()
+        .function_name("worker")
+        .event_source_arn("arn:aws:sqs:us-east-1:000000000000:jobs")
+        .batch_size(10)
+        .maximum_batching_window_in_seconds(1)
+        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(m.state_transition_reason(), Some("USER_INITIATED"));
+    // The poison job comes back after its visibility timeout (the test clock moves a second
+    // at a time), then goes to the DLQ by the queue's RedrivePolicy.
+    let dead = {
+        let mut body = None;
+        for _ in 0..30 {
+            s.clock.advance_ms(1_100);
+            let r = sqs
+                .receive_message()
+                .queue_url(&dlq)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            if let Some(m) = r.messages().first() {
+                body = m.body().map(str::to_owned);
+                break;
+            }
+        }
+        body.unwrap_or_else(|| {
+            panic!(
+                "the poison job reached the queue's DLQ; invocations: {:?}",
+                invocations(&out)
+            )
+        })
+    };
+    assert_eq!(dead, "poison-job");
+    let got = invocations(&out);
+    assert_eq!(delivered(&got), ["one", "poison-job", "two"]);
+    assert_eq!(
+        got.iter().filter(|(d, _)| d.contains(&"one".to_owned())).count(),
+        1,
+        "done once: {got:?}"
+    );
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&jobs)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let a = attrs.attributes().unwrap();
+    assert_eq!(
+        a[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+        "0"
+    );
+    assert_eq!(
+        a[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
+        "0"
+    );
+}

@@ -1,0 +1,172 @@
+//! An SQS queue as an event source: pollers long-poll the queue (answered the moment a message
+//! arrives), gather a batch (up to BatchSize within the batching window), invoke the function,
+//! and delete what succeeded. What failed stays in the queue, invisible until its visibility
+//! timeout ends, and comes back, or goes to the queue's dead-letter queue by its own
+//! RedrivePolicy. With ReportBatchItemFailures only the reported messages stay.
+
+use crate::catalog::{MappingDef, Source};
+use crate::events::{self, BatchResponse};
+use crate::service::Mappings;
+use bytes::Bytes;
+use rheo_functions::InvokeKind;
+use rheo_queues::{ReceiveRequest, Received};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The mapping's task: `MaximumConcurrency` pollers (2 by default, at most 5) while enabled.
+pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<u64>) {
+    loop {
+        let Some(def) = m.def(&uuid) else { return };
+        if !def.enabled {
+            if changes.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let pollers = def.maximum_concurrency.unwrap_or(2).clamp(1, 5);
+        let tasks: Vec<_> = (0..pollers)
+            .map(|_| {
+                let (m, uuid) = (m.clone(), uuid.clone());
+                tokio::spawn(async move { poll(m, uuid).await })
+            })
+            .collect();
+        // Any change restarts the pollers with the new settings.
+        let r = changes.changed().await;
+        tasks.iter().for_each(|t| t.abort());
+        if r.is_err() {
+            return;
+        }
+    }
+}
+
+async fn poll(m: Mappings, uuid: String) {
+    loop {
+        let Some(def) = m.def(&uuid) else { return };
+        let Source::Sqs { queue } = &def.source else { return };
+        let batch = match gather(&m, &def, queue).await {
+            Ok(b) => b,
+            Err(e) => {
+                m.set_result(&uuid, &format!("PROBLEM: {e}"));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            continue;
+        }
+        handle(&m, &def, queue, batch).await;
+    }
+}
+
+/// Up to BatchSize messages: the first long poll waits up to 20 s; more are taken until the
+/// batch is full or the batching window passes.
+async fn gather(m: &Mappings, def: &MappingDef, queue: &str) -> Result<Vec<Received>, String> {
+    let mut batch: Vec<Received> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(def.batching_window_s));
+    loop {
+        let want = (def.batch_size as usize).saturating_sub(batch.len()).min(10);
+        if want == 0 {
+            return Ok(batch);
+        }
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .as_secs();
+        let wait = if batch.is_empty() { 20 } else { left.min(20) as i64 };
+        let got = m
+            .inner
+            .sqs
+            .receive(
+                queue,
+                ReceiveRequest {
+                    max: Some(want as i64),
+                    visibility_s: None,
+                    wait_s: Some(wait),
+                    attempt_id: None,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let empty = got.is_empty();
+        for r in got {
+            // A message whose visibility ended while the batch was gathered comes again: the
+            // newer receipt handle replaces the older.
+            match batch.iter_mut().find(|b| b.message.id == r.message.id) {
+                Some(b) => *b = r,
+                None => batch.push(r),
+            }
+        }
+        if (empty && !batch.is_empty()) || tokio::time::Instant::now() >= deadline {
+            return Ok(batch);
+        }
+    }
+}
+
+async fn handle(m: &Mappings, def: &MappingDef, queue: &str, batch: Vec<Received>) {
+    let region = m.inner.config.region.clone();
+    let filters: Vec<serde_json::Value> = def
+        .filters
+        .iter()
+        .filter_map(|f| serde_json::from_str(f).ok())
+        .collect();
+    let (passing, dropped): (Vec<Received>, Vec<Received>) = batch.into_iter().partition(|r| {
+        events::passes(
+            &filters,
+            &events::sqs_filter_doc(&events::sqs_record(r, &def.source_arn, &region)),
+        )
+    });
+    // Messages no filter matches are deleted unprocessed, as Lambda does.
+    delete(m, queue, &dropped).await;
+    if passing.is_empty() {
+        return;
+    }
+    let records: Vec<serde_json::Value> = passing
+        .iter()
+        .map(|r| events::sqs_record(r, &def.source_arn, &region))
+        .collect();
+    let payload = Bytes::from(serde_json::json!({"Records": records}).to_string());
+    let out = m
+        .inner
+        .functions
+        .invoke(&def.function, None, payload, InvokeKind::RequestResponse, false, None)
+        .await;
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            // Not run (throttled, not ready, gone): the messages come back after their
+            // visibility timeout.
+            m.set_result(&def.uuid, &format!("PROBLEM: {e}"));
+            return;
+        }
+    };
+    if out.function_error.is_some() {
+        m.set_result(&def.uuid, "PROBLEM: Function call failed");
+        return;
+    }
+    let done: Vec<Received> = if def.report_batch_item_failures {
+        let ids: Vec<String> = passing.iter().map(|r| r.message.id.clone()).collect();
+        match events::batch_response(&out.payload, &ids) {
+            BatchResponse::Success => passing,
+            BatchResponse::Failed(failed) => passing
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !failed.contains(i))
+                .map(|(_, r)| r)
+                .collect(),
+            BatchResponse::Invalid => Vec::new(),
+        }
+    } else {
+        passing
+    };
+    m.set_result(&def.uuid, "OK");
+    delete(m, queue, &done).await;
+}
+
+async fn delete(m: &Mappings, queue: &str, done: &[Received]) {
+    if done.is_empty() {
+        return;
+    }
+    let handles: Vec<String> = done.iter().map(|r| r.receipt_handle.clone()).collect();
+    if let Err(e) = m.inner.sqs.delete(queue, &handles).await {
+        tracing::warn!(error = %e, queue, "deleting processed messages failed; they will be delivered again");
+    }
+}

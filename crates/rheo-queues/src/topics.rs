@@ -108,6 +108,18 @@ struct Inner {
     sequences: Mutex<BTreeMap<String, u128>>,
     /// The key messages are signed with, read or made on first use.
     signing: Mutex<Option<Arc<SigningKey>>>,
+    /// Where `lambda` subscriptions are delivered (set by the server).
+    functions: Mutex<Option<Arc<dyn FunctionSink>>>,
+}
+
+/// Where SNS delivers to functions: an asynchronous invocation of the function an ARN names,
+/// with SNS's Lambda event.
+pub trait FunctionSink: Send + Sync + 'static {
+    fn invoke(
+        &self,
+        function_arn: String,
+        event: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + Send>>;
 }
 
 /// One tenant's topics. Cheap to clone.
@@ -166,6 +178,7 @@ impl Sns {
                 http,
                 sequences: Mutex::default(),
                 signing: Mutex::default(),
+                functions: Mutex::default(),
             }),
         };
         // The signing key is made (about a second, once per tenant) before the first publish
@@ -179,6 +192,11 @@ impl Sns {
                 }
             });
         Ok(sns)
+    }
+
+    /// Sets where `lambda` subscriptions are delivered.
+    pub fn set_function_sink(&self, sink: Arc<dyn FunctionSink>) {
+        *self.inner.functions.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
     }
 
     /// The tenant's signing key and certificate, read or made (once) on first use.
@@ -723,6 +741,14 @@ impl Sns {
                     };
                     self.post(&sub, topic_arn, "Notification", message_id.clone(), body, Some(sub_arn));
                 }
+                "lambda" => {
+                    let sink = self.inner.functions.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let Some(sink) = sink else { continue };
+                    let event = lambda_event(&env, &sub_arn);
+                    if let Err(e) = sink.invoke(sub.endpoint.clone(), event).await {
+                        tracing::warn!(error = %e, endpoint = %sub.endpoint, "an SNS delivery to a function failed");
+                    }
+                }
                 _ => {}
             }
         }
@@ -1042,6 +1068,38 @@ impl Envelope {
         self.signing_cert_url = format!("{base_url}/{}", key.cert_name());
         self
     }
+}
+
+/// SNS's event for a Lambda subscription: the envelope's fields under `Sns`, with the
+/// `…Url` spellings Lambda's event uses, `Subject` null when absent and `MessageAttributes`
+/// always present.
+fn lambda_event(env: &Envelope, subscription_arn: &str) -> String {
+    let attributes = env
+        .message_attributes
+        .as_ref()
+        .map(|a| serde_json::to_value(a).unwrap_or_default())
+        .unwrap_or_else(|| serde_json::json!({}));
+    serde_json::json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": subscription_arn,
+            "Sns": {
+                "Type": env.kind,
+                "MessageId": env.message_id,
+                "TopicArn": env.topic_arn,
+                "Subject": env.subject,
+                "Message": env.message,
+                "Timestamp": env.timestamp,
+                "SignatureVersion": env.signature_version,
+                "Signature": env.signature,
+                "SigningCertUrl": env.signing_cert_url,
+                "UnsubscribeUrl": env.unsubscribe_url,
+                "MessageAttributes": attributes,
+            },
+        }],
+    })
+    .to_string()
 }
 
 /// A topic's SignatureVersion ("1" unless set).

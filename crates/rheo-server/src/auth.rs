@@ -231,6 +231,8 @@ pub struct TenantState {
     last_used_ms: AtomicI64,
     sqs_limits: SqsLimits,
     sqs_server_bytes: Arc<AtomicUsize>,
+    /// Itself, for the services that call back into the tenant (SNS delivering to functions).
+    me: std::sync::Weak<TenantState>,
     /// The tenant's functions, opened on its first Lambda request (in `<data>/lambda`).
     functions: Mutex<Option<Functions>>,
     /// The tenant's event source mappings (in `<data>/connect`), opened with its functions.
@@ -294,9 +296,9 @@ impl Tenants {
             account: cfg.account.clone(),
             region: cfg.region.clone(),
         };
-        let state = TenantState::new(tenant, default, &limits, &initial_faults);
+        let state = Arc::new_cyclic(|me| TenantState::new(tenant, default, &limits, &initial_faults, me.clone()));
         Tenants {
-            default: Arc::new(state),
+            default: state,
             others: Mutex::default(),
             limits,
             initial_faults,
@@ -341,7 +343,8 @@ impl Tenants {
             ApiError::internal()
         })?;
         tracing::info!(account = %t.account, region = %t.region, "serving a new account and region");
-        let state = Arc::new(TenantState::new(t.clone(), engine, &self.limits, &self.initial_faults));
+        let state =
+            Arc::new_cyclic(|me| TenantState::new(t.clone(), engine, &self.limits, &self.initial_faults, me.clone()));
         state.touch(now);
         others.insert(t.clone(), state.clone());
         Ok(state)
@@ -397,8 +400,15 @@ impl Tenants {
 const SWEEP_MS: i64 = 10_000;
 
 impl TenantState {
-    fn new(tenant: Tenant, engine: Engine, limits: &TenantLimits, faults: &[FaultRule]) -> TenantState {
+    fn new(
+        tenant: Tenant,
+        engine: Engine,
+        limits: &TenantLimits,
+        faults: &[FaultRule],
+        me: std::sync::Weak<TenantState>,
+    ) -> TenantState {
         TenantState {
+            me,
             tenant,
             engine,
             sqs: Mutex::new(None),
@@ -523,6 +533,7 @@ impl TenantState {
             tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the topics failed");
             ApiError::internal()
         })?;
+        sns.set_function_sink(Arc::new(crate::destinations::SnsToFunctions(self.me.clone())));
         *slot = Some(sns.clone());
         Ok(sns)
     }

@@ -31,6 +31,25 @@ impl Destinations for TenantDestinations {
     }
 }
 
+/// SNS's `lambda` subscriptions: an asynchronous invocation of the function.
+pub struct SnsToFunctions(pub Weak<TenantState>);
+
+impl rheo_queues::topics::FunctionSink for SnsToFunctions {
+    fn invoke(&self, function_arn: String, event: String) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> {
+        let tenant = self.0.clone();
+        Box::pin(async move {
+            let tenant = tenant.upgrade().ok_or("the account and region were closed")?;
+            let functions = tenant.functions().map_err(|e| e.message.unwrap_or_default())?;
+            let (name, _) = functions.resolve(&function_arn).map_err(|e| e.to_string())?;
+            functions
+                .invoke(&name, None, event.into(), InvokeKind::Event, false, None)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 async fn deliver(tenant: &Arc<TenantState>, arn: &str, body: String) -> Result<(), String> {
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
     let [_, _, service, region, account, name, rest @ ..] = parts.as_slice() else {

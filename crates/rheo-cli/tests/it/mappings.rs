@@ -25,6 +25,10 @@ import os
 
 def handler(event, context):
     records = event["Records"]
+    if records[0].get("EventSource") == "aws:sns":
+        with open(os.environ["OUT"], "a") as f:
+            f.write(json.dumps({"data": [json.dumps(event)], "ids": []}) + "\n")
+        return
     if records[0]["eventSource"] == "aws:kinesis":
         data = [base64.b64decode(r["kinesis"]["data"]).decode() for r in records]
         ids = [r["kinesis"]["sequenceNumber"] for r in records]
@@ -438,4 +442,68 @@ async fn an_sqs_source_deletes_what_succeeded_and_the_queue_redrives_the_rest() 
         a[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
         "0"
     );
+}
+
+/// A `lambda` subscription: each publish invokes the function asynchronously with SNS's
+/// Lambda event (`…Url` spellings, a null Subject when none was given).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_delivers_to_a_function_subscription() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let sns = crate::common::sns_client(&s.url());
+    let out = function(&c, "subscriber", "", dir.path()).await;
+    let topic = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let sub = sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("lambda")
+        .endpoint("arn:aws:lambda:us-east-1:000000000000:function:subscriber")
+        .send()
+        .await
+        .unwrap();
+    sns.publish()
+        .topic_arn(&topic)
+        .message("disk almost full")
+        .message_attributes(
+            "level",
+            aws_sdk_sns::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("warn")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = wait_for(&out, |g| !g.is_empty()).await;
+    let event: serde_json::Value = serde_json::from_str(&got[0].0[0]).unwrap();
+    let r = &event["Records"][0];
+    assert_eq!(r["EventSource"], "aws:sns");
+    assert_eq!(r["EventVersion"], "1.0");
+    assert_eq!(r["EventSubscriptionArn"], sub.subscription_arn().unwrap());
+    let n = &r["Sns"];
+    assert_eq!(n["Type"], "Notification");
+    assert_eq!(n["TopicArn"], topic.as_str());
+    assert_eq!(n["Message"], "disk almost full");
+    assert_eq!(n["Subject"], serde_json::Value::Null);
+    assert_eq!(
+        n["MessageAttributes"]["level"],
+        serde_json::json!({"Type": "String", "Value": "warn"})
+    );
+    assert!(
+        n["SigningCertUrl"]
+            .as_str()
+            .unwrap()
+            .contains("/SimpleNotificationService-")
+    );
+    assert!(n["UnsubscribeUrl"].as_str().unwrap().contains("Action=Unsubscribe"));
+    assert!(!n["Signature"].as_str().unwrap().is_empty());
 }

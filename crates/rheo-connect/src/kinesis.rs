@@ -20,7 +20,7 @@ use tokio::sync::watch;
 /// The largest event a function is sent (Lambda's synchronous payload limit).
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 
-fn stream_of(def: &MappingDef) -> Option<StreamName> {
+pub(crate) fn stream_of(def: &MappingDef) -> Option<StreamName> {
     match &def.source {
         Source::Kinesis { stream } => StreamName::parse(stream).ok(),
         Source::Sqs { .. } => None,
@@ -53,14 +53,14 @@ pub(crate) fn initial_checkpoints(m: &Mappings, def: &MappingDef) -> Result<Chec
 }
 
 /// The shared checkpoints of a running mapping, saved after each change.
-struct State {
-    m: Mappings,
-    uuid: String,
+pub(crate) struct State {
+    pub(crate) m: Mappings,
+    pub(crate) uuid: String,
     checkpoints: Mutex<Checkpoints>,
 }
 
 impl State {
-    fn get(&self, shard: u32) -> Checkpoint {
+    pub(crate) fn get(&self, shard: u32) -> Checkpoint {
         self.checkpoints
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -72,7 +72,7 @@ impl State {
 
     /// Records a shard's new position durably; retried until the disk takes it (a checkpoint
     /// that is not saved is not taken).
-    async fn set(&self, shard: u32, c: Checkpoint) {
+    pub(crate) async fn set(&self, shard: u32, c: Checkpoint) {
         loop {
             let snapshot = {
                 let mut g = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner());
@@ -176,11 +176,16 @@ async fn shard_worker(state: Arc<State>, uuid: String, mut shard: FeedShard) {
     let shard_name = id.to_string();
     loop {
         let Some(def) = m.def(&uuid) else { return };
+        if def.tumbling_window_s > 0 {
+            return crate::windows::run(state, uuid, shard).await;
+        }
         let c = state.get(id.0);
         let cutoff = stream_of(&def)
             .and_then(|n| m.inner.engine.feed(&n).ok())
             .map_or(i64::MIN, |f| f.cutoff_ms);
-        let max = def.batch_size as usize;
+        // With ParallelizationFactor N, N batches' worth is read and run in N lanes.
+        let lanes = def.parallelization_factor.clamp(1, 10) as usize;
+        let max = (def.batch_size as usize).saturating_mul(lanes);
         let first_read = read(&shard, c.next, max, cutoff).await;
         let mut records = match first_read {
             Ok(r) => r,
@@ -236,8 +241,10 @@ async fn shard_worker(state: Arc<State>, uuid: String, mut shard: FeedShard) {
             .into_iter()
             .filter(|r| events::passes(&filters, &events::kinesis_filter_doc(r)))
             .collect();
-        if !passing.is_empty() {
-            process(&state, &def, &shard_name, id, passing).await;
+        if lanes > 1 {
+            run_lanes(&state, &def, &shard_name, id, passing, lanes).await;
+        } else if !passing.is_empty() {
+            process(&state, &def, &shard_name, id, passing, true).await;
         }
         state
             .set(
@@ -252,19 +259,70 @@ async fn shard_worker(state: Arc<State>, uuid: String, mut shard: FeedShard) {
 }
 
 /// The shard as a new feed shows it (closed or not, with a live commit signal).
-fn fresh_shard(m: &Mappings, def: &MappingDef, id: ShardId) -> Option<FeedShard> {
+pub(crate) fn fresh_shard(m: &Mappings, def: &MappingDef, id: ShardId) -> Option<FeedShard> {
     let feed = m.inner.engine.feed(&stream_of(def)?).ok()?;
     feed.shards.into_iter().find(|s| s.id == id)
 }
 
-async fn read(shard: &FeedShard, from: u64, max: usize, cutoff: i64) -> std::result::Result<Vec<FeedRecord>, String> {
+pub(crate) async fn read(
+    shard: &FeedShard,
+    from: u64,
+    max: usize,
+    cutoff: i64,
+) -> std::result::Result<Vec<FeedRecord>, String> {
     // The shard's reader is shared with the engine; reading blocks.
     off_worker(|| shard.read(from, max, cutoff)).map_err(|e| e.to_string())
 }
 
 /// Runs one batch to its end: success, or discarded to the OnFailure destination. Splits it
 /// first if it is over 6 MB as an event.
-async fn process(state: &State, def: &MappingDef, shard: &str, id: ShardId, records: Vec<FeedRecord>) {
+/// ParallelizationFactor: the records split into `n` lanes by partition key, each lane run in
+/// order as batches of BatchSize, the lanes at once; the checkpoint moves past them all once
+/// every lane is done, so order holds per partition key and nothing is skipped.
+async fn run_lanes(state: &State, def: &MappingDef, shard: &str, id: ShardId, records: Vec<FeedRecord>, n: usize) {
+    let mut lanes: Vec<Vec<FeedRecord>> = vec![Vec::new(); n];
+    for r in records {
+        let lane = lane_of(&r.partition_key, n);
+        if let Some(l) = lanes.get_mut(lane) {
+            l.push(r);
+        }
+    }
+    let size = (def.batch_size as usize).max(1);
+    let runs = lanes.into_iter().filter(|l| !l.is_empty()).map(|lane| async move {
+        let mut lane = lane;
+        while !lane.is_empty() {
+            let rest = lane.split_off(size.min(lane.len()));
+            process(state, def, shard, id, std::mem::replace(&mut lane, rest), false).await;
+        }
+    });
+    join_all(runs.collect()).await;
+}
+
+/// A partition key's lane: FNV-1a of its bytes, modulo the lanes.
+pub(crate) fn lane_of(key: &str, n: usize) -> usize {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % n.max(1) as u64) as usize
+}
+
+/// Runs futures together and waits for all.
+async fn join_all<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        futures.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if futures.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// Runs records as batches (cut to the 6 MB event limit). `partial`: a partial batch response
+/// may move the shard's checkpoint within the batch (not when lanes run side by side).
+async fn process(state: &State, def: &MappingDef, shard: &str, id: ShardId, records: Vec<FeedRecord>, partial: bool) {
     let m = &state.m;
     let role = m
         .inner
@@ -291,7 +349,7 @@ async fn process(state: &State, def: &MappingDef, shard: &str, id: ShardId, reco
             queue.push(first);
             continue;
         }
-        run_batch(state, def, shard, id, batch, &encode).await;
+        run_batch(state, def, shard, id, batch, &encode, partial).await;
     }
 }
 
@@ -303,6 +361,7 @@ async fn run_batch(
     id: ShardId,
     batch: Vec<FeedRecord>,
     encode: &(dyn Fn(&[FeedRecord]) -> Vec<u8> + Sync),
+    partial: bool,
 ) {
     let m = &state.m;
     let request_id = rheo_functions::service::new_uuid();
@@ -368,7 +427,7 @@ async fn run_batch(
                 break;
             };
             m.set_result(&def.uuid, "PROBLEM: Function call failed");
-            if from > 0 {
+            if from > 0 && partial {
                 // The records before the first reported failure are done.
                 let done = batch.get(from.saturating_sub(1)).map_or(0, |r| r.key.saturating_add(1));
                 state
@@ -415,7 +474,7 @@ async fn run_batch(
 /// Sends a discarded batch's invocation record to the OnFailure destination (retrying until
 /// it is taken: the checkpoint must not pass records that went nowhere).
 #[allow(clippy::too_many_arguments)]
-async fn discard(
+pub(crate) async fn discard(
     state: &State,
     def: &MappingDef,
     shard: &str,

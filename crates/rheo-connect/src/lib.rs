@@ -12,6 +12,7 @@ pub mod events;
 mod kinesis;
 pub mod service;
 mod sqs;
+mod windows;
 
 pub use catalog::StartingPosition;
 pub use service::{MappingChanges, MappingView, Mappings, MappingsConfig, NewMapping};

@@ -25,6 +25,15 @@ import os
 
 def handler(event, context):
     records = event["Records"]
+    if "window" in event:
+        summary = {"final": event["isFinalInvokeForWindow"], "state": event["state"], "n": len(records),
+                   "window": event["window"], "shard": event["shardId"]}
+        with open(os.environ["OUT"], "a") as f:
+            f.write(json.dumps({"data": [json.dumps(summary)], "ids": []}) + "\n")
+        return {"state": {"count": event["state"].get("count", 0) + len(records)}}
+    if os.environ.get("MODE") == "slow":
+        import time
+        time.sleep(0.05)
     if records[0].get("EventSource") == "aws:sns":
         with open(os.environ["OUT"], "a") as f:
             f.write(json.dumps({"data": [json.dumps(event)], "ids": []}) + "\n")
@@ -363,7 +372,7 @@ async fn an_sqs_source_deletes_what_succeeded_and_the_queue_redrives_the_rest() 
     let jobs = sqs
         .create_queue()
         .queue_name("jobs")
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "1")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "2")
         .attributes(
             aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
             r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:jobs-dlq","maxReceiveCount":"2"}"#,
@@ -393,12 +402,40 @@ async fn an_sqs_source_deletes_what_succeeded_and_the_queue_redrives_the_rest() 
         .await
         .unwrap();
     assert_eq!(m.state_transition_reason(), Some("USER_INITIATED"));
-    // The poison job comes back after its visibility timeout (the test clock moves a second
-    // at a time), then goes to the DLQ by the queue's RedrivePolicy.
+    // The poison job comes back after its visibility timeout (the test clock jumps past it
+    // once the batch was handled), then goes to the DLQ by the queue's RedrivePolicy.
+    let in_flight = || async {
+        let a = sqs
+            .get_queue_attributes()
+            .queue_url(&jobs)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let a = a.attributes().unwrap().clone();
+        (
+            a[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone(),
+            a[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible].clone(),
+        )
+    };
+    for round in 1..=2 {
+        wait_for(&out, |g| {
+            g.iter().filter(|(d, _)| d.contains(&"poison-job".to_owned())).count() >= round
+        })
+        .await;
+        // Handled: the others deleted, the poison job in flight.
+        for _ in 0..100 {
+            if in_flight().await == ("0".to_owned(), "1".to_owned()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(in_flight().await, ("0".to_owned(), "1".to_owned()), "round {round}");
+        s.clock.advance_ms(3_000);
+    }
     let dead = {
         let mut body = None;
         for _ in 0..30 {
-            s.clock.advance_ms(1_100);
             let r = sqs
                 .receive_message()
                 .queue_url(&dlq)
@@ -506,4 +543,99 @@ async fn a_topic_delivers_to_a_function_subscription() {
     );
     assert!(n["UnsubscribeUrl"].as_str().unwrap().contains("Action=Unsubscribe"));
     assert!(!n["Signature"].as_str().unwrap().is_empty());
+}
+
+/// ParallelizationFactor 4: records of many partition keys run in four lanes at once, each
+/// key's records in order, none skipped or repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallelization_keeps_order_per_partition_key() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let out = function(&c, "parallel", "slow", dir.path()).await;
+    create_active(&k, "busy", 1).await;
+    for n in 0..5 {
+        for key in ["k0", "k1", "k2", "k3", "k4", "k5"] {
+            put(&k, "busy", key, format!("{key}:{n}")).await;
+        }
+    }
+    c.create_event_source_mapping()
+        .function_name("parallel")
+        .event_source_arn(s.arn("busy"))
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(2)
+        .parallelization_factor(4)
+        .send()
+        .await
+        .unwrap();
+    let got = wait_for(&out, |g| g.iter().map(|(d, _)| d.len()).sum::<usize>() >= 30).await;
+    let all: Vec<String> = got.iter().flat_map(|(d, _)| d.clone()).collect();
+    assert_eq!(all.len(), 30, "each record once: {all:?}");
+    for key in ["k0", "k1", "k2", "k3", "k4", "k5"] {
+        let order: Vec<u32> = all
+            .iter()
+            .filter_map(|d| d.strip_prefix(&format!("{key}:")))
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(order, [0, 1, 2, 3, 4], "order of {key}");
+    }
+    assert!(got.iter().all(|(d, _)| d.len() <= 2), "batches of BatchSize");
+}
+
+/// A tumbling window: its invocations carry the state the previous one returned, and it ends
+/// with a final invocation once its end has passed (the test clock moves past it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tumbling_window_carries_state_and_ends_with_a_final_invocation() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let out = function(&c, "windowed", "", dir.path()).await;
+    create_active(&k, "metrics", 1).await;
+    c.create_event_source_mapping()
+        .function_name("windowed")
+        .event_source_arn(s.arn("metrics"))
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(2)
+        .tumbling_window_in_seconds(60)
+        .send()
+        .await
+        .unwrap();
+    // Align the clock to a window's start, so that all records fall in one window.
+    let now = s.clock_now();
+    s.clock.advance_ms(60_000 - now.rem_euclid(60_000) + 1);
+    for n in 0..3 {
+        put(&k, "metrics", "k", format!("m{n}")).await;
+    }
+    let summaries = |g: &[(Vec<String>, Vec<String>)]| -> Vec<serde_json::Value> {
+        g.iter().map(|(d, _)| serde_json::from_str(&d[0]).unwrap()).collect()
+    };
+    let got = wait_for(&out, |g| {
+        summaries(g).iter().map(|v| v["n"].as_u64().unwrap()).sum::<u64>() == 3
+    })
+    .await;
+    let first = summaries(&got);
+    assert_eq!(first[0]["state"], serde_json::json!({}));
+    assert_eq!(first[0]["final"], false);
+    assert_eq!(
+        first[1]["state"],
+        serde_json::json!({"count": first[0]["n"]}),
+        "the state the first invocation returned"
+    );
+    assert_eq!(first[0]["shard"], "shardId-000000000000");
+    let start = first[0]["window"]["start"].as_str().unwrap().to_owned();
+    assert!(start.ends_with(":00Z"), "{start}");
+    s.clock.advance_ms(61_000);
+    let got = wait_for(&out, |g| summaries(g).iter().any(|v| v["final"] == true)).await;
+    let last = summaries(&got).into_iter().find(|v| v["final"] == true).unwrap();
+    assert_eq!(last["state"], serde_json::json!({"count": 3}));
+    assert_eq!(last["n"], 0);
+    assert_eq!(last["window"]["start"], start.as_str());
+    // The next record starts a new window from an empty state.
+    put(&k, "metrics", "k", "m3").await;
+    let got = wait_for(&out, |g| summaries(g).len() == 4).await;
+    let next = &summaries(&got)[3];
+    assert_eq!(next["state"], serde_json::json!({}));
+    assert_ne!(next["window"]["start"], start.as_str());
 }

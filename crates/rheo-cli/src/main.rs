@@ -6,11 +6,16 @@
 mod bench;
 mod bench_sqs;
 mod config;
+mod logs;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "rheo", version, about = "A self-hosted, durable Kinesis Data Streams server")]
+#[command(
+    name = "rheo",
+    version,
+    about = "A self-hosted, durable platform for real-time pipelines: Kinesis, SQS, SNS and Lambda on one port"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,6 +29,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure an SQS endpoint (Rheo, moto's server, ...).
     BenchSqs(bench_sqs::BenchSqsArgs),
+    /// Print a function's log lines from a running server.
+    Logs(logs::LogsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(config::serve(*args)),
         Command::Bench(args) => runtime.block_on(bench::run(args)),
         Command::BenchSqs(args) => runtime.block_on(bench_sqs::run(args)),
+        Command::Logs(args) => runtime.block_on(logs::run(args)),
     }
 }

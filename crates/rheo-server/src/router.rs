@@ -9,13 +9,14 @@ use crate::faults::FaultRule;
 use crate::ops;
 use crate::protocol::Protocol;
 use rheo_engine::Engine;
-use rheo_wire::model::{KINESIS, Model, Node, Operation, Rejection, SQS, check_input};
+use rheo_wire::model::{KINESIS, LOGS, Model, Node, Operation, Rejection, SQS, check_input};
 
 /// The services one port serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Kinesis,
     Sqs,
+    Logs,
 }
 
 impl Service {
@@ -23,6 +24,7 @@ impl Service {
         match self {
             Service::Kinesis => &KINESIS,
             Service::Sqs => &SQS,
+            Service::Logs => &LOGS,
         }
     }
 
@@ -31,6 +33,7 @@ impl Service {
         match self {
             Service::Kinesis => "kinesis",
             Service::Sqs => "sqs",
+            Service::Logs => "logs",
         }
     }
 }
@@ -47,13 +50,15 @@ pub struct Route {
 /// signature.
 pub fn route(target: &str) -> Option<Route> {
     let (prefix, action) = target.split_once('.')?;
-    [Service::Kinesis, Service::Sqs].into_iter().find_map(|service| {
-        let model = service.model();
-        (model.target_prefix.as_deref() == Some(prefix))
-            .then(|| model.operation(action))
-            .flatten()
-            .map(|op| Route { service, op })
-    })
+    [Service::Kinesis, Service::Sqs, Service::Logs]
+        .into_iter()
+        .find_map(|service| {
+            let model = service.model();
+            (model.target_prefix.as_deref() == Some(prefix))
+                .then(|| model.operation(action))
+                .flatten()
+                .map(|op| Route { service, op })
+        })
 }
 
 /// A successful response body (JSON).

@@ -381,6 +381,7 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         // SQS speaks AWS JSON 1.0 only.
         let protocol = match route.service {
             Service::Sqs => Protocol::Json10,
+            Service::Logs => Protocol::Json,
             Service::Kinesis => protocol,
         };
         let reply = match read_and_dispatch(app, conn, route, req, protocol).await {
@@ -649,6 +650,13 @@ async fn read_and_dispatch(
     let body = protocol.decode(body)?;
     if route.service == Service::Sqs {
         return sqs(conn, &tenant, &parts, route, &body).await;
+    }
+    if route.service == Service::Logs {
+        let input = router::checked_input(route.service.model(), route.op, &body)?;
+        let functions = tenant.functions()?;
+        return crate::ops::logs::dispatch(&functions, &route.op.name, input)
+            .await
+            .map(ResponseBody::full);
     }
     let action = route.op.name.as_str();
     let fault = tenant.faults.for_action(action);

@@ -15,6 +15,7 @@ pub mod error;
 pub mod eventstream;
 pub mod kinesis_queues;
 pub mod lambda;
+pub mod logs;
 pub mod model;
 pub mod query;
 pub mod records;

@@ -120,6 +120,23 @@ async fn a_provided_runtime_is_created_invoked_updated_and_deleted() {
         );
     }
 
+    // `rheo logs` reads the function's log group through CloudWatch Logs' FilterLogEvents.
+    let logs = std::process::Command::new(env!("CARGO_BIN_EXE_rheo"))
+        .args(["logs", "echo", "--endpoint", &s.url()])
+        .output()
+        .unwrap();
+    assert!(logs.status.success(), "{}", String::from_utf8_lossy(&logs.stderr));
+    let text = String::from_utf8(logs.stdout).unwrap();
+    assert_eq!(text.matches("START RequestId: ").count(), 2, "{text}");
+    assert_eq!(text.matches("REPORT RequestId: ").count(), 2, "{text}");
+    assert!(text.contains(r#"event {"n":1}"#), "{text}");
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_rheo"))
+        .args(["logs", "nothing", "--endpoint", &s.url()])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("The specified log group does not exist."));
+
     // A function error: HTTP 200, X-Amz-Function-Error, the error the runtime posted.
     let out = invoke(&c, "echo", r#"{"please":"fail"}"#).await;
     assert_eq!(out.status_code(), 200);

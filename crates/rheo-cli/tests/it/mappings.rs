@@ -639,3 +639,53 @@ async fn a_tumbling_window_carries_state_and_ends_with_a_final_invocation() {
     assert_eq!(next["state"], serde_json::json!({}));
     assert_ne!(next["window"]["start"], start.as_str());
 }
+
+/// A reshard during a mapping: the parent shard is processed to its end before its children,
+/// so each key's records arrive in order across it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reshard_finishes_parents_before_children() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let out = function(&c, "resharded", "slow", dir.path()).await;
+    create_active(&k, "growing", 1).await;
+    c.create_event_source_mapping()
+        .function_name("resharded")
+        .event_source_arn(s.arn("growing"))
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(3)
+        .send()
+        .await
+        .unwrap();
+    let keys = ["a", "b", "c", "d"];
+    for n in 0..6 {
+        for key in keys {
+            put(&k, "growing", key, format!("{key}:{n}")).await;
+        }
+    }
+    k.update_shard_count()
+        .stream_name("growing")
+        .target_shard_count(2)
+        .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
+        .send()
+        .await
+        .unwrap();
+    crate::common::wait_active(&k, "growing").await;
+    for n in 6..12 {
+        for key in keys {
+            put(&k, "growing", key, format!("{key}:{n}")).await;
+        }
+    }
+    let got = wait_for(&out, |g| g.iter().map(|(d, _)| d.len()).sum::<usize>() >= 48).await;
+    let all: Vec<String> = got.iter().flat_map(|(d, _)| d.clone()).collect();
+    assert_eq!(all.len(), 48, "each record once: {all:?}");
+    for key in keys {
+        let order: Vec<u32> = all
+            .iter()
+            .filter_map(|d| d.strip_prefix(&format!("{key}:")))
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(order, (0..12).collect::<Vec<u32>>(), "order of {key}");
+    }
+}

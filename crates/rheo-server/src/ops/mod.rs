@@ -2,6 +2,7 @@
 
 pub mod kinesis;
 pub mod lambda;
+pub mod logs;
 pub mod sns;
 pub mod sqs;
 

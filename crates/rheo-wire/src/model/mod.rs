@@ -392,6 +392,11 @@ pub static SNS: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/sns.json")).expect("the SNS model loads"));
 
 /// Amazon SQS (2012-11-05), AWS JSON 1.0 with `awsQueryCompatible`.
+/// CloudWatch Logs (`2014-03-28`, AWS JSON 1.1): the log groups of functions.
+pub static LOGS: LazyLock<Model> = LazyLock::new(|| {
+    Model::from_json(include_str!("../../models/logs.json")).expect("the CloudWatch Logs model loads")
+});
+
 /// Lambda (`2015-03-31`, rest-json).
 pub static LAMBDA: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/lambda.json")).expect("the Lambda model loads"));

@@ -18,6 +18,7 @@ mod kinesis_queues;
 mod lambda;
 mod limits;
 mod mappings;
+mod mappings_crash;
 mod reshard;
 mod retention;
 mod settings;

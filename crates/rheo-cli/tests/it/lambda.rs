@@ -15,6 +15,15 @@ use base64::Engine as _;
 use std::io::Write;
 use std::time::Duration;
 
+/// The Python the tests' functions run with: a virtualenv Rheo prepares once under the target
+/// directory (shared by the tests), with aws-lambda-powertools beside AWS's runtime client.
+pub fn test_python() -> rheo_functions::runtime::PythonSetup {
+    rheo_functions::runtime::PythonSetup::Managed {
+        dir: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rheo-runtimes/python"),
+        extra: vec!["aws-lambda-powertools==3.37.0".into()],
+    }
+}
+
 const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
 
 /// A zip of `files` (name, content, Unix mode).
@@ -446,12 +455,7 @@ async fn failed_asynchronous_invocations_are_retried_then_sent_to_their_destinat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_handler_runs_under_awslambdaric_and_calls_rheo_with_boto3() {
     let s = TestServer::with(Options {
-        configure: |o| {
-            o.functions.python = Some(rheo_functions::runtime::PythonSetup::Managed {
-                dir: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("rheo-runtimes/python"),
-                extra: Vec::new(),
-            })
-        },
+        configure: |o| o.functions.python = Some(crate::lambda::test_python()),
         ..Options::default()
     })
     .await;

@@ -56,12 +56,7 @@ def handler(event, context):
 
 async fn server() -> TestServer {
     TestServer::with(Options {
-        configure: |o| {
-            o.functions.python = Some(rheo_functions::runtime::PythonSetup::Managed {
-                dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("rheo-runtimes/python"),
-                extra: Vec::new(),
-            })
-        },
+        configure: |o| o.functions.python = Some(crate::lambda::test_python()),
         ..Options::default()
     })
     .await
@@ -688,4 +683,101 @@ async fn a_reshard_finishes_parents_before_children() {
             .collect();
         assert_eq!(order, (0..12).collect::<Vec<u32>>(), "order of {key}");
     }
+}
+
+/// A handler written with aws-lambda-powertools' batch processor (its answers are
+/// ReportBatchItemFailures responses): the retries start at the record it reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_powertools_batch_processor_reports_its_failed_records() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let sqs = s.sqs();
+    let dlq = crate::sqs::queue(&sqs, "powertools-failures").await;
+    let out = dir.path().join("powertools.jsonl");
+    let handler = r#"
+import json
+import os
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
+
+
+def record_handler(record):
+    data = record.kinesis.data_as_text()
+    with open(os.environ["OUT"], "a") as f:
+        f.write(json.dumps({"data": [data], "ids": [record.kinesis.sequence_number]}) + "\n")
+    if data.startswith("poison"):
+        raise ValueError("poison")
+
+
+def handler(event, context):
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+"#;
+    c.create_function()
+        .function_name("powertools")
+        .runtime(Runtime::Python312)
+        .handler("app.handler")
+        .role("arn:aws:iam::000000000000:role/r")
+        .timeout(30)
+        .environment(
+            Environment::builder()
+                .variables("OUT", out.display().to_string())
+                .build(),
+        )
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_of(&[("app.py", handler, 0o644)])))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        let cfg = c
+            .get_function_configuration()
+            .function_name("powertools")
+            .send()
+            .await
+            .unwrap();
+        if cfg.state() == Some(&State::Active) {
+            break;
+        }
+        assert_ne!(cfg.state(), Some(&State::Failed), "{:?}", cfg.state_reason());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    create_active(&k, "powered", 1).await;
+    for d in ["a", "b", "poison", "c"] {
+        put(&k, "powered", "key", d).await;
+    }
+    c.create_event_source_mapping()
+        .function_name("powertools")
+        .event_source_arn(s.arn("powered"))
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_retry_attempts(1)
+        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(
+                    OnFailure::builder()
+                        .destination("arn:aws:sqs:us-east-1:000000000000:powertools-failures")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let record = one_message(&sqs, &dlq).await;
+    let got: Vec<String> = invocations(&out).into_iter().flat_map(|(d, _)| d).collect();
+    // The first invocation saw every record; the retry started at the reported one.
+    assert_eq!(got[..4], ["a", "b", "poison", "c"]);
+    assert_eq!(got[4..], ["poison", "c"], "{got:?}");
+    let poison_seq = invocations(&out)[2].1[0].clone();
+    assert_eq!(record["KinesisBatchInfo"]["startSequenceNumber"], poison_seq.as_str());
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
+    assert_eq!(record["responseContext"]["functionError"], serde_json::Value::Null);
 }

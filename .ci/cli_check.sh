@@ -72,4 +72,28 @@ n publish --topic-arn "$topic" --message "disk almost full" >/dev/null
 [ "$(n list-topics --query 'length(Topics)')" = 1 ]
 n delete-topic --topic-arn "$topic"
 q delete-queue --queue-url "$aurl"
+# Lambda: a shell-runtime function (provided.al2023) created from a zip and invoked.
+l() { aws --endpoint-url "$url" lambda "$@"; }
+work=$(mktemp -d)
+cat > "$work/bootstrap" <<'SH'
+#!/bin/sh
+set -eu
+api="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  headers="$(mktemp)"
+  event="$(curl -sS -D "$headers" "$api/invocation/next")"
+  id="$(grep -Fi lambda-runtime-aws-request-id "$headers" | tr -d '[:space:]' | cut -d: -f2)"
+  curl -sS -o /dev/null -X POST "$api/invocation/$id/response" -d "{\"echo\":$event}"
+done
+SH
+chmod +x "$work/bootstrap"
+(cd "$work" && python3 -m zipfile -c fn.zip bootstrap)
+l create-function --function-name cli-echo --runtime provided.al2023 --handler x \
+  --role arn:aws:iam::000000000000:role/cli --zip-file "fileb://$work/fn.zip" >/dev/null
+[ "$(l get-function --function-name cli-echo --query Configuration.State --output text)" = Active ]
+l invoke --function-name cli-echo --payload '{"n":1}' "$work/out.json" >/dev/null
+[ "$(cat "$work/out.json")" = '{"echo":{"n":1}}' ] || { cat "$work/out.json"; exit 1; }
+[ "$(l list-functions --query 'length(Functions)')" = 1 ]
+l delete-function --function-name cli-echo
+rm -rf "$work"
 echo "aws CLI check passed"

@@ -58,6 +58,16 @@ pub struct Python {
 
 impl Python {
     pub fn new(setup: PythonSetup) -> Arc<Python> {
+        // Functions run in their code's directory: the interpreter's path must be absolute.
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+        let setup = match setup {
+            PythonSetup::Managed { dir, extra } => PythonSetup::Managed {
+                dir: absolute(dir),
+                extra,
+            },
+            PythonSetup::Interpreter(p) if p.components().count() > 1 => PythonSetup::Interpreter(absolute(p)),
+            other => other,
+        };
         Arc::new(Python {
             setup,
             ready: Mutex::new(None),

@@ -162,7 +162,9 @@ const RESERVED_KEYS: &[&str] = &[
 impl Functions {
     /// Opens (or creates) the service in `config.data_dir`; functions whose runtime needs
     /// preparing are Pending until it is ready.
-    pub fn open(config: FunctionsConfig, clock: Arc<dyn Clock>, disk: Arc<dyn Disk>) -> std::io::Result<Functions> {
+    pub fn open(mut config: FunctionsConfig, clock: Arc<dyn Clock>, disk: Arc<dyn Disk>) -> std::io::Result<Functions> {
+        // Processes run in their code's directory: every path they are given is absolute.
+        config.data_dir = std::path::absolute(&config.data_dir)?;
         disk.create_dir_all(&config.data_dir)?;
         let catalog = CatalogFile::load(&*disk, &config.data_dir)?;
         let code = CodeStore::new(config.data_dir.join("code"));
@@ -771,7 +773,7 @@ impl Functions {
         let mut report = format!(
             "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
             elapsed.as_secs_f64() * 1000.0,
-            elapsed.as_millis().max(1),
+            elapsed.as_micros().div_ceil(1000).max(1),
             def.memory_mb,
             lease.instance.max_memory_mb().unwrap_or(0),
         );

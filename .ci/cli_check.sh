@@ -70,7 +70,7 @@ n subscribe --topic-arn "$topic" --protocol sqs --notification-endpoint arn:aws:
 n publish --topic-arn "$topic" --message "disk almost full" >/dev/null
 [ "$(q receive-message --queue-url "$aurl" --query 'Messages[0].Body' --output text)" = "disk almost full" ]
 [ "$(n list-topics --query 'length(Topics)')" = 1 ]
-n delete-topic --topic-arn "$topic"
+n delete-topic --topic-arn "$topic" >/dev/null
 q delete-queue --queue-url "$aurl"
 # Lambda: a shell-runtime function (provided.al2023) created from a zip and invoked.
 l() { aws --endpoint-url "$url" lambda "$@"; }
@@ -94,6 +94,6 @@ l create-function --function-name cli-echo --runtime provided.al2023 --handler x
 l invoke --function-name cli-echo --payload '{"n":1}' "$work/out.json" >/dev/null
 [ "$(cat "$work/out.json")" = '{"echo":{"n":1}}' ] || { cat "$work/out.json"; exit 1; }
 [ "$(l list-functions --query 'length(Functions)')" = 1 ]
-l delete-function --function-name cli-echo
+l delete-function --function-name cli-echo >/dev/null
 rm -rf "$work"
 echo "aws CLI check passed"

@@ -57,6 +57,9 @@ pub(crate) struct State {
     pub(crate) m: Mappings,
     pub(crate) uuid: String,
     checkpoints: Mutex<Checkpoints>,
+    /// Held while the checkpoints file is written: one save at a time, of the latest state
+    /// (saves share the file's temporary name, and an older snapshot must not land last).
+    saving: tokio::sync::Mutex<()>,
 }
 
 impl State {
@@ -73,12 +76,14 @@ impl State {
     /// Records a shard's new position durably; retried until the disk takes it (a checkpoint
     /// that is not saved is not taken).
     pub(crate) async fn set(&self, shard: u32, c: Checkpoint) {
+        self.checkpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .shards
+            .insert(shard, c);
+        let _saving = self.saving.lock().await;
         loop {
-            let snapshot = {
-                let mut g = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner());
-                g.shards.insert(shard, c);
-                g.clone()
-            };
+            let snapshot = self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let (disk, dir) = (self.m.inner.disk.clone(), self.m.inner.config.data_dir.clone());
             let uuid = self.uuid.clone();
             let saved = tokio::task::spawn_blocking(move || snapshot.save(&*disk, &dir, &uuid)).await;
@@ -96,19 +101,29 @@ impl State {
 pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<u64>) {
     let Some(first) = m.def(&uuid) else { return };
     let Some(name) = stream_of(&first) else { return };
-    let loaded = {
+    // Checkpoints that cannot be read are not replaced by empty ones (that would replay the
+    // stream): the mapping waits, reporting the problem.
+    let loaded = loop {
         let (disk, dir) = (m.inner.disk.clone(), m.inner.config.data_dir.clone());
         let u = uuid.clone();
-        tokio::task::spawn_blocking(move || Checkpoints::load(&*disk, &dir, &u))
-            .await
-            .ok()
-            .and_then(std::result::Result::ok)
-            .flatten()
+        match tokio::task::spawn_blocking(move || Checkpoints::load(&*disk, &dir, &u)).await {
+            Ok(Ok(c)) => break c,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, mapping = %uuid, "reading the mapping's checkpoints failed");
+                m.set_result(&uuid, &format!("PROBLEM: its checkpoints cannot be read: {e}"));
+            }
+            Err(e) => tracing::error!(error = %e, mapping = %uuid, "reading the mapping's checkpoints failed"),
+        }
+        if m.def(&uuid).is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
     };
     let state = Arc::new(State {
         m: m.clone(),
         uuid: uuid.clone(),
         checkpoints: Mutex::new(loaded.unwrap_or_default()),
+        saving: tokio::sync::Mutex::new(()),
     });
     let mut workers: BTreeMap<u32, tokio::task::JoinHandle<()>> = BTreeMap::new();
     loop {
@@ -139,11 +154,14 @@ pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<
         {
             let mut g = state.checkpoints.lock().unwrap_or_else(|p| p.into_inner());
             if g.incarnation != feed.incarnation {
-                // The stream was re-created: its shards start from their beginning.
+                // The stream was re-created: its shards start from their beginning, and the
+                // old stream's workers stop (a late checkpoint of theirs would skip records).
                 *g = Checkpoints {
                     incarnation: feed.incarnation,
                     shards: BTreeMap::new(),
                 };
+                workers.values().for_each(|w| w.abort());
+                workers.clear();
             }
         }
         let present: HashSet<u32> = feed.shards.iter().map(|s| s.id.0).collect();
@@ -427,18 +445,21 @@ async fn run_batch(
                 break;
             };
             m.set_result(&def.uuid, "PROBLEM: Function call failed");
-            if from > 0 && partial {
-                // The records before the first reported failure are done.
-                let done = batch.get(from.saturating_sub(1)).map_or(0, |r| r.key.saturating_add(1));
-                state
-                    .set(
-                        id.0,
-                        Checkpoint {
-                            next: done,
-                            finished: false,
-                        },
-                    )
-                    .await;
+            if from > 0 {
+                // The records before the first reported failure are done (checkpointed, unless
+                // lanes run side by side).
+                if partial {
+                    let done = batch.get(from.saturating_sub(1)).map_or(0, |r| r.key.saturating_add(1));
+                    state
+                        .set(
+                            id.0,
+                            Checkpoint {
+                                next: done,
+                                finished: false,
+                            },
+                        )
+                        .await;
+                }
                 batch.drain(..from);
             }
             if def.bisect && batch.len() > 1 && out.function_error.is_some() {

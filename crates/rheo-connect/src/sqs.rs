@@ -10,37 +10,34 @@ use crate::service::Mappings;
 use bytes::Bytes;
 use rheo_functions::InvokeKind;
 use rheo_queues::{ReceiveRequest, Received};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// The mapping's task: `MaximumConcurrency` pollers (2 by default, at most 5) while enabled.
+/// A change starts new pollers; the old ones stop after their current batch (an invocation in
+/// progress is never cut off).
 pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<u64>) {
+    let epoch = Arc::new(AtomicU64::new(0));
     loop {
         let Some(def) = m.def(&uuid) else { return };
-        if !def.enabled {
-            if changes.changed().await.is_err() {
-                return;
+        let current = epoch.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+        if def.enabled {
+            for _ in 0..def.maximum_concurrency.unwrap_or(2).clamp(1, 5) {
+                let (m, uuid, epoch) = (m.clone(), uuid.clone(), epoch.clone());
+                tokio::spawn(async move { poll(m, uuid, epoch, current).await });
             }
-            continue;
         }
-        let pollers = def.maximum_concurrency.unwrap_or(2).clamp(1, 5);
-        let tasks: Vec<_> = (0..pollers)
-            .map(|_| {
-                let (m, uuid) = (m.clone(), uuid.clone());
-                tokio::spawn(async move { poll(m, uuid).await })
-            })
-            .collect();
-        // Any change restarts the pollers with the new settings.
-        let r = changes.changed().await;
-        tasks.iter().for_each(|t| t.abort());
-        if r.is_err() {
+        if changes.changed().await.is_err() {
+            epoch.fetch_add(1, Ordering::SeqCst);
             return;
         }
     }
 }
 
-async fn poll(m: Mappings, uuid: String) {
-    loop {
+async fn poll(m: Mappings, uuid: String, epoch: Arc<AtomicU64>, mine: u64) {
+    while epoch.load(Ordering::SeqCst) == mine {
         let Some(def) = m.def(&uuid) else { return };
         let Source::Sqs { queue } = &def.source else { return };
         let batch = match gather(&m, &def, queue).await {
@@ -119,6 +116,29 @@ async fn handle(m: &Mappings, def: &MappingDef, queue: &str, batch: Vec<Received
     if passing.is_empty() {
         return;
     }
+    // Batches over the 6 MB synchronous payload are run in parts, one after the other.
+    let mut part: Vec<Received> = Vec::new();
+    let mut size = 0usize;
+    for r in passing {
+        let len = events::sqs_record(&r, &def.source_arn, &region).to_string().len() + 1;
+        if !part.is_empty() && size + len > MAX_EVENT_BYTES {
+            invoke(m, def, queue, std::mem::take(&mut part)).await;
+            size = 0;
+        }
+        size += len;
+        part.push(r);
+    }
+    if !part.is_empty() {
+        invoke(m, def, queue, part).await;
+    }
+}
+
+/// The largest event a function is sent (Lambda's synchronous payload limit, less room for
+/// the envelope).
+const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024 - 64;
+
+async fn invoke(m: &Mappings, def: &MappingDef, queue: &str, passing: Vec<Received>) {
+    let region = m.inner.config.region.clone();
     let records: Vec<serde_json::Value> = passing
         .iter()
         .map(|r| events::sqs_record(r, &def.source_arn, &region))

@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The largest event a function is sent.
+const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024 - 1024;
+
 /// The largest state a window may carry.
 const MAX_STATE_BYTES: usize = 1024 * 1024;
 
@@ -100,7 +103,26 @@ pub(crate) async fn run(state: Arc<State>, uuid: String, mut shard: FeedShard) {
             state: json!({}),
         });
         let end = win.start_ms.saturating_add(w);
-        let group: Vec<FeedRecord> = records.into_iter().take_while(|r| r.arrival_ms < end).collect();
+        // The window's records, as many as fit in one event beside the state (6 MB).
+        let role = m
+            .inner
+            .functions
+            .get(&def.function)
+            .map(|f| f.def.role)
+            .unwrap_or_default();
+        let mut room = MAX_EVENT_BYTES.saturating_sub(serde_json::to_vec(&win.state).map_or(0, |v| v.len()));
+        let mut group: Vec<FeedRecord> = Vec::new();
+        for r in records.into_iter().take_while(|r| r.arrival_ms < end) {
+            let len = events::kinesis_record(&r, &shard_name, &def.source_arn, "", &role)
+                .to_string()
+                .len()
+                + 32;
+            if !group.is_empty() && len > room {
+                break;
+            }
+            room = room.saturating_sub(len);
+            group.push(r);
+        }
         pos = group.last().map_or(pos, |r| r.key.saturating_add(1));
         let filters: Vec<Value> = def
             .filters

@@ -160,21 +160,21 @@ impl CodeStore {
         Ok(dir)
     }
 
-    /// Deletes the packages no function names.
-    pub fn collect(&self, keep: &[&str]) {
+    /// Deletes the packages no function names (and, with `dirs`, their unpacked directories;
+    /// temporary files of stores in progress are left).
+    pub fn collect(&self, keep: &[&str], dirs: bool) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let sha = name
-                .trim_end_matches(".zip")
-                .trim_end_matches(".tmp")
-                .trim_end_matches(".zip");
-            if keep.contains(&sha) {
+            let path = e.path();
+            if name.ends_with(".tmp") || (path.is_dir() && !dirs) {
                 continue;
             }
-            let path = e.path();
+            if keep.contains(&name.trim_end_matches(".zip")) {
+                continue;
+            }
             let _ = if path.is_dir() {
                 std::fs::remove_dir_all(&path)
             } else {
@@ -270,7 +270,9 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o755);
         assert_eq!(std::fs::read_to_string(unpacked.join("lib/app.py")).unwrap(), "x = 1\n");
-        store.collect(&[]);
+        store.collect(&[], false);
+        assert!(unpacked.exists(), "a running revision's directory stays");
+        store.collect(&[], true);
         assert!(!unpacked.exists());
     }
 

@@ -85,11 +85,13 @@ pub struct Instance {
     server: tokio::task::JoinHandle<()>,
     pid: Option<u32>,
     pub started: std::time::Instant,
+    /// Set the moment the environment must not be reused (killed, crashed, broke the protocol).
+    dead: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        self.kill.notify_one();
+        self.stop();
         self.server.abort();
     }
 }
@@ -134,6 +136,8 @@ impl Instance {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
+            // Its own process group: a timeout kills what the runtime started too.
+            .process_group(0)
             .kill_on_drop(true);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -183,6 +187,7 @@ impl Instance {
             server,
             pid,
             started: std::time::Instant::now(),
+            dead: std::sync::atomic::AtomicBool::new(false),
         };
         let first_poll = async {
             while instance.shared.polls.load(Ordering::SeqCst) == 0 {
@@ -204,9 +209,24 @@ impl Instance {
         }
     }
 
-    /// Whether the process is still running.
+    /// Whether the process is still running and may take another invocation.
     pub fn alive(&self) -> bool {
-        self.exited.borrow().is_none()
+        !self.dead.load(Ordering::SeqCst) && self.exited.borrow().is_none()
+    }
+
+    /// Kills the process and everything in its group; it is never reused.
+    fn stop(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        // Only while the leader runs: once it is reaped its id may name another group.
+        let running = self.exited.borrow().is_none();
+        if let Some(pid) = self
+            .pid
+            .filter(|_| running)
+            .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        self.kill.notify_one();
     }
 
     /// Runs one invocation: hands it to the runtime and waits for its answer until
@@ -227,11 +247,14 @@ impl Instance {
                 r = done_rx => r.map_err(|_| Failure::Exited { init_error: None, status: "the runtime asked for another invocation without answering".into() }),
                 status = wait_exit(&mut exited) => Err(Failure::Exited { init_error: None, status }),
                 () = tokio::time::sleep_until(deadline) => {
-                    self.kill.notify_one();
+                    self.stop();
                     Err(Failure::Timeout)
                 }
             }
         };
+        if result.is_err() {
+            self.dead.store(true, Ordering::SeqCst);
+        }
         self.settle_output().await;
         let tail = self
             .shared
@@ -287,9 +310,40 @@ fn log_sink(spawn: &Spawn) -> Sink {
     Box::new(move |line| logs.append(&group, &stream, clock.now_ms(), line))
 }
 
+/// The longest line kept (CloudWatch Logs' event limit); the rest of a longer line is dropped.
+const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// Reads a process's output line by line, whatever its bytes (invalid UTF-8 is replaced), so
+/// the pipe never closes while the process runs.
 async fn read_lines(out: impl tokio::io::AsyncRead + Unpin, shared: Arc<Shared>, sink: Sink) {
-    let mut lines = BufReader::new(out).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    use tokio::io::AsyncReadExt;
+    let mut reader = BufReader::new(out);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let mut limited = (&mut reader).take(MAX_LINE_BYTES as u64);
+        match limited.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if buf.last() != Some(&b'\n') && buf.len() >= MAX_LINE_BYTES {
+            // Skip the rest of an overlong line.
+            let mut rest = Vec::new();
+            loop {
+                rest.clear();
+                match (&mut reader)
+                    .take(MAX_LINE_BYTES as u64)
+                    .read_until(b'\n', &mut rest)
+                    .await
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if rest.last() == Some(&b'\n') => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']).to_owned();
         shared.lines_printed.fetch_add(1, Ordering::SeqCst);
         if let Some(tail) = shared.tail.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             push_tail(tail, &line);

@@ -125,6 +125,10 @@ struct Inner {
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     logs: Logs,
     destinations: Mutex<Option<Arc<dyn Destinations>>>,
+    /// Packages stored for a change not yet in the catalog: never collected.
+    pending: Mutex<Vec<String>>,
+    /// Serialises unpacking (two cold starts of one package unpack it once).
+    unpacking: tokio::sync::Mutex<()>,
 }
 
 /// One tenant's functions. Cheap to clone.
@@ -179,8 +183,13 @@ impl Functions {
                 pools: Mutex::default(),
                 logs: Logs::default(),
                 destinations: Mutex::default(),
+                pending: Mutex::default(),
+                unpacking: tokio::sync::Mutex::new(()),
             }),
         };
+        // Unpacked packages no function names are removed here, at open, when no process of
+        // this server can be running in them.
+        f.collect_code(true);
         let defs: Vec<FunctionDef> = f.catalog().functions.values().cloned().collect();
         for def in defs {
             f.prepare(&def);
@@ -382,7 +391,8 @@ impl Functions {
             .zip
             .as_deref()
             .ok_or_else(|| FunctionError::InvalidParameter("Please provide a source for function code.".into()))?;
-        let code = off_worker(|| self.inner.code.store(zip))?;
+        let code = self.store_code(zip)?;
+        let sha = code.sha.clone();
         let now = self.now();
         let def = FunctionDef {
             name: req.name.clone(),
@@ -406,13 +416,15 @@ impl Functions {
             event_invoke: None,
         };
         let arn = self.function_arn(&def.name);
-        self.change(|c| {
+        let created = self.change(|c| {
             if c.functions.contains_key(&def.name) {
                 return Err(FunctionError::Conflict(format!("Function already exist: {}", def.name)));
             }
             c.functions.insert(def.name.clone(), def.clone());
             Ok(())
-        })?;
+        });
+        self.done_storing(&sha);
+        created?;
         tracing::info!(function = %arn, "created a function");
         self.prepare(&def);
         Ok(self.view(def))
@@ -445,14 +457,43 @@ impl Functions {
         })?;
         self.retire_pool(name);
         self.inner.states.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
-        self.collect_code();
+        self.collect_code(false);
         Ok(())
     }
 
-    fn collect_code(&self) {
-        let keep: Vec<String> = self.catalog().functions.values().map(|d| d.code_sha.clone()).collect();
+    /// Removes the packages no function names and no change in progress stored; their
+    /// unpacked directories only when `dirs` (at open: a retired revision's processes may
+    /// still run in theirs).
+    fn collect_code(&self, dirs: bool) {
+        let mut keep: Vec<String> = self.catalog().functions.values().map(|d| d.code_sha.clone()).collect();
+        keep.extend(
+            self.inner
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
         let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
-        self.inner.code.collect(&keep);
+        self.inner.code.collect(&keep, dirs);
+    }
+
+    /// Stores a package for a change, kept from collection until `done_storing`.
+    fn store_code(&self, zip: &[u8]) -> Result<crate::catalog::StoredCode> {
+        let code = off_worker(|| self.inner.code.store(zip))?;
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(code.sha.clone());
+        Ok(code)
+    }
+
+    fn done_storing(&self, sha: &str) {
+        let mut pending = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = pending.iter().position(|p| p == sha) {
+            pending.swap_remove(i);
+        }
     }
 
     fn check_revision(def: &FunctionDef, revision_id: Option<&str>) -> Result<()> {
@@ -467,9 +508,9 @@ impl Functions {
     /// UpdateFunctionCode.
     pub async fn update_code(&self, name: &str, zip: &[u8], revision_id: Option<&str>) -> Result<FunctionView> {
         Self::check_revision(&self.def(name)?, revision_id)?;
-        let code = off_worker(|| self.inner.code.store(zip))?;
+        let code = self.store_code(zip)?;
         let now = self.now();
-        let def = self.change(|c| {
+        let changed = self.change(|c| {
             let d = c
                 .functions
                 .get_mut(name)
@@ -480,9 +521,11 @@ impl Functions {
             d.revision_id = new_uuid();
             d.last_modified_ms = now;
             Ok(d.clone())
-        })?;
+        });
+        self.done_storing(&code.sha);
+        let def = changed?;
         self.retire_pool(name);
-        self.collect_code();
+        self.collect_code(false);
         Ok(self.view(def))
     }
 
@@ -675,7 +718,11 @@ impl Functions {
                 })
             }
             InvokeKind::RequestResponse => {
-                let (mut out, log) = self.run(&def, payload, client_context, &new_uuid()).await?;
+                // Run to its end even if the caller goes away (as Lambda does): a dropped
+                // request must not kill the process mid-invocation.
+                let (me, def) = (self.clone(), def.clone());
+                let run = tokio::spawn(async move { me.run(&def, payload, client_context, &new_uuid()).await });
+                let (mut out, log) = run.await.map_err(|e| FunctionError::Service(e.to_string()))??;
                 if tail {
                     use base64::Engine as _;
                     out.log_result = Some(base64::engine::general_purpose::STANDARD.encode(log));
@@ -709,7 +756,8 @@ impl Functions {
     ) -> Result<(Invoked, String)> {
         let pool = self.pool(def);
         let group = format!("/aws/lambda/{}", def.name);
-        let lease = match pool.take(|| self.spawn(def)).await {
+        let code_dir = self.code_dir(def).await;
+        let lease = match pool.take(|| self.spawn(def, code_dir)).await {
             None => {
                 return Err(FunctionError::TooManyRequests {
                     message: "Rate Exceeded.".into(),
@@ -745,6 +793,8 @@ impl Functions {
         let deadline = tokio::time::Instant::now() + timeout;
         let (result, printed) = lease.instance.invoke(inv, deadline).await;
         lines.push_str(&printed);
+        // An environment that timed out, crashed or broke the protocol is not reused.
+        let reusable = result.is_ok();
         let elapsed = started.elapsed();
         let out = match result {
             Ok(Outcome::Response(body)) => Invoked {
@@ -783,7 +833,9 @@ impl Functions {
         log(end.clone());
         log(report.clone());
         lines.push_str(&format!("{end}\n{report}\n"));
-        pool.give_back(lease);
+        if reusable {
+            pool.give_back(lease);
+        }
         let mut tail = String::new();
         for l in lines.lines() {
             crate::instance::push_tail(&mut tail, l);
@@ -834,12 +886,26 @@ impl Functions {
     }
 
     /// The command, directory and environment of a new process for `def`.
-    fn spawn(&self, def: &FunctionDef) -> Spawn {
+    /// The function's unpacked code (unpacked on the blocking pool, once at a time).
+    async fn code_dir(&self, def: &FunctionDef) -> PathBuf {
+        let _one = self.inner.unpacking.lock().await;
+        let (code, sha) = (self.inner.code.clone(), def.code_sha.clone());
+        let unpacked = tokio::task::spawn_blocking(move || code.unpacked(&sha)).await;
+        match unpacked {
+            Ok(Ok(dir)) => dir,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, function = %def.name, "unpacking the function's code failed");
+                self.inner.config.data_dir.join("missing-code")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, function = %def.name, "unpacking the function's code failed");
+                self.inner.config.data_dir.join("missing-code")
+            }
+        }
+    }
+
+    fn spawn(&self, def: &FunctionDef, code_dir: PathBuf) -> Spawn {
         let cfg = &self.inner.config;
-        let code_dir = self.inner.code.unpacked(&def.code_sha).unwrap_or_else(|e| {
-            tracing::error!(error = %e, function = %def.name, "unpacking the function's code failed");
-            self.inner.config.data_dir.join("missing-code")
-        });
         let now = self.now();
         let stream = format!(
             "{}/[$LATEST]{:032x}",
@@ -914,11 +980,20 @@ impl Functions {
             let result = self.run(&def, payload.clone(), None, &request_id).await;
             let out = match result {
                 Ok((out, _)) => out,
-                Err(FunctionError::TooManyRequests { .. }) => {
-                    // Throttled: not an attempt.
+                Err(FunctionError::TooManyRequests { .. }) if self.now() - queued < max_age_ms => {
+                    // Throttled: not an attempt, while the event is young enough.
                     attempts -= 1;
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
+                }
+                Err(FunctionError::TooManyRequests { message, .. }) => {
+                    let out = unhandled(Bytes::from(
+                        serde_json::json!({"errorType": "TooManyRequestsException", "errorMessage": message})
+                            .to_string(),
+                    ));
+                    self.deliver_result(&def, &request_id, &payload, &out, "EventAgeExceeded", attempts)
+                        .await;
+                    return;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, function = %name, "an asynchronous invocation could not run");

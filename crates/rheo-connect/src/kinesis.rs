@@ -27,6 +27,14 @@ pub(crate) fn stream_of(def: &MappingDef) -> Option<StreamName> {
     }
 }
 
+/// The ARN of the mapping's stream (its source ARN without a consumer part).
+pub(crate) fn stream_arn(def: &MappingDef) -> String {
+    match def.source_arn.find("/consumer/") {
+        Some(i) => def.source_arn.get(..i).unwrap_or(&def.source_arn).to_owned(),
+        None => def.source_arn.clone(),
+    }
+}
+
 /// Where a new mapping starts in each shard of its stream.
 pub(crate) fn initial_checkpoints(m: &Mappings, def: &MappingDef) -> Result<Checkpoints> {
     let name = stream_of(def).ok_or_else(|| FunctionError::InvalidParameter("not a stream".into()))?;
@@ -348,7 +356,8 @@ async fn process(state: &State, def: &MappingDef, shard: &str, id: ShardId, reco
         .get(&def.function)
         .map(|f| f.def.role)
         .unwrap_or_default();
-    let arn = def.source_arn.clone();
+    // Records name their stream, also when the mapping reads through a consumer.
+    let arn = stream_arn(def);
     let region = m.inner.config.region.clone();
     let encode = |rs: &[FeedRecord]| -> Vec<u8> {
         let list: Vec<serde_json::Value> = rs
@@ -522,7 +531,7 @@ pub(crate) async fn discard(
             first,
             last,
             size: batch.len(),
-            stream_arn: &def.source_arn,
+            stream_arn: &stream_arn(def),
         },
         m.now(),
     );

@@ -195,6 +195,25 @@ impl Mappings {
         };
         let ours = *region == self.inner.config.region && *account == self.inner.config.account;
         match *service {
+            "kinesis" if resource.contains("/consumer/") => {
+                // An enhanced fan-out consumer: its stream's records, read the same way.
+                let consumer = rheo_types::ConsumerArn::parse(arn)
+                    .map_err(|_| invalid(format!("Unrecognized event source: {arn}")))?;
+                let described = self
+                    .inner
+                    .engine
+                    .describe_consumer(&rheo_engine::consumers::ConsumerRef::Arn(consumer));
+                let stream = resource
+                    .strip_prefix("stream/")
+                    .and_then(|s| s.split('/').next())
+                    .unwrap_or_default();
+                if !ours || described.is_err() {
+                    return Err(invalid(format!("Consumer not found: {arn}")));
+                }
+                Ok(Source::Kinesis {
+                    stream: stream.to_owned(),
+                })
+            }
             "kinesis" => {
                 let stream = resource
                     .strip_prefix("stream/")

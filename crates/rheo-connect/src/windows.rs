@@ -9,7 +9,7 @@
 
 use crate::catalog::{Checkpoint, MappingDef};
 use crate::events;
-use crate::kinesis::{State, discard, fresh_shard, read, stream_of};
+use crate::kinesis::{State, discard, fresh_shard, read, stream_arn, stream_of};
 use bytes::Bytes;
 use rheo_engine::kqueues::{FeedRecord, FeedShard};
 use rheo_functions::InvokeKind;
@@ -165,7 +165,7 @@ async fn invoke(
     let region = m.inner.config.region.clone();
     let list: Vec<Value> = records
         .iter()
-        .map(|r| events::kinesis_record(r, shard, &def.source_arn, &region, &role))
+        .map(|r| events::kinesis_record(r, shard, &stream_arn(def), &region, &role))
         .collect();
     let seconds = |ms: i64| {
         let iso = rheo_functions::service::iso8601(ms);
@@ -176,7 +176,7 @@ async fn invoke(
         "window": {"start": seconds(win.start_ms), "end": seconds(win.start_ms.saturating_add(w))},
         "state": win.state,
         "shardId": shard,
-        "eventSourceARN": def.source_arn,
+        "eventSourceARN": stream_arn(def),
         "isFinalInvokeForWindow": last,
         "isWindowTerminatedEarly": early,
     });

@@ -781,3 +781,47 @@ def handler(event, context):
     assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
     assert_eq!(record["responseContext"]["functionError"], serde_json::Value::Null);
 }
+
+/// A mapping reading through an enhanced fan-out consumer's ARN gets its stream's records; an
+/// unknown consumer is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_arn_feeds_a_function() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let out = function(&c, "fanned", "", dir.path()).await;
+    create_active(&k, "fan", 1).await;
+    let consumer = k
+        .register_stream_consumer()
+        .stream_arn(s.arn("fan"))
+        .consumer_name("lambda")
+        .send()
+        .await
+        .unwrap()
+        .consumer
+        .unwrap()
+        .consumer_arn;
+    let e = c
+        .create_event_source_mapping()
+        .function_name("fanned")
+        .event_source_arn(format!("{}/consumer/nobody:1", s.arn("fan")))
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_invalid_parameter_value_exception(), "{e:?}");
+    let m = c
+        .create_event_source_mapping()
+        .function_name("fanned")
+        .event_source_arn(&consumer)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(m.event_source_arn(), Some(consumer.as_str()));
+    put(&k, "fan", "k", "through the consumer").await;
+    let got = wait_for(&out, |g| !g.is_empty()).await;
+    assert_eq!(got[0].0, ["through the consumer"]);
+}

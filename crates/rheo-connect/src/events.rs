@@ -134,6 +134,16 @@ pub fn passes(filters: &[Value], record: &Value) -> bool {
     filters.is_empty() || filters.iter().any(|f| rheo_queues::filter::matches_document(f, record))
 }
 
+/// The records that pass a mapping's FilterCriteria patterns (JSON strings, checked when the
+/// mapping was saved).
+pub fn filter_records(patterns: &[String], records: Vec<FeedRecord>) -> Vec<FeedRecord> {
+    let filters: Vec<Value> = patterns.iter().filter_map(|f| serde_json::from_str(f).ok()).collect();
+    records
+        .into_iter()
+        .filter(|r| passes(&filters, &kinesis_filter_doc(r)))
+        .collect()
+}
+
 /// The document Kinesis filters are matched against: the record's `kinesis` fields, `data`
 /// decoded and parsed when it is JSON. A pattern on `data` never matches data that is not.
 pub fn kinesis_filter_doc(r: &FeedRecord) -> Value {

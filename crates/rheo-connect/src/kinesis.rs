@@ -258,15 +258,7 @@ async fn shard_worker(state: Arc<State>, uuid: String, mut shard: FeedShard) {
             }
         }
         let after = records.last().map_or(c.next, |r| r.key.saturating_add(1));
-        let filters: Vec<serde_json::Value> = def
-            .filters
-            .iter()
-            .filter_map(|f| serde_json::from_str(f).ok())
-            .collect();
-        let passing: Vec<FeedRecord> = records
-            .into_iter()
-            .filter(|r| events::passes(&filters, &events::kinesis_filter_doc(r)))
-            .collect();
+        let passing = events::filter_records(&def.filters, records);
         if lanes > 1 {
             run_lanes(&state, &def, &shard_name, id, passing, lanes).await;
         } else if !passing.is_empty() {

@@ -124,15 +124,7 @@ pub(crate) async fn run(state: Arc<State>, uuid: String, mut shard: FeedShard) {
             group.push(r);
         }
         pos = group.last().map_or(pos, |r| r.key.saturating_add(1));
-        let filters: Vec<Value> = def
-            .filters
-            .iter()
-            .filter_map(|f| serde_json::from_str(f).ok())
-            .collect();
-        let passing: Vec<FeedRecord> = group
-            .into_iter()
-            .filter(|r| events::passes(&filters, &events::kinesis_filter_doc(r)))
-            .collect();
+        let passing = events::filter_records(&def.filters, group);
         if !passing.is_empty()
             && let Some(next) = invoke(&state, &def, &shard_name, &passing, win, w, false, false).await
         {

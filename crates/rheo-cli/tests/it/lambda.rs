@@ -37,28 +37,68 @@ pub fn zip_of(files: &[(&str, &str, u32)]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-/// AWS's shell runtime (the "custom runtime" tutorial): polls the Runtime API with curl and
-/// answers by what the event says.
-const SHELL_BOOTSTRAP: &str = r#"#!/bin/sh
+/// AWS's shell runtime (the "custom runtime" tutorial): polls the Runtime API with curl and runs
+/// `body` on each event, with `$event`, `$id` and `$api` set.
+pub fn shell_runtime(body: &str) -> String {
+    format!(
+        r#"#!/bin/sh
 set -eu
-api="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+api="http://${{AWS_LAMBDA_RUNTIME_API}}/2018-06-01/runtime"
 while true; do
   headers="$(mktemp)"
   event="$(curl -sS -D "$headers" "$api/invocation/next")"
   id="$(grep -Fi lambda-runtime-aws-request-id "$headers" | tr -d '[:space:]' | cut -d: -f2)"
   rm -f "$headers"
-  echo "event $event"
+{body}
+done
+"#
+    )
+}
+
+/// Answers by what the event says.
+const SHELL_CASES: &str = r#"  echo "event $event"
   case "$event" in
     *fail*) curl -sS -o /dev/null -X POST "$api/invocation/$id/error" -H 'Lambda-Runtime-Function-Error-Type: Unhandled' -d '{"errorMessage":"asked to fail","errorType":"Failure"}' ;;
     *sleep*) sleep 30 ;;
     *exit*) echo "exiting"; exit 3 ;;
     *) curl -sS -o /dev/null -X POST "$api/invocation/$id/response" -d "{\"echo\":$event,\"function\":\"$AWS_LAMBDA_FUNCTION_NAME\",\"greeting\":\"${GREETING:-none}\",\"memory\":\"$AWS_LAMBDA_FUNCTION_MEMORY_SIZE\"}" ;;
-  esac
-done
-"#;
+  esac"#;
+
+/// Creates a Python function from `handler` (its `app.py`) and waits until it is Active.
+pub async fn create_python(c: &aws_sdk_lambda::Client, name: &str, handler: &str, env: &[(&str, &str)]) {
+    let mut vars = Environment::builder();
+    for (k, v) in env {
+        vars = vars.variables(*k, *v);
+    }
+    c.create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .handler("app.handler")
+        .role(ROLE)
+        .timeout(30)
+        .environment(vars.build())
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_of(&[("app.py", handler, 0o644)])))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Pending while the runtime is prepared (minutes on a fresh machine), then Active.
+    for _ in 0..1200 {
+        let cfg = c.get_function_configuration().function_name(name).send().await.unwrap();
+        match cfg.state() {
+            Some(State::Active) => return,
+            Some(State::Failed) => panic!("the function failed: {:?}", cfg.state_reason()),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    panic!("the function never became Active");
+}
 
 fn shell_zip() -> Vec<u8> {
-    zip_of(&[("bootstrap", SHELL_BOOTSTRAP, 0o755)])
+    zip_of(&[("bootstrap", &shell_runtime(SHELL_CASES), 0o755)])
 }
 
 async fn create_shell(c: &aws_sdk_lambda::Client, name: &str, timeout: i32) {
@@ -234,7 +274,7 @@ async fn a_provided_runtime_is_created_invoked_updated_and_deleted() {
     // New code.
     let code = zip_of(&[(
         "bootstrap",
-        &SHELL_BOOTSTRAP.replace("\\\"echo\\\"", "\\\"v2\\\""),
+        &shell_runtime(&SHELL_CASES.replace("\\\"echo\\\"", "\\\"v2\\\"")),
         0o755,
     )]);
     c.update_function_code()
@@ -484,40 +524,9 @@ def handler(event, context):
         "region": os.environ["AWS_REGION"],
     }
 "#;
-    let created = c
-        .create_function()
-        .function_name("py")
-        .runtime(Runtime::Python312)
-        .handler("app.handler")
-        .role(ROLE)
-        .timeout(30)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(zip_of(&[("app.py", handler, 0o644)])))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_python(&c, "py", handler, &[]).await;
+    let created = c.get_function_configuration().function_name("py").send().await.unwrap();
     assert_eq!(created.runtime(), Some(&Runtime::Python312));
-    // Pending while the runtime is prepared (minutes on a fresh machine), then Active.
-    let mut state = created.state().cloned();
-    for _ in 0..600 {
-        if state == Some(State::Active) {
-            break;
-        }
-        assert_ne!(state, Some(State::Failed), "the Python runtime could not be prepared");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        state = c
-            .get_function_configuration()
-            .function_name("py")
-            .send()
-            .await
-            .unwrap()
-            .state()
-            .cloned();
-    }
-    assert_eq!(state, Some(State::Active));
 
     let out = invoke(&c, "py", r#"{"order": 7}"#).await;
     assert_eq!(

@@ -5,11 +5,9 @@
 //! checkpoint; an SQS source with a partial batch response and the queue's own redrive.
 
 use crate::common::{Options, TestServer, create_active, lambda_client, put};
-use crate::lambda::zip_of;
-use aws_sdk_lambda::primitives::Blob;
+use crate::lambda::create_python;
 use aws_sdk_lambda::types::{
-    DestinationConfig, Environment, EventSourcePosition, Filter, FilterCriteria, FunctionCode, FunctionResponseType,
-    OnFailure, Runtime, State,
+    DestinationConfig, EventSourcePosition, Filter, FilterCriteria, FunctionResponseType, OnFailure,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -65,35 +63,9 @@ async fn server() -> TestServer {
 /// Creates the Python function writing to a new file; returns the file.
 async fn function(c: &aws_sdk_lambda::Client, name: &str, mode: &str, dir: &Path) -> PathBuf {
     let out = dir.join(format!("{name}.jsonl"));
-    c.create_function()
-        .function_name(name)
-        .runtime(Runtime::Python312)
-        .handler("app.handler")
-        .role("arn:aws:iam::000000000000:role/r")
-        .timeout(30)
-        .environment(
-            Environment::builder()
-                .variables("OUT", out.display().to_string())
-                .variables("MODE", mode)
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(zip_of(&[("app.py", HANDLER, 0o644)])))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..600 {
-        let cfg = c.get_function_configuration().function_name(name).send().await.unwrap();
-        match cfg.state() {
-            Some(State::Active) => return out,
-            Some(State::Failed) => panic!("the function failed: {:?}", cfg.state_reason()),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    panic!("the function never became Active");
+    let out_var = out.display().to_string();
+    create_python(c, name, HANDLER, &[("OUT", &out_var), ("MODE", mode)]).await;
+    out
 }
 
 /// The invocations written so far: each one's data and ids.
@@ -716,38 +688,8 @@ def record_handler(record):
 def handler(event, context):
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 "#;
-    c.create_function()
-        .function_name("powertools")
-        .runtime(Runtime::Python312)
-        .handler("app.handler")
-        .role("arn:aws:iam::000000000000:role/r")
-        .timeout(30)
-        .environment(
-            Environment::builder()
-                .variables("OUT", out.display().to_string())
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(zip_of(&[("app.py", handler, 0o644)])))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..600 {
-        let cfg = c
-            .get_function_configuration()
-            .function_name("powertools")
-            .send()
-            .await
-            .unwrap();
-        if cfg.state() == Some(&State::Active) {
-            break;
-        }
-        assert_ne!(cfg.state(), Some(&State::Failed), "{:?}", cfg.state_reason());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let out_var = out.display().to_string();
+    create_python(&c, "powertools", handler, &[("OUT", &out_var)]).await;
     create_active(&k, "powered", 1).await;
     for d in ["a", "b", "poison", "c"] {
         put(&k, "powered", "key", d).await;

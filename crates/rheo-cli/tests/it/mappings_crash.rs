@@ -6,7 +6,7 @@
 //! by an on-failure record in the dead-letter queue.
 
 use crate::common::{ChildServer, client_for, lambda_client, sqs_client};
-use crate::lambda::zip_of;
+use crate::lambda::{shell_runtime, zip_of};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{DestinationConfig, Environment, EventSourcePosition, FunctionCode, OnFailure, Runtime};
 use base64::Engine as _;
@@ -17,21 +17,11 @@ use std::time::Duration;
 
 /// Appends each event to `$OUT`, fails events holding a record whose data starts with
 /// `poison` (its base64 starts with `cG9pc29u`), answers `{}` to the others.
-const BOOTSTRAP: &str = r#"#!/bin/sh
-set -eu
-api="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
-while true; do
-  headers="$(mktemp)"
-  event="$(curl -sS -D "$headers" "$api/invocation/next")"
-  id="$(grep -Fi lambda-runtime-aws-request-id "$headers" | tr -d '[:space:]' | cut -d: -f2)"
-  rm -f "$headers"
-  printf '%s\n' "$event" >> "$OUT"
+const CASES: &str = r#"  printf '%s\n' "$event" >> "$OUT"
   case "$event" in
     *'"data":"cG9pc29u'*) curl -sS -o /dev/null -X POST "$api/invocation/$id/error" -d '{"errorMessage":"poison","errorType":"Poison"}' ;;
     *) curl -sS -o /dev/null -X POST "$api/invocation/$id/response" -d '{}' ;;
-  esac
-done
-"#;
+  esac"#;
 
 fn start(data: &Path) -> ChildServer {
     ChildServer::start(&["--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()], &[])
@@ -103,7 +93,7 @@ async fn acknowledged_records_reach_the_function_or_the_dead_letter_queue_across
             )
             .code(
                 FunctionCode::builder()
-                    .zip_file(Blob::new(zip_of(&[("bootstrap", BOOTSTRAP, 0o755)])))
+                    .zip_file(Blob::new(zip_of(&[("bootstrap", &shell_runtime(CASES), 0o755)])))
                     .build(),
             )
             .send()

@@ -30,11 +30,14 @@ pub struct LogsArgs {
 pub async fn run(args: LogsArgs) -> anyhow::Result<()> {
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let group = format!("/aws/lambda/{}", args.function);
+    // Lines are asked for from the last one's millisecond on; the ones already printed are
+    // known by their event ids.
     let mut since: Option<i64> = None;
+    let mut printed = std::collections::HashSet::new();
     loop {
         let mut body = serde_json::json!({"logGroupName": group});
         if let (Some(t), Some(o)) = (since, body.as_object_mut()) {
-            o.insert("startTime".into(), (t + 1).into());
+            o.insert("startTime".into(), t.into());
         }
         let answer = call(&http, &args, "Logs_20140328.FilterLogEvents", body.to_string()).await?;
         if let Some(kind) = answer.get("__type").and_then(|t| t.as_str()) {
@@ -45,6 +48,9 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<()> {
             bail!("{kind}: {}", answer["message"].as_str().unwrap_or_default());
         }
         for e in answer["events"].as_array().into_iter().flatten() {
+            if !printed.insert(e["eventId"].as_str().unwrap_or_default().to_owned()) {
+                continue;
+            }
             let ts = e["timestamp"].as_i64().unwrap_or_default();
             since = Some(since.map_or(ts, |s| s.max(ts)));
             println!("{}", e["message"].as_str().unwrap_or_default());

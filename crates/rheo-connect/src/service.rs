@@ -251,22 +251,8 @@ impl Mappings {
         let source = self.source_of(&req.source_arn)?;
         let kinesis = matches!(source, Source::Kinesis { .. });
         let batch_size = req.batch_size.unwrap_or(if kinesis { 100 } else { 10 });
-        let max_batch = if kinesis {
-            10_000
-        } else if req.source_arn.ends_with(".fifo") {
-            10
-        } else {
-            10_000
-        };
-        if !(1..=max_batch).contains(&batch_size) {
-            return Err(invalid(format!("BatchSize must be between 1 and {max_batch}.")));
-        }
         let window = req.batching_window_s.unwrap_or(0);
-        if !kinesis && batch_size > 10 && window == 0 {
-            return Err(invalid(
-                "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
-            ));
-        }
+        check_batching(&req.source_arn, kinesis, batch_size, window)?;
         if kinesis && req.starting_position.is_none() {
             return Err(invalid(
                 "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null",
@@ -280,11 +266,7 @@ impl Mappings {
         {
             return Err(invalid("StartingPositionTimestamp cannot be in the future."));
         }
-        if let Some(age) = req.maximum_record_age_s.filter(|a| (0..60).contains(a)) {
-            return Err(invalid(format!(
-                "MaximumRecordAgeInSeconds {age} is invalid: the minimum valid value is 60 seconds (or -1 for no limit)."
-            )));
-        }
+        check_record_age(req.maximum_record_age_s)?;
         for f in &req.filters {
             check_filter(f)?;
         }
@@ -392,6 +374,13 @@ impl Mappings {
         if let Some(Some(d)) = &ch.on_failure {
             check_destination(d, kinesis)?;
         }
+        check_batching(
+            &before.source_arn,
+            kinesis,
+            ch.batch_size.unwrap_or(before.batch_size),
+            ch.batching_window_s.unwrap_or(before.batching_window_s),
+        )?;
+        check_record_age(ch.maximum_record_age_s)?;
         let now = self.now();
         let def = self.change(|f| {
             let d = f.mappings.get_mut(uuid).ok_or_else(|| not_found(uuid))?;
@@ -501,6 +490,35 @@ fn not_found(uuid: &str) -> FunctionError {
     FunctionError::NotFound(format!(
         "The resource you requested does not exist. (Service: Lambda, Status Code: 404, Request ID: {uuid})"
     ))
+}
+
+/// BatchSize and MaximumBatchingWindowInSeconds as Lambda allows them: 1–10,000 (1–10 for FIFO
+/// queues), and a window for SQS batches over 10.
+fn check_batching(source_arn: &str, kinesis: bool, batch_size: u32, window: u32) -> Result<()> {
+    let max_batch = if !kinesis && source_arn.ends_with(".fifo") {
+        10
+    } else {
+        10_000
+    };
+    if !(1..=max_batch).contains(&batch_size) {
+        return Err(invalid(format!("BatchSize must be between 1 and {max_batch}.")));
+    }
+    if !kinesis && batch_size > 10 && window == 0 {
+        return Err(invalid(
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
+        ));
+    }
+    Ok(())
+}
+
+/// MaximumRecordAgeInSeconds: −1 or 60–604,800.
+fn check_record_age(age: Option<i64>) -> Result<()> {
+    match age.filter(|a| (0..60).contains(a)) {
+        Some(age) => Err(invalid(format!(
+            "MaximumRecordAgeInSeconds {age} is invalid: the minimum valid value is 60 seconds (or -1 for no limit)."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A FilterCriteria pattern: a JSON object.

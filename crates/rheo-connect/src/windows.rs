@@ -38,6 +38,23 @@ pub(crate) async fn run(state: Arc<State>, uuid: String, mut shard: FeedShard) {
     loop {
         let Some(def) = m.def(&uuid) else { return };
         let w = i64::from(def.tumbling_window_s.max(1)) * 1000;
+        if def.tumbling_window_s == 0 {
+            // Windows were turned off: the open one ends, and the mapping's task starts a
+            // plain worker for the shard.
+            if let Some(win) = open.take() {
+                invoke(&state, &def, &shard_name, &[], &win, w, true, true).await;
+                state
+                    .set(
+                        id.0,
+                        Checkpoint {
+                            next: pos,
+                            finished: false,
+                        },
+                    )
+                    .await;
+            }
+            return;
+        }
         let cutoff = stream_of(&def)
             .and_then(|n| m.inner.engine.feed(&n).ok())
             .map_or(i64::MIN, |f| f.cutoff_ms);

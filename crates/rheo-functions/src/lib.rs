@@ -2,7 +2,8 @@
 //! and code (`catalog`, the on-disk layout there), the runtimes Rheo runs (`runtime`: a
 //! package's `bootstrap`, or Python through AWS's runtime client), execution environments
 //! (`instance`: a process and the Lambda Runtime API it polls), pools of them per function
-//! (`pool`), their logs (`logs`), and the service that creates, updates and invokes functions
+//! (`pool`), their logs (`logs`), asynchronous invocations waiting to run (`pending`, durable),
+//! and the service that creates, updates and invokes functions
 //! (`service`).
 //!
 //! Errors are values (`FunctionError`); their AWS names are the server's concern.
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod error;
 pub mod instance;
 pub mod logs;
+pub mod pending;
 pub mod pool;
 pub mod runtime;
 pub mod service;

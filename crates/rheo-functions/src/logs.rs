@@ -16,6 +16,8 @@ pub struct LogEvent {
     pub timestamp_ms: i64,
     pub ingestion_ms: i64,
     pub message: String,
+    /// Its number in its group: increasing, never reused (tokens and event ids use it).
+    pub id: u64,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +31,7 @@ struct Stream {
 #[derive(Debug, Clone, Default)]
 pub struct Logs {
     groups: Arc<Mutex<BTreeMap<String, BTreeMap<String, Stream>>>>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A stream's description.
@@ -62,6 +65,7 @@ impl Logs {
             timestamp_ms: now_ms,
             ingestion_ms: now_ms,
             message,
+            id: self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         });
     }
 
@@ -112,7 +116,7 @@ impl Logs {
             .filter(|(_, e)| start.is_none_or(|t| e.timestamp_ms >= t) && end.is_none_or(|t| e.timestamp_ms < t))
             .filter(|(_, e)| terms.iter().all(|t| e.message.contains(t.as_str())))
             .collect();
-        out.sort_by_key(|(_, e)| e.timestamp_ms);
+        out.sort_by_key(|(_, e)| (e.timestamp_ms, e.id));
         Some(out)
     }
 

@@ -6,6 +6,7 @@ use crate::catalog::{CatalogFile, CodeStore, EventInvokeConfig, FunctionDef};
 use crate::error::{FunctionError, Result};
 use crate::instance::{Failure, Invocation, Outcome, Spawn};
 use crate::logs::Logs;
+use crate::pending::{self, PendingEvent};
 use crate::pool::Pool;
 use crate::runtime::{Launch, Python, launch_for};
 use bytes::Bytes;
@@ -195,6 +196,11 @@ impl Functions {
             f.prepare(&def);
         }
         if tokio::runtime::Handle::try_current().is_ok() {
+            // Asynchronous invocations acknowledged before a restart run now.
+            for event in pending::load_all(&*f.inner.disk, &f.inner.config.data_dir) {
+                let me = f.clone();
+                tokio::spawn(async move { me.run_event(event).await });
+            }
             let weak = Arc::downgrade(&f.inner);
             tokio::spawn(async move {
                 loop {
@@ -706,9 +712,19 @@ impl Functions {
                 executed_version: "$LATEST",
             }),
             InvokeKind::Event => {
+                // Acknowledged only once it is on disk.
+                let event = PendingEvent {
+                    request_id: new_uuid(),
+                    function: def.name.clone(),
+                    payload: String::from_utf8_lossy(&payload).into_owned(),
+                    queued_ms: self.now(),
+                    attempts: 0,
+                };
+                let (disk, dir) = (self.inner.disk.clone(), self.inner.config.data_dir.clone());
+                off_worker(|| pending::save(&*disk, &dir, &event))
+                    .map_err(|e| FunctionError::Service(format!("queueing an asynchronous invocation: {e}")))?;
                 let me = self.clone();
-                let name = def.name.clone();
-                tokio::spawn(async move { me.run_event(&name, payload).await });
+                tokio::spawn(async move { me.run_event(event).await });
                 Ok(Invoked {
                     status: 202,
                     payload: Bytes::new(),
@@ -967,12 +983,21 @@ impl Functions {
 
     /// An asynchronous invocation: tried, retried after the configured delays while attempts
     /// and the event's age allow, then sent to its destination or dead-letter queue.
-    async fn run_event(&self, name: &str, payload: Bytes) {
-        let request_id = new_uuid();
-        let queued = self.now();
-        let mut attempts = 0u32;
+    async fn run_event(&self, mut event: PendingEvent) {
+        let name = event.function.clone();
+        let payload = Bytes::from(event.payload.clone());
+        let request_id = event.request_id.clone();
+        let queued = event.queued_ms;
+        // A function still being prepared (after a restart) is waited for.
+        while matches!(self.def(&name).map(|d| self.view(d).state), Ok(State::Pending)) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let mut attempts = event.attempts;
         loop {
-            let Ok(def) = self.def(name) else { return };
+            let Ok(def) = self.def(&name) else {
+                self.forget_event(&request_id);
+                return;
+            };
             let config = def.event_invoke.clone().unwrap_or_default();
             let max_attempts = 1 + config.maximum_retry_attempts.unwrap_or(2);
             let max_age_ms = i64::from(config.maximum_event_age_s.unwrap_or(21_600)) * 1000;
@@ -993,11 +1018,14 @@ impl Functions {
                     ));
                     self.deliver_result(&def, &request_id, &payload, &out, "EventAgeExceeded", attempts)
                         .await;
+                    self.forget_event(&request_id);
                     return;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, function = %name, "an asynchronous invocation could not run");
-                    return;
+                    tracing::warn!(error = %e, function = %name, "an asynchronous invocation could not run; retrying");
+                    attempts -= 1;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
                 }
             };
             let aged = self.now() - queued >= max_age_ms;
@@ -1009,7 +1037,15 @@ impl Functions {
                 };
                 self.deliver_result(&def, &request_id, &payload, &out, condition, attempts)
                     .await;
+                self.forget_event(&request_id);
                 return;
+            }
+            // The attempt is recorded before the wait: a restart does not grant extra retries.
+            event.attempts = attempts;
+            let (disk, dir) = (self.inner.disk.clone(), self.inner.config.data_dir.clone());
+            let saved = event.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || pending::save(&*disk, &dir, &saved)).await {
+                tracing::warn!(error = %e, function = %name, "recording an asynchronous invocation's attempt failed");
             }
             let delay = self
                 .inner
@@ -1020,6 +1056,14 @@ impl Functions {
                 .copied()
                 .unwrap_or(Duration::from_secs(60));
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Removes a finished asynchronous invocation from disk.
+    fn forget_event(&self, request_id: &str) {
+        let (disk, dir) = (self.inner.disk.clone(), self.inner.config.data_dir.clone());
+        if let Err(e) = off_worker(|| pending::remove(&*disk, &dir, request_id)) {
+            tracing::warn!(error = %e, request_id, "removing a finished asynchronous invocation failed");
         }
     }
 

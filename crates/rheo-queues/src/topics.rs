@@ -216,7 +216,12 @@ impl Sns {
     /// The certificate named `name` (`SimpleNotificationService-….pem`) if it is this
     /// tenant's. Never makes a key (unsigned requests ask this).
     pub fn certificate(&self, name: &str) -> Option<String> {
-        let mut slot = self.inner.signing.lock().unwrap_or_else(|p| p.into_inner());
+        // Never waits for a key being made (an unsigned request must not hold a worker).
+        let mut slot = match self.inner.signing.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
         if slot.is_none() {
             let loaded = SigningKey::load(&*self.inner.disk, &self.inner.config.data_dir);
             *slot = loaded.ok().flatten().map(Arc::new);

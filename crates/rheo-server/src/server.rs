@@ -353,7 +353,10 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     if is_query(&req) {
         return query::handle(app, conn, req).await;
     }
-    if let Some(service) = crate::rest::service_of(&req) {
+    // REST services (Lambda) send no X-Amz-Target: JSON requests skip this look.
+    if !req.headers().contains_key("x-amz-target")
+        && let Some(service) = crate::rest::service_of(&req)
+    {
         return crate::rest::handle(app, conn, req, service).await;
     }
     let target = req

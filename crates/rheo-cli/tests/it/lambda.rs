@@ -555,3 +555,68 @@ def handler(event, context):
     assert_eq!(p["errorType"], "ValueError");
     assert_eq!(p["errorMessage"], "asked to fail");
 }
+
+/// An acknowledged Event invocation survives a SIGKILL: it waits on disk (here throttled by
+/// reserved concurrency 0) and runs after the restart, once the function may run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_event_invocation_runs_after_a_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("events.txt");
+    let start =
+        || crate::common::ChildServer::start(&["--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()], &[]);
+    let mut server = start();
+    let c = lambda_client(&server.url);
+    let body = r#"  printf '%s\n' "$event" >> "$OUT"
+  curl -sS -o /dev/null -X POST "$api/invocation/$id/response" -d '{}'"#;
+    c.create_function()
+        .function_name("later")
+        .runtime(Runtime::Providedal2023)
+        .role(ROLE)
+        .environment(
+            Environment::builder()
+                .variables("OUT", out.display().to_string())
+                .build(),
+        )
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_of(&[("bootstrap", &shell_runtime(body), 0o755)])))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.put_function_concurrency()
+        .function_name("later")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .unwrap();
+    let queued = c
+        .invoke()
+        .function_name("later")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(r#"{"kept":"across the crash"}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status_code(), 202);
+    server.kill();
+    assert!(!out.exists(), "nothing ran before the crash");
+    server = start();
+    let c = lambda_client(&server.url);
+    c.delete_function_concurrency()
+        .function_name("later")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if std::fs::read_to_string(&out).is_ok_and(|t| t.contains("across the crash")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(text.lines().count(), 1, "run once: {text}");
+    assert!(text.contains(r#"{"kept":"across the crash"}"#), "{text}");
+}

@@ -35,14 +35,13 @@ pub fn handle(functions: &Functions, input: Node<'_>) -> Result<Vec<u8>, ApiErro
         .get(from..to)
         .unwrap_or_default()
         .iter()
-        .enumerate()
-        .map(|(n, (stream, e))| {
+        .map(|(stream, e)| {
             serde_json::json!({
                 "logStreamName": stream,
                 "timestamp": e.timestamp_ms,
                 "message": e.message,
                 "ingestionTime": e.ingestion_ms,
-                "eventId": format!("{:056}", from.saturating_add(n)),
+                "eventId": format!("{:056}", e.id),
             })
         })
         .collect();

@@ -25,23 +25,41 @@ pub fn handle(functions: &Functions, input: Node<'_>) -> Result<Vec<u8>, ApiErro
         )
         .unwrap_or_default();
     let limit = i.limit.unwrap_or(10_000).clamp(1, 10_000);
-    let (from, to) = match token_index(i.next_token.as_deref())? {
-        Some(n) if i.next_token.as_deref().is_some_and(|t| t.starts_with("b/")) => (n.saturating_sub(limit), n),
-        Some(n) => (n, n.saturating_add(limit)),
-        None if i.start_from_head == Some(true) => (0, limit),
-        None => (events.len().saturating_sub(limit), events.len()),
+    // Tokens name event numbers, which stay valid as old events are dropped: `f/N` the events
+    // from N on, `b/N` those before N.
+    let token = i.next_token.as_deref();
+    let backward = token.is_some_and(|t| t.starts_with("b/"));
+    let at = token_index(token)?.map(|n| n as u64);
+    let page: Vec<&rheo_functions::logs::LogEvent> = match at {
+        Some(n) if backward => {
+            let before: Vec<_> = events.iter().map(|(_, e)| e).filter(|e| e.id < n).collect();
+            let skip = before.len().saturating_sub(limit);
+            before.into_iter().skip(skip).collect()
+        }
+        Some(n) => events
+            .iter()
+            .map(|(_, e)| e)
+            .filter(|e| e.id >= n)
+            .take(limit)
+            .collect(),
+        None if i.start_from_head == Some(true) => events.iter().map(|(_, e)| e).take(limit).collect(),
+        None => events
+            .iter()
+            .map(|(_, e)| e)
+            .skip(events.len().saturating_sub(limit))
+            .collect(),
     };
-    let to = to.min(events.len());
-    let from = from.min(to);
-    let page: Vec<serde_json::Value> = events
-        .get(from..to)
-        .unwrap_or_default()
+    let next = page.last().map_or(at.unwrap_or(0), |e| e.id.saturating_add(1));
+    let prev = page.first().map_or(at.unwrap_or(0), |e| e.id);
+    let page: Vec<serde_json::Value> = page
         .iter()
-        .map(|(_, e)| serde_json::json!({"timestamp": e.timestamp_ms, "message": e.message, "ingestionTime": e.ingestion_ms}))
+        .map(
+            |e| serde_json::json!({"timestamp": e.timestamp_ms, "message": e.message, "ingestionTime": e.ingestion_ms}),
+        )
         .collect();
     json(&serde_json::json!({
         "events": page,
-        "nextForwardToken": format!("f/{to:056}"),
-        "nextBackwardToken": format!("b/{from:056}"),
+        "nextForwardToken": format!("f/{next:056}"),
+        "nextBackwardToken": format!("b/{prev:056}"),
     }))
 }

@@ -21,6 +21,8 @@ pub enum Source {
     Kinesis { stream: String },
     /// An SQS queue of the tenant, by name.
     Sqs { queue: String },
+    /// A Kinesis queue, by its ARN (a Rheo extension).
+    KinesisQueue,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -23,7 +23,7 @@ const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 pub(crate) fn stream_of(def: &MappingDef) -> Option<StreamName> {
     match &def.source {
         Source::Kinesis { stream } => StreamName::parse(stream).ok(),
-        Source::Sqs { .. } => None,
+        Source::Sqs { .. } | Source::KinesisQueue => None,
     }
 }
 

@@ -195,6 +195,19 @@ impl Mappings {
         };
         let ours = *region == self.inner.config.region && *account == self.inner.config.account;
         match *service {
+            "kinesis" if resource.starts_with("queue/") => {
+                // A Kinesis queue (Rheo's extension): live, of this account and region.
+                let live = self.inner.engine.describe_queue(arn).is_ok_and(|v| {
+                    matches!(
+                        v.status,
+                        rheo_engine::catalog::QueueStatus::Active | rheo_engine::catalog::QueueStatus::Updating
+                    )
+                });
+                if !ours || !live {
+                    return Err(invalid(format!("Queue not found: {arn}")));
+                }
+                Ok(Source::KinesisQueue)
+            }
             "kinesis" if resource.contains("/consumer/") => {
                 // An enhanced fan-out consumer: its stream's records, read the same way.
                 let consumer = rheo_types::ConsumerArn::parse(arn)
@@ -250,16 +263,21 @@ impl Mappings {
             .map_err(|_| FunctionError::NotFound("Function does not exist".into()))?;
         let source = self.source_of(&req.source_arn)?;
         let kinesis = matches!(source, Source::Kinesis { .. });
+        let kinesis_queue = matches!(source, Source::KinesisQueue);
         let batch_size = req.batch_size.unwrap_or(if kinesis { 100 } else { 10 });
         let window = req.batching_window_s.unwrap_or(0);
-        check_batching(&req.source_arn, kinesis, batch_size, window)?;
+        check_batching(&req.source_arn, kinesis || kinesis_queue, batch_size, window)?;
         if kinesis && req.starting_position.is_none() {
             return Err(invalid(
                 "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null",
             ));
         }
         if !kinesis && req.starting_position.is_some() {
-            return Err(invalid("StartingPosition is not valid for SQS event sources."));
+            return Err(invalid(if kinesis_queue {
+                "StartingPosition is not valid for Kinesis queue event sources: the queue starts where it was created to."
+            } else {
+                "StartingPosition is not valid for SQS event sources."
+            }));
         }
         if let Some(StartingPosition::AtTimestamp(ts)) = req.starting_position
             && ts > self.now()
@@ -376,7 +394,7 @@ impl Mappings {
         }
         check_batching(
             &before.source_arn,
-            kinesis,
+            kinesis || matches!(before.source, Source::KinesisQueue),
             ch.batch_size.unwrap_or(before.batch_size),
             ch.batching_window_s.unwrap_or(before.batching_window_s),
         )?;
@@ -481,6 +499,9 @@ impl Mappings {
             }
             Source::Sqs { .. } => {
                 tokio::spawn(async move { crate::sqs::run(me, uuid, changes).await });
+            }
+            Source::KinesisQueue => {
+                tokio::spawn(async move { crate::kqueue::run(me, uuid, changes).await });
             }
         }
     }

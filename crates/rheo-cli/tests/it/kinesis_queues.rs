@@ -14,13 +14,13 @@ async fn call(url: &str, op: &str, body: Value) -> (u16, Value) {
     raw(url, op, &body.to_string()).await
 }
 
-async fn ok(url: &str, op: &str, body: Value) -> Value {
+pub(crate) async fn ok(url: &str, op: &str, body: Value) -> Value {
     let (status, v) = call(url, op, body).await;
     assert_eq!(status, 200, "{op}: {v}");
     v
 }
 
-async fn on_demand(c: &aws_sdk_kinesis::Client, name: &str) {
+pub(crate) async fn on_demand(c: &aws_sdk_kinesis::Client, name: &str) {
     c.create_stream()
         .stream_name(name)
         .stream_mode_details(
@@ -35,7 +35,7 @@ async fn on_demand(c: &aws_sdk_kinesis::Client, name: &str) {
     crate::common::wait_active(c, name).await;
 }
 
-async fn create_queue(url: &str, stream_arn: &str, name: &str, attrs: Value, start: &str) -> String {
+pub(crate) async fn create_queue(url: &str, stream_arn: &str, name: &str, attrs: Value, start: &str) -> String {
     let v = ok(
         url,
         "CreateQueue",
@@ -49,7 +49,7 @@ async fn create_queue(url: &str, stream_arn: &str, name: &str, attrs: Value, sta
     v["QueueDescription"]["QueueARN"].as_str().unwrap().to_owned()
 }
 
-async fn receive(url: &str, op: &str, arn: &str, wait: u32) -> Vec<Value> {
+pub(crate) async fn receive(url: &str, op: &str, arn: &str, wait: u32) -> Vec<Value> {
     let v = ok(url, op, json!({"QueueARN": arn, "Limit": 10, "WaitTimeSeconds": wait})).await;
     v["QueueRecords"].as_array().unwrap().clone()
 }

@@ -767,3 +767,68 @@ async fn a_consumer_arn_feeds_a_function() {
     let got = wait_for(&out, |g| !g.is_empty()).await;
     assert_eq!(got[0].0, ["through the consumer"]);
 }
+
+/// A Kinesis queue as an event source (Rheo's extension): records reach the function in
+/// Kinesis's shape; those it reports failed (by RecordId, its sequence number) stay in the
+/// queue, come back after its visibility timeout, and become its dead letters after
+/// MaxReceiveCount receives; the others are acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kinesis_queue_feeds_a_function_and_keeps_its_failures() {
+    use crate::kinesis_queues::{create_queue, on_demand, receive};
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let out = function(&c, "queued", "rbif", dir.path()).await;
+    on_demand(&k, "jobs-stream").await;
+    let queue = create_queue(
+        &s.url(),
+        &s.arn("jobs-stream"),
+        "jobs",
+        serde_json::json!({"VisibilityTimeoutSeconds": 2, "DeadLetterConfiguration": {"TargetType": "BUILT_IN", "MaxReceiveCount": 2}}),
+        "TRIM_HORIZON",
+    )
+    .await;
+    for d in ["one", "poison-job", "two"] {
+        put(&k, "jobs-stream", d, d).await;
+    }
+    let m = c
+        .create_event_source_mapping()
+        .function_name("queued")
+        .event_source_arn(&queue)
+        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(m.event_source_arn(), Some(queue.as_str()));
+    wait_for(&out, |g| delivered(g) == ["one", "poison-job", "two"]).await;
+    // The batch is settled (its successes acknowledged) before the clock moves.
+    let uuid = m.uuid().unwrap();
+    for _ in 0..100 {
+        let got = c.get_event_source_mapping().uuid(uuid).send().await.unwrap();
+        if got.last_processing_result() == Some("OK") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The poison job comes back once its visibility ends (the test clock jumps), then is a
+    // dead letter; the others were acknowledged.
+    let mut dead = Vec::new();
+    for _ in 0..40 {
+        s.clock.advance_ms(2_500);
+        dead = receive(&s.url(), "ReceiveDeadLetterQueueRecords", &queue, 1).await;
+        if !dead.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(dead.len(), 1, "the poison job is the queue's dead letter");
+    let got = invocations(&out);
+    let poison_runs = got.iter().filter(|(d, _)| d.contains(&"poison-job".to_owned())).count();
+    assert_eq!(poison_runs, 2, "received MaxReceiveCount times: {got:?}");
+    assert_eq!(
+        got.iter().filter(|(d, _)| d.contains(&"one".to_owned())).count(),
+        1,
+        "{got:?}"
+    );
+    assert!(receive(&s.url(), "ReceiveQueueRecords", &queue, 1).await.is_empty());
+}

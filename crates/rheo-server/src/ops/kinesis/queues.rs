@@ -7,16 +7,14 @@ use super::engine_error;
 use crate::auth::TenantState;
 use crate::error::ApiError;
 use base64::Engine as _;
+use rheo_engine::Engine;
 use rheo_engine::catalog::{QueueMeta, QueueStart, QueueStatus};
-use rheo_engine::kqueues::{DeadLetterConfig, Feed, FeedShard, QueueView};
-use rheo_engine::{Engine, Error};
+use rheo_engine::kqueues::{DeadLetterConfig, QueueView};
 use rheo_queues::QueueError;
-use rheo_queues::stream_queue::{QueueRecordOut, RecordSource, Side, SourceRecord, SourceShard, StreamQueueSpec};
+use rheo_queues::stream_queue::{QueueRecordOut, RecordSource, Side, StreamQueueSpec};
 use rheo_types::StreamName;
 use rheo_wire::kinesis_queues as shapes;
 use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 /// ReceiveQueueRecords' WaitTimeSeconds when none is given.
@@ -25,56 +23,7 @@ const DEFAULT_WAIT_S: u32 = 9;
 /// when their visibility ends, which no signal announces).
 const DEAD_LETTER_POLL: Duration = Duration::from_millis(200);
 
-/// The stream as a queue's delivery reads it.
-pub struct FeedSource(pub Feed);
-
-fn from_engine(e: Error) -> QueueError {
-    QueueError::Internal(e.to_string())
-}
-
-impl RecordSource for FeedSource {
-    fn shards(&self) -> Vec<SourceShard> {
-        self.0.shards.iter().map(|s| SourceShard { index: s.id.0 }).collect()
-    }
-    fn position_at(&self, shard: u32, ts: i64) -> Result<u64, QueueError> {
-        self.shard(shard)?.position_at(ts).map_err(from_engine)
-    }
-    fn read(&self, shard: u32, from: u64, max: usize) -> Result<Vec<SourceRecord>, QueueError> {
-        let records = self
-            .shard(shard)?
-            .read(from, max, self.0.cutoff_ms)
-            .map_err(from_engine)?;
-        Ok(records.into_iter().map(source_record).collect())
-    }
-    fn get(&self, shard: u32, key: u64) -> Result<Option<SourceRecord>, QueueError> {
-        // A shard whose records have all expired is gone from the feed: so is the record.
-        let Ok(s) = self.shard(shard) else { return Ok(None) };
-        Ok(s.get(key, self.0.cutoff_ms).map_err(from_engine)?.map(source_record))
-    }
-    fn changed(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(self.0.changed())
-    }
-}
-
-impl FeedSource {
-    fn shard(&self, index: u32) -> Result<&FeedShard, QueueError> {
-        self.0
-            .shards
-            .iter()
-            .find(|s| s.id.0 == index)
-            .ok_or_else(|| QueueError::Internal(format!("shard {index} is not in the feed")))
-    }
-}
-
-fn source_record(r: rheo_engine::kqueues::FeedRecord) -> SourceRecord {
-    SourceRecord {
-        key: r.key,
-        record_id: r.sequence_number.to_string(),
-        arrival_ms: r.arrival_ms,
-        partition_key: r.partition_key,
-        data: r.data,
-    }
-}
+pub use rheo_connect::FeedSource;
 
 /// A live queue the ARN names, with its stream; data-plane calls need it ACTIVE or UPDATING.
 pub fn live_queue(engine: &Engine, arn: &str) -> Result<(StreamName, QueueView), ApiError> {

@@ -19,8 +19,10 @@ pub fn configuration(v: &MappingView) -> serde_json::Value {
         "FunctionResponseTypes": if d.report_batch_item_failures { vec!["ReportBatchItemFailures"] } else { vec![] },
         "EventSourceMappingArn": v.arn,
     });
-    if kinesis {
+    if !matches!(d.source, Source::Sqs { .. }) {
         set(&mut c, "LastProcessingResult", v.last_processing_result.clone());
+    }
+    if kinesis {
         set(&mut c, "ParallelizationFactor", d.parallelization_factor);
         set(&mut c, "MaximumRecordAgeInSeconds", d.maximum_record_age_s);
         set(&mut c, "MaximumRetryAttempts", d.maximum_retry_attempts);

@@ -832,3 +832,80 @@ async fn a_kinesis_queue_feeds_a_function_and_keeps_its_failures() {
     );
     assert!(receive(&s.url(), "ReceiveQueueRecords", &queue, 1).await.is_empty());
 }
+
+/// StartingPosition AT_TIMESTAMP starts at the first record that arrived then; an SNS topic
+/// as the OnFailure destination gets Lambda's on-failure record as its message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_timestamp_starts_where_asked_and_failures_reach_an_sns_topic() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = lambda_client(&s.url());
+    let k = s.client();
+    let sqs = s.sqs();
+    let sns = crate::common::sns_client(&s.url());
+    let out = function(&c, "timed", "", dir.path()).await;
+    create_active(&k, "timed-stream", 1).await;
+    put(&k, "timed-stream", "k", "before").await;
+    s.clock.advance_ms(10_000);
+    let from = s.clock_now();
+    s.clock.advance_ms(1_000);
+    put(&k, "timed-stream", "k", "poison-after").await;
+    put(&k, "timed-stream", "k", "after").await;
+    let topic = sns
+        .create_topic()
+        .name("esm-failures")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let box_url = crate::sqs::queue(&sqs, "esm-failures-box").await;
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:000000000000:esm-failures-box")
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    c.create_event_source_mapping()
+        .function_name("timed")
+        .event_source_arn(s.arn("timed-stream"))
+        .starting_position(EventSourcePosition::AtTimestamp)
+        .starting_position_timestamp(aws_sdk_lambda::primitives::DateTime::from_millis(from))
+        .maximum_retry_attempts(0)
+        .bisect_batch_on_function_error(true)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&topic).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let record = one_message(&sqs, &box_url).await;
+    let got = wait_for(&out, |g| delivered(g).contains(&"after".to_owned())).await;
+    assert!(
+        !delivered(&got).contains(&"before".to_owned()),
+        "started at the timestamp: {got:?}"
+    );
+    assert_eq!(record["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(record["KinesisBatchInfo"]["batchSize"], 1);
+    let e = c
+        .create_event_source_mapping()
+        .function_name("timed")
+        .event_source_arn(s.arn("timed-stream"))
+        .starting_position(EventSourcePosition::AtTimestamp)
+        .starting_position_timestamp(aws_sdk_lambda::primitives::DateTime::from_millis(
+            s.clock_now() + 3_600_000,
+        ))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        e.is_invalid_parameter_value_exception(),
+        "a timestamp in the future: {e:?}"
+    );
+}

@@ -7,38 +7,22 @@
 //! the queue's visibility timeout ends and, after its MaxReceiveCount receives, become the
 //! queue's dead letters. With ReportBatchItemFailures, `itemIdentifier` is the RecordId.
 
-use crate::events::{self, BatchResponse};
 use crate::feed::FeedSource;
+use crate::pollers::{self, Epoch};
 use crate::service::Mappings;
 use base64::Engine as _;
-use bytes::Bytes;
 use rheo_engine::catalog::QueueStatus;
-use rheo_functions::InvokeKind;
 use rheo_queues::stream_queue::{QueueRecordOut, RecordSource, Side, StreamQueueSpec};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The mapping's task: `MaximumConcurrency` pollers (2 by default, at most 5) while enabled; a
-/// change starts new ones and the old ones stop after their current batch.
-pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<u64>) {
-    let epoch = Arc::new(AtomicU64::new(0));
-    loop {
-        let Some(def) = m.def(&uuid) else { return };
-        let current = epoch.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
-        if def.enabled {
-            for _ in 0..def.maximum_concurrency.unwrap_or(2).clamp(1, 5) {
-                let (m, uuid, epoch) = (m.clone(), uuid.clone(), epoch.clone());
-                tokio::spawn(async move { poll(m, uuid, epoch, current).await });
-            }
-        }
-        if changes.changed().await.is_err() {
-            epoch.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-    }
+/// The mapping's task: its pollers (`pollers::run`).
+pub(crate) async fn run(m: Mappings, uuid: String, changes: watch::Receiver<u64>) {
+    pollers::run(m, uuid, changes, |m, uuid, epoch| {
+        tokio::spawn(async move { poll(m, uuid, epoch).await });
+    })
+    .await;
 }
 
 /// The queue's delivery state and the stream it reads, if the queue is live.
@@ -61,8 +45,8 @@ fn open(m: &Mappings, arn: &str) -> Result<(StreamQueueSpec, FeedSource), String
     Ok((spec, FeedSource(feed)))
 }
 
-async fn poll(m: Mappings, uuid: String, epoch: Arc<AtomicU64>, mine: u64) {
-    while epoch.load(Ordering::SeqCst) == mine {
+async fn poll(m: Mappings, uuid: String, epoch: Epoch) {
+    while epoch.live() {
         let Some(def) = m.def(&uuid) else { return };
         let (spec, mut source) = match open(&m, &def.source_arn) {
             Ok(o) => o,
@@ -116,37 +100,8 @@ async fn handle(m: &Mappings, def: &crate::catalog::MappingDef, spec: &StreamQue
         .iter()
         .map(|r| record(r, &def.source_arn, &region, &role))
         .collect();
-    let payload = Bytes::from(json!({"Records": list}).to_string());
-    let out = m
-        .inner
-        .functions
-        .invoke(&def.function, None, payload, InvokeKind::RequestResponse, false, None)
-        .await;
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            m.set_result(&def.uuid, &format!("PROBLEM: {e}"));
-            return;
-        }
-    };
-    if out.function_error.is_some() {
-        m.set_result(&def.uuid, "PROBLEM: Function call failed");
+    let Some(done) = pollers::invoke(m, def, list, records, |r| r.record_id.clone()).await else {
         return;
-    }
-    let done: Vec<&QueueRecordOut> = if def.report_batch_item_failures {
-        let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
-        match events::batch_response(&out.payload, &ids) {
-            BatchResponse::Success => records.iter().collect(),
-            BatchResponse::Failed(failed) => records
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !failed.contains(i))
-                .map(|(_, r)| r)
-                .collect(),
-            BatchResponse::Invalid => Vec::new(),
-        }
-    } else {
-        records.iter().collect()
     };
     let handles: Vec<String> = done.iter().map(|r| r.receipt_handle.clone()).collect();
     if !handles.is_empty()

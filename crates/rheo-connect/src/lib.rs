@@ -12,6 +12,7 @@ pub mod events;
 mod feed;
 mod kinesis;
 mod kqueue;
+mod pollers;
 pub mod service;
 mod sqs;
 mod windows;

@@ -5,39 +5,23 @@
 //! RedrivePolicy. With ReportBatchItemFailures only the reported messages stay.
 
 use crate::catalog::{MappingDef, Source};
-use crate::events::{self, BatchResponse};
+use crate::events;
+use crate::pollers::{self, Epoch};
 use crate::service::Mappings;
-use bytes::Bytes;
-use rheo_functions::InvokeKind;
 use rheo_queues::{ReceiveRequest, Received};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The mapping's task: `MaximumConcurrency` pollers (2 by default, at most 5) while enabled.
-/// A change starts new pollers; the old ones stop after their current batch (an invocation in
-/// progress is never cut off).
-pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<u64>) {
-    let epoch = Arc::new(AtomicU64::new(0));
-    loop {
-        let Some(def) = m.def(&uuid) else { return };
-        let current = epoch.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
-        if def.enabled {
-            for _ in 0..def.maximum_concurrency.unwrap_or(2).clamp(1, 5) {
-                let (m, uuid, epoch) = (m.clone(), uuid.clone(), epoch.clone());
-                tokio::spawn(async move { poll(m, uuid, epoch, current).await });
-            }
-        }
-        if changes.changed().await.is_err() {
-            epoch.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-    }
+/// The mapping's task: its pollers (`pollers::run`).
+pub(crate) async fn run(m: Mappings, uuid: String, changes: watch::Receiver<u64>) {
+    pollers::run(m, uuid, changes, |m, uuid, epoch| {
+        tokio::spawn(async move { poll(m, uuid, epoch).await });
+    })
+    .await;
 }
 
-async fn poll(m: Mappings, uuid: String, epoch: Arc<AtomicU64>, mine: u64) {
-    while epoch.load(Ordering::SeqCst) == mine {
+async fn poll(m: Mappings, uuid: String, epoch: Epoch) {
+    while epoch.live() {
         let Some(def) = m.def(&uuid) else { return };
         let Source::Sqs { queue } = &def.source else { return };
         let batch = match gather(&m, &def, queue).await {
@@ -143,42 +127,11 @@ async fn invoke(m: &Mappings, def: &MappingDef, queue: &str, passing: Vec<Receiv
         .iter()
         .map(|r| events::sqs_record(r, &def.source_arn, &region))
         .collect();
-    let payload = Bytes::from(serde_json::json!({"Records": records}).to_string());
-    let out = m
-        .inner
-        .functions
-        .invoke(&def.function, None, payload, InvokeKind::RequestResponse, false, None)
-        .await;
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            // Not run (throttled, not ready, gone): the messages come back after their
-            // visibility timeout.
-            m.set_result(&def.uuid, &format!("PROBLEM: {e}"));
-            return;
-        }
-    };
-    if out.function_error.is_some() {
-        m.set_result(&def.uuid, "PROBLEM: Function call failed");
+    let Some(done) = pollers::invoke(m, def, records, passing, |r| r.message.id.clone()).await else {
         return;
-    }
-    let done: Vec<Received> = if def.report_batch_item_failures {
-        let ids: Vec<String> = passing.iter().map(|r| r.message.id.clone()).collect();
-        match events::batch_response(&out.payload, &ids) {
-            BatchResponse::Success => passing,
-            BatchResponse::Failed(failed) => passing
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| !failed.contains(i))
-                .map(|(_, r)| r)
-                .collect(),
-            BatchResponse::Invalid => Vec::new(),
-        }
-    } else {
-        passing
     };
-    m.set_result(&def.uuid, "OK");
     delete(m, queue, &done).await;
+    m.set_result(&def.uuid, "OK");
 }
 
 async fn delete(m: &Mappings, queue: &str, done: &[Received]) {

@@ -749,8 +749,17 @@ impl Functions {
     }
 
     fn pool(&self, def: &FunctionDef) -> Arc<Pool> {
+        let current =
+            self.catalog().functions.get(&def.name).is_some_and(|d| {
+                d.revision_id == def.revision_id && d.reserved_concurrency == def.reserved_concurrency
+            });
         let mut pools = self.inner.pools.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = pools.get(&def.name).filter(|p| p.revision == def.revision_id) {
+        // A pool serves one revision with one reserved concurrency; a stale definition never
+        // replaces a newer pool.
+        if let Some(p) = pools
+            .get(&def.name)
+            .filter(|p| p.revision == def.revision_id && p.reserved == def.reserved_concurrency)
+        {
             return p.clone();
         }
         let p = Arc::new(Pool::new(
@@ -758,7 +767,9 @@ impl Functions {
             self.inner.config.max_processes,
             def.reserved_concurrency,
         ));
-        pools.insert(def.name.clone(), p.clone());
+        if current {
+            pools.insert(def.name.clone(), p.clone());
+        }
         p
     }
 

@@ -158,7 +158,7 @@ impl Sqs {
 
     /// A send may store a message only while the tenant's queues, and all tenants' on the
     /// server, hold less than their limits.
-    fn check_stored_bytes(&self) -> Result<()> {
+    pub fn check_stored_bytes(&self) -> Result<()> {
         use std::sync::atomic::Ordering::Relaxed;
         let limits = self.inner.config.limits;
         if self.inner.stored_bytes.load(Relaxed) >= limits.stored_bytes {

@@ -693,6 +693,13 @@ impl Sns {
             .cloned()
             .unwrap_or_else(|| "1".to_owned());
         let key = self.signing_key()?;
+        // A full account (Rheo's stored-bytes limit) refuses the publish before any delivery,
+        // so that the publisher's retry repeats none.
+        if subs.iter().any(|s| s.protocol == "sqs" && passes_filter(s, &p))
+            && let Err(QueueError::OverLimit(m)) = self.inner.sqs.check_stored_bytes()
+        {
+            return Err(SnsError::Throttled(m));
+        }
         for sub in subs {
             if !passes_filter(&sub, &p) {
                 continue;

@@ -27,6 +27,21 @@ pub fn kinesis_record(r: &FeedRecord, shard: &str, stream_arn: &str, region: &st
     })
 }
 
+/// An upper bound of the bytes `r` takes in a Kinesis event (its JSON text and a comma),
+/// found without writing it: the data in base64, the partition key escaped at worst, and
+/// `context`, the length of the shard id, stream ARN, region and role it also names; 512 covers
+/// the rest (the field names, about 290 bytes, two sequence numbers of at most 58 digits and the
+/// arrival time).
+pub fn kinesis_record_bound(r: &FeedRecord, context: usize) -> usize {
+    r.data
+        .len()
+        .div_ceil(3)
+        .saturating_mul(4)
+        .saturating_add(r.partition_key.len().saturating_mul(6))
+        .saturating_add(context)
+        .saturating_add(512)
+}
+
 /// One SQS message as a function receives it.
 pub fn sqs_record(m: &Received, queue_arn: &str, region: &str) -> Value {
     let msg = &m.message;
@@ -221,6 +236,35 @@ pub fn on_failure_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bound is never below the record's written length, at the largest numbers and keys
+    /// that need escaping.
+    #[test]
+    fn kinesis_record_bound_covers_the_record() {
+        let seq = rheo_types::SequenceNumber {
+            counter: u64::MAX,
+            shard: u32::MAX,
+            epoch_s: 16_025_174_999,
+        };
+        for (key, data) in [("k", vec![]), ("\u{1}\"\\", vec![0xff; 1000]), ("é", vec![1; 2])] {
+            let r = FeedRecord {
+                key: u64::MAX,
+                sequence_number: seq,
+                arrival_ms: i64::MAX,
+                partition_key: key.repeat(256),
+                data: data.into(),
+            };
+            let (shard, arn, region, role) = (
+                "shardId-000000000000",
+                "arn:aws:kinesis:us-east-1:000000000000:stream/s",
+                "us-east-1",
+                "",
+            );
+            let written = kinesis_record(&r, shard, arn, region, role).to_string().len() + 1;
+            let context = shard.len() + arn.len() + region.len() + role.len();
+            assert!(kinesis_record_bound(&r, context) >= written, "{key:?}");
+        }
+    }
 
     fn ids() -> Vec<String> {
         vec!["1".into(), "2".into(), "3".into()]

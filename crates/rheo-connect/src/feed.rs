@@ -2,11 +2,23 @@
 //! over the engine's in-process feed (used by ReceiveQueueRecords and by mappings from queues).
 
 use rheo_engine::Error;
+use rheo_engine::catalog::QueueMeta;
 use rheo_engine::kqueues::{Feed, FeedRecord, FeedShard};
 use rheo_queues::QueueError;
-use rheo_queues::stream_queue::{RecordSource, SourceRecord, SourceShard};
+use rheo_queues::stream_queue::{RecordSource, SourceRecord, SourceShard, StreamQueueSpec};
 use std::future::Future;
 use std::pin::Pin;
+
+/// A Kinesis queue's delivery settings, from its definition and its stream's retention.
+pub fn queue_spec(q: &QueueMeta, retention_ms: i64) -> StreamQueueSpec {
+    StreamQueueSpec {
+        id: q.id.clone(),
+        visibility_s: q.visibility_s,
+        max_receive_count: q.max_receive_count,
+        retention_ms,
+        start_ms: q.start_ms(),
+    }
+}
 
 /// The stream as a queue's delivery reads it.
 pub struct FeedSource(pub Feed);

@@ -10,7 +10,7 @@ use crate::events::{self, BatchResponse, FailedBatch};
 use crate::service::{Mappings, Result, off_worker};
 use bytes::Bytes;
 use rheo_engine::kqueues::{FeedRecord, FeedShard};
-use rheo_functions::{FunctionError, InvokeKind};
+use rheo_functions::FunctionError;
 use rheo_types::{ShardId, StreamName};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -358,10 +358,16 @@ async fn process(state: &State, def: &MappingDef, shard: &str, id: ShardId, reco
             .collect();
         serde_json::json!({"Records": list}).to_string().into_bytes()
     };
-    // Batches over the payload limit are cut (at least one record each).
+    // Batches over the payload limit are cut (at least one record each). A batch is written
+    // out to be measured only when its bound says it might not fit.
+    let context = shard.len() + arn.len() + region.len() + role.len();
+    let fits = |rs: &[FeedRecord]| {
+        let bound: usize = rs.iter().map(|r| events::kinesis_record_bound(r, context)).sum();
+        bound.saturating_add(16) <= MAX_EVENT_BYTES || encode(rs).len() <= MAX_EVENT_BYTES
+    };
     let mut queue: Vec<Vec<FeedRecord>> = vec![records];
     while let Some(batch) = queue.pop() {
-        if batch.len() > 1 && encode(&batch).len() > MAX_EVENT_BYTES {
+        if batch.len() > 1 && !fits(&batch) {
             let mut first = batch;
             let second = first.split_off(first.len() / 2);
             queue.push(second);
@@ -410,22 +416,13 @@ async fn run_batch(
                 break;
             }
             let payload = Bytes::from(encode(&batch));
-            let out = m
-                .inner
-                .functions
-                .invoke(&def.function, None, payload, InvokeKind::RequestResponse, false, None)
-                .await;
-            let out = match out {
-                Ok(out) => out,
-                Err(e) => {
-                    // Throttled, not ready, or gone: not an attempt; try again shortly.
-                    m.set_result(&def.uuid, &format!("PROBLEM: {e}"));
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    if m.def(&def.uuid).is_none_or(|d| !d.enabled) {
-                        return;
-                    }
-                    continue;
+            let Some(out) = m.invoke(def, payload).await else {
+                // Throttled, not ready, or gone: not an attempt; try again shortly.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if m.def(&def.uuid).is_none_or(|d| !d.enabled) {
+                    return;
                 }
+                continue;
             };
             attempts = attempts.saturating_add(1);
             // What is left to retry, and the function error the record would show.

@@ -34,13 +34,7 @@ fn open(m: &Mappings, arn: &str) -> Result<(StreamQueueSpec, FeedSource), String
         return Err(format!("Queue {arn} is {}, not ACTIVE.", view.status.as_str()));
     }
     let feed = engine.feed(&stream).map_err(|e| e.to_string())?;
-    let spec = StreamQueueSpec {
-        id: view.meta.id.clone(),
-        visibility_s: view.meta.visibility_s,
-        max_receive_count: view.meta.max_receive_count,
-        retention_ms: feed.retention_ms,
-        start_ms: view.meta.start_ms(),
-    };
+    let spec = crate::feed::queue_spec(&view.meta, feed.retention_ms);
     m.inner.sqs.ensure_stream_queue(&spec).map_err(|e| e.to_string())?;
     Ok((spec, FeedSource(feed)))
 }
@@ -96,11 +90,11 @@ async fn handle(m: &Mappings, def: &crate::catalog::MappingDef, spec: &StreamQue
         .map(|f| f.def.role)
         .unwrap_or_default();
     let region = m.inner.config.region.clone();
-    let list: Vec<Value> = records
+    let list: Vec<String> = records
         .iter()
-        .map(|r| record(r, &def.source_arn, &region, &role))
+        .map(|r| record(r, &def.source_arn, &region, &role).to_string())
         .collect();
-    let Some(done) = pollers::invoke(m, def, list, records, |r| r.record_id.clone()).await else {
+    let Some(done) = pollers::invoke(m, def, &list, records, |r| r.record_id.clone()).await else {
         return;
     };
     let handles: Vec<String> = done.iter().map(|r| r.receipt_handle.clone()).collect();

@@ -18,5 +18,5 @@ mod sqs;
 mod windows;
 
 pub use catalog::StartingPosition;
-pub use feed::FeedSource;
+pub use feed::{FeedSource, queue_spec};
 pub use service::{MappingChanges, MappingView, Mappings, MappingsConfig, NewMapping};

@@ -6,7 +6,6 @@ use crate::catalog::MappingDef;
 use crate::events::{self, BatchResponse};
 use crate::service::Mappings;
 use bytes::Bytes;
-use rheo_functions::InvokeKind;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::watch;
@@ -55,7 +54,7 @@ pub(crate) async fn run(
     }
 }
 
-/// Invokes the function with `records` (the event's items) and returns the items to settle
+/// Invokes the function with `records` (the event's items, as JSON texts) and returns the items to settle
 /// (delete or acknowledge): all on success; with ReportBatchItemFailures all but those it
 /// reported (none for a malformed answer). `None` when it failed or did not run: nothing is
 /// settled, and the items come back after their visibility timeout. `id` names an item as
@@ -63,23 +62,12 @@ pub(crate) async fn run(
 pub(crate) async fn invoke<T>(
     m: &Mappings,
     def: &MappingDef,
-    records: Vec<serde_json::Value>,
+    records: &[String],
     items: Vec<T>,
     id: impl Fn(&T) -> String,
 ) -> Option<Vec<T>> {
-    let payload = Bytes::from(serde_json::json!({"Records": records}).to_string());
-    let out = m
-        .inner
-        .functions
-        .invoke(&def.function, None, payload, InvokeKind::RequestResponse, false, None)
-        .await;
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            m.set_result(&def.uuid, &format!("PROBLEM: {e}"));
-            return None;
-        }
-    };
+    let payload = Bytes::from(format!(r#"{{"Records":[{}]}}"#, records.join(",")));
+    let out = m.invoke(def, payload).await?;
     if out.function_error.is_some() {
         m.set_result(&def.uuid, "PROBLEM: Function call failed");
         return None;

@@ -157,6 +157,30 @@ impl Mappings {
             .insert(uuid.to_owned(), result.to_owned());
     }
 
+    /// Invokes the mapping's function with `payload`. A call that could not run (throttled,
+    /// not ready, gone) is the mapping's PROBLEM and gives `None`.
+    pub(crate) async fn invoke(&self, def: &MappingDef, payload: bytes::Bytes) -> Option<rheo_functions::Invoked> {
+        let out = self
+            .inner
+            .functions
+            .invoke(
+                &def.function,
+                None,
+                payload,
+                rheo_functions::InvokeKind::RequestResponse,
+                false,
+                None,
+            )
+            .await;
+        match out {
+            Ok(o) => Some(o),
+            Err(e) => {
+                self.set_result(&def.uuid, &format!("PROBLEM: {e}"));
+                None
+            }
+        }
+    }
+
     fn view(&self, def: MappingDef, state: Option<&'static str>) -> MappingView {
         let last = self
             .inner

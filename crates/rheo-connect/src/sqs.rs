@@ -89,28 +89,30 @@ async fn handle(m: &Mappings, def: &MappingDef, queue: &str, batch: Vec<Received
         .iter()
         .filter_map(|f| serde_json::from_str(f).ok())
         .collect();
-    let (passing, dropped): (Vec<Received>, Vec<Received>) = batch.into_iter().partition(|r| {
-        events::passes(
-            &filters,
-            &events::sqs_filter_doc(&events::sqs_record(r, &def.source_arn, &region)),
-        )
-    });
+    // Each message's event record is made once: filtered on, measured, and sent as written.
+    let mut passing: Vec<(Received, String)> = Vec::new();
+    let mut dropped: Vec<Received> = Vec::new();
+    for r in batch {
+        let record = events::sqs_record(&r, &def.source_arn, &region);
+        if events::passes(&filters, &events::sqs_filter_doc(&record)) {
+            passing.push((r, record.to_string()));
+        } else {
+            dropped.push(r);
+        }
+    }
     // Messages no filter matches are deleted unprocessed, as Lambda does.
     delete(m, queue, &dropped).await;
-    if passing.is_empty() {
-        return;
-    }
     // Batches over the 6 MB synchronous payload are run in parts, one after the other.
-    let mut part: Vec<Received> = Vec::new();
+    let mut part: Vec<(Received, String)> = Vec::new();
     let mut size = 0usize;
-    for r in passing {
-        let len = events::sqs_record(&r, &def.source_arn, &region).to_string().len() + 1;
+    for (r, record) in passing {
+        let len = record.len() + 1;
         if !part.is_empty() && size + len > MAX_EVENT_BYTES {
             invoke(m, def, queue, std::mem::take(&mut part)).await;
             size = 0;
         }
         size += len;
-        part.push(r);
+        part.push((r, record));
     }
     if !part.is_empty() {
         invoke(m, def, queue, part).await;
@@ -121,13 +123,9 @@ async fn handle(m: &Mappings, def: &MappingDef, queue: &str, batch: Vec<Received
 /// the envelope).
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024 - 64;
 
-async fn invoke(m: &Mappings, def: &MappingDef, queue: &str, passing: Vec<Received>) {
-    let region = m.inner.config.region.clone();
-    let records: Vec<serde_json::Value> = passing
-        .iter()
-        .map(|r| events::sqs_record(r, &def.source_arn, &region))
-        .collect();
-    let Some(done) = pollers::invoke(m, def, records, passing, |r| r.message.id.clone()).await else {
+async fn invoke(m: &Mappings, def: &MappingDef, queue: &str, part: Vec<(Received, String)>) {
+    let (passing, records): (Vec<Received>, Vec<String>) = part.into_iter().unzip();
+    let Some(done) = pollers::invoke(m, def, &records, passing, |r| r.message.id.clone()).await else {
         return;
     };
     delete(m, queue, &done).await;

@@ -12,7 +12,6 @@ use crate::events;
 use crate::kinesis::{State, discard, fresh_shard, read, stream_arn, stream_of};
 use bytes::Bytes;
 use rheo_engine::kqueues::{FeedRecord, FeedShard};
-use rheo_functions::InvokeKind;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,13 +126,11 @@ pub(crate) async fn run(state: Arc<State>, uuid: String, mut shard: FeedShard) {
             .get(&def.function)
             .map(|f| f.def.role)
             .unwrap_or_default();
+        let context = shard_name.len() + def.source_arn.len() + m.inner.config.region.len() + role.len();
         let mut room = MAX_EVENT_BYTES.saturating_sub(serde_json::to_vec(&win.state).map_or(0, |v| v.len()));
         let mut group: Vec<FeedRecord> = Vec::new();
         for r in records.into_iter().take_while(|r| r.arrival_ms < end) {
-            let len = events::kinesis_record(&r, &shard_name, &def.source_arn, "", &role)
-                .to_string()
-                .len()
-                + 32;
+            let len = events::kinesis_record_bound(&r, context);
             if !group.is_empty() && len > room {
                 break;
             }
@@ -193,28 +190,12 @@ async fn invoke(
     let request_id = rheo_functions::service::new_uuid();
     let mut attempts = 0u32;
     loop {
-        let out = m
-            .inner
-            .functions
-            .invoke(
-                &def.function,
-                None,
-                payload.clone(),
-                InvokeKind::RequestResponse,
-                false,
-                None,
-            )
-            .await;
-        let out = match out {
-            Ok(o) => o,
-            Err(e) => {
-                m.set_result(&def.uuid, &format!("PROBLEM: {e}"));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                if m.def(&def.uuid).is_none_or(|d| !d.enabled) {
-                    return None;
-                }
-                continue;
+        let Some(out) = m.invoke(def, payload.clone()).await else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if m.def(&def.uuid).is_none_or(|d| !d.enabled) {
+                return None;
             }
+            continue;
         };
         attempts = attempts.saturating_add(1);
         let answer: Option<Value> = out

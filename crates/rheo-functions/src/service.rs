@@ -262,7 +262,7 @@ impl Functions {
     /// The function a FunctionName names (a name, `ACCOUNT:function:NAME` or an ARN, with an
     /// optional `:QUALIFIER`), and that qualifier.
     pub fn resolve(&self, given: &str) -> Result<(String, Option<String>)> {
-        let not_found = || FunctionError::NotFound(format!("Function not found: {}", self.function_arn(given)));
+        let not_found = || self.not_found(given);
         let parts: Vec<&str> = given.split(':').collect();
         let (name, qualifier) = match parts.as_slice() {
             [name] => (*name, None),
@@ -305,7 +305,7 @@ impl Functions {
             .functions
             .get(name)
             .cloned()
-            .ok_or_else(|| FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name))))
+            .ok_or_else(|| self.not_found(name))
     }
 
     /// Makes the function's runtime ready: at once for a bootstrap, in the background for
@@ -357,6 +357,16 @@ impl Functions {
                 code: "InvalidRuntime",
             }),
         }
+    }
+
+    fn not_found(&self, name: &str) -> FunctionError {
+        FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name)))
+    }
+
+    /// Saves the catalog with one function changed by `change` (ResourceNotFoundException if
+    /// there is none of that name).
+    fn change_function<T>(&self, name: &str, change: impl FnOnce(&mut FunctionDef) -> Result<T>) -> Result<T> {
+        self.change(|c| change(c.functions.get_mut(name).ok_or_else(|| self.not_found(name))?))
     }
 
     /// Saves the catalog as changed by `change`; nothing changes if the save fails.
@@ -455,12 +465,7 @@ impl Functions {
     }
 
     pub async fn delete(&self, name: &str) -> Result<()> {
-        self.change(|c| {
-            c.functions
-                .remove(name)
-                .map(|_| ())
-                .ok_or_else(|| FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name))))
-        })?;
+        self.change(|c| c.functions.remove(name).map(|_| ()).ok_or_else(|| self.not_found(name)))?;
         self.retire_pool(name);
         self.inner.states.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
         self.collect_code(false);
@@ -516,11 +521,7 @@ impl Functions {
         Self::check_revision(&self.def(name)?, revision_id)?;
         let code = self.store_code(zip)?;
         let now = self.now();
-        let changed = self.change(|c| {
-            let d = c
-                .functions
-                .get_mut(name)
-                .ok_or_else(|| FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name))))?;
+        let changed = self.change_function(name, |d| {
             d.code_sha = code.sha.clone();
             d.code_sha256 = code.sha256_base64.clone();
             d.code_size = code.size;
@@ -545,11 +546,7 @@ impl Functions {
             check_environment(env)?;
         }
         let now = self.now();
-        let def = self.change(|c| {
-            let d = c
-                .functions
-                .get_mut(name)
-                .ok_or_else(|| FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name))))?;
+        let def = self.change_function(name, |d| {
             if let Some(v) = ch.runtime {
                 d.runtime = v;
             }
@@ -588,11 +585,7 @@ impl Functions {
 
     /// PutFunctionConcurrency (`Some`) and DeleteFunctionConcurrency (`None`).
     pub fn set_concurrency(&self, name: &str, reserved: Option<u32>) -> Result<()> {
-        self.change(|c| {
-            let d = c
-                .functions
-                .get_mut(name)
-                .ok_or_else(|| FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name))))?;
+        self.change_function(name, |d| {
             d.reserved_concurrency = reserved;
             Ok(())
         })?;
@@ -608,11 +601,7 @@ impl Functions {
         merge: bool,
     ) -> Result<Option<EventInvokeConfig>> {
         let now = self.now();
-        self.change(|c| {
-            let d = c
-                .functions
-                .get_mut(name)
-                .ok_or_else(|| FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name))))?;
+        self.change_function(name, |d| {
             d.event_invoke = match (config, merge, d.event_invoke.take()) {
                 (None, _, _) => None,
                 (Some(new), true, Some(old)) => Some(EventInvokeConfig {
@@ -633,11 +622,7 @@ impl Functions {
 
     /// TagResource and UntagResource.
     pub fn tag(&self, name: &str, add: BTreeMap<String, String>, remove: &[String]) -> Result<()> {
-        self.change(|c| {
-            let d = c
-                .functions
-                .get_mut(name)
-                .ok_or_else(|| FunctionError::NotFound(format!("Function not found: {}", self.function_arn(name))))?;
+        self.change_function(name, |d| {
             d.tags.extend(add);
             for k in remove {
                 d.tags.remove(k);
@@ -1165,13 +1150,7 @@ fn check_environment(env: &BTreeMap<String, String>) -> Result<()> {
     Ok(())
 }
 
-/// A version 4 UUID.
-pub fn new_uuid() -> String {
-    let r = fastrand::u128(..);
-    let r = (r & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-    let h = format!("{r:032x}");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
-}
+pub use rheo_types::ids::uuid_v4 as new_uuid;
 
 pub use rheo_types::clock::iso8601;
 
@@ -1186,14 +1165,6 @@ fn off_worker<T>(f: impl FnOnce() -> T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uuids_have_aws_shape() {
-        let u = new_uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
-    }
 
     #[test]
     fn reserved_environment_keys_are_refused() {

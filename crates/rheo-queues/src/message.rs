@@ -132,16 +132,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A new MessageId: a random (version 4) UUID.
 pub fn new_message_id() -> String {
-    let hi = fastrand::u64(..);
-    let lo = fastrand::u64(..);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0xfff,
-        0x8000 | ((lo >> 48) & 0x3fff),
-        lo & 0xffff_ffff_ffff
-    )
+    rheo_types::ids::uuid_v4()
 }
 
 #[cfg(test)]

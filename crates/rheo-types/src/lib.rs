@@ -8,6 +8,7 @@
 
 pub mod clock;
 mod hash;
+pub mod ids;
 pub mod limits;
 pub mod mac;
 mod names;

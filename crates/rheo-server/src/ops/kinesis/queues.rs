@@ -8,7 +8,7 @@ use crate::auth::TenantState;
 use crate::error::ApiError;
 use base64::Engine as _;
 use rheo_engine::Engine;
-use rheo_engine::catalog::{QueueMeta, QueueStart, QueueStatus};
+use rheo_engine::catalog::{QueueStart, QueueStatus};
 use rheo_engine::kqueues::{DeadLetterConfig, QueueView};
 use rheo_queues::QueueError;
 use rheo_queues::stream_queue::{QueueRecordOut, RecordSource, Side, StreamQueueSpec};
@@ -38,16 +38,6 @@ pub fn live_queue(engine: &Engine, arn: &str) -> Result<(StreamName, QueueView),
     }
 }
 
-pub fn spec(q: &QueueMeta, retention_ms: i64) -> StreamQueueSpec {
-    StreamQueueSpec {
-        id: q.id.clone(),
-        visibility_s: q.visibility_s,
-        max_receive_count: q.max_receive_count,
-        retention_ms,
-        start_ms: q.start_ms(),
-    }
-}
-
 /// The queue's delivery state, made to match its definition; returns the spec and the feed.
 pub fn open(
     tenant: &TenantState,
@@ -56,7 +46,7 @@ pub fn open(
 ) -> Result<(StreamQueueSpec, FeedSource), ApiError> {
     let engine = &tenant.engine;
     let feed = engine.feed(stream).map_err(|e| engine_error(engine, e))?;
-    let spec = spec(&view.meta, feed.retention_ms);
+    let spec = rheo_connect::queue_spec(&view.meta, feed.retention_ms);
     let sqs = tenant.sqs()?;
     sqs.ensure_stream_queue(&spec).map_err(|e| queue_error(&view.arn, e))?;
     Ok((spec, FeedSource(feed)))

@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// region are refused.
     #[arg(long, env = "RHEO_REGIONS", value_delimiter = ',')]
     pub regions: Vec<String>,
+    /// Host names under which `<bucket>.<domain>` addresses a bucket (S3 virtual-hosted
+    /// style), comma-separated, besides `localhost` and `s3.localhost`.
+    #[arg(long, env = "RHEO_S3_DOMAINS", value_delimiter = ',')]
+    pub s3_domains: Vec<String>,
     /// Accounts and regions open at once besides the server's own [default: 64].
     #[arg(long, env = "RHEO_MAX_TENANTS")]
     pub max_tenants: Option<usize>,
@@ -162,6 +166,8 @@ struct FileSettings {
     admin_credential: Option<Credential>,
     #[serde(default)]
     regions: Vec<String>,
+    #[serde(default)]
+    s3_domains: Vec<String>,
     max_tenants: Option<usize>,
     tenant_idle_timeout_ms: Option<u64>,
     max_connections: Option<usize>,
@@ -292,7 +298,13 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
             "region {r:?} is not a region name"
         );
     }
+    let s3_domains = if args.s3_domains.is_empty() {
+        file.s3_domains
+    } else {
+        args.s3_domains
+    };
     let server = ServerOptions {
+        s3_domains,
         faults,
         tls,
         credentials,

@@ -7,4 +7,5 @@
 
 pub mod listing;
 pub mod local;
+pub mod multipart;
 pub mod names;

@@ -8,11 +8,14 @@
 //!   of others) whatever the filesystem allows. A put streams the body into `<id>.tmp`, fsyncs
 //!   it, renames it and fsyncs the directory;
 //! - `<bucket>/index/`: a segmented log (`rheo-log`) of the bucket's changes, each a JSON
-//!   record `{"op": "put", "key", "meta"}` or `{"op": "delete", "key"}`, appended and fsynced
-//!   after the object's file is durable. An object exists once its put record is on disk, so a
-//!   crash at any moment leaves every acknowledged object whole and no partial one visible.
-//!   At open the log is replayed into the key index (in memory); data files no record names
-//!   (a crash between the file and its record, or a replaced object) are removed.
+//!   record `{"op": "put", "key", "meta", "origin"}` or `{"op": "delete", "key", "origin"}`,
+//!   appended and fsynced after the object's file is durable. An object exists once its put
+//!   record is on disk, so a crash at any moment leaves every acknowledged object whole and no
+//!   partial one visible. At open the log is replayed into the key index (in memory); data
+//!   files no record names (a crash between the file and its record, or a replaced object) are
+//!   removed. The log is also the bucket's change feed: notifications read it from a durable
+//!   checkpoint (`notify`), and a record's key is its S3 event's sequencer;
+//! - `<bucket>/uploads/<upload id>/`: a multipart upload in progress (`multipart`).
 
 use crate::listing::{ListPage, ListRequest, list};
 use crate::names::check_bucket_name;
@@ -26,6 +29,18 @@ use std::sync::{Arc, Mutex, RwLock};
 /// What a bucket operation can fail with; the server gives them S3's names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ObjectError {
+    #[error(
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )]
+    NoSuchUpload,
+    #[error(
+        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+    )]
+    InvalidPart,
+    #[error("The list of parts was not in ascending order. The parts list must be specified in order by part number.")]
+    InvalidPartOrder,
+    #[error("Your proposed upload is smaller than the minimum allowed object size.")]
+    EntityTooSmall,
     #[error("The specified bucket does not exist")]
     NoSuchBucket,
     #[error("The specified key does not exist.")]
@@ -61,41 +76,97 @@ pub struct ObjectMeta {
     pub user_metadata: BTreeMap<String, String>,
     /// The data file's name under `data/`.
     pub file: String,
+    /// Cache-Control, Content-Disposition, Content-Language, Expires, as given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The checksum the upload carried and S3 keeps (`crc32`, `crc32c`, `crc64nvme`, `sha1`,
+    /// `sha256`; base64), verified against the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<(String, String)>,
+    /// A multipart object's part count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<u32>,
 }
 
 /// What a put carries besides the body.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PutInput {
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
     pub user_metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub checksum: Option<(String, String)>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// Who made a change and how, for its S3 event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The event name without `s3:` (`ObjectCreated:Put`, `ObjectRemoved:Delete`, ...).
+    pub event: String,
+    pub principal: String,
+    pub source_ip: String,
+}
+
+/// One change of a bucket, as its index log holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)] // short-lived, one at a time
 #[serde(tag = "op", rename_all = "lowercase")]
-enum Change {
-    Put { key: String, meta: ObjectMeta },
-    Delete { key: String },
+pub enum Change {
+    Put {
+        key: String,
+        meta: ObjectMeta,
+        #[serde(default)]
+        origin: Origin,
+        /// The multipart upload this completed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upload: Option<String>,
+    },
+    Delete {
+        key: String,
+        #[serde(default)]
+        origin: Origin,
+    },
+}
+
+/// A bucket's settings S3 keeps beside its objects.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BucketConfig {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The notification configuration, in the server's own JSON form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct BucketDef {
     name: String,
     created_ms: i64,
+    #[serde(default)]
+    config: BucketConfig,
 }
 
-struct Bucket {
+pub(crate) struct Bucket {
     def: BucketDef,
-    dir: PathBuf,
+    /// The settings, changed in place (`def.config` is what it opened with).
+    config: RwLock<BucketConfig>,
+    pub(crate) dir: PathBuf,
     /// The index log's writer, and the next key; held for each change, so changes to one
     /// bucket are in order.
     writer: Mutex<(LogWriter, u64)>,
     index: RwLock<BTreeMap<String, ObjectMeta>>,
+    reader: LogReader,
 }
 
 /// One tenant's local buckets.
 pub struct LocalStore {
-    disk: Arc<dyn Disk>,
+    pub(crate) disk: Arc<dyn Disk>,
     dir: PathBuf,
     config: LogConfig,
     buckets: RwLock<BTreeMap<String, Arc<Bucket>>>,
@@ -134,7 +205,7 @@ impl LocalStore {
         self.buckets.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn bucket(&self, name: &str) -> Result<Arc<Bucket>> {
+    pub(crate) fn bucket(&self, name: &str) -> Result<Arc<Bucket>> {
         self.buckets
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -148,7 +219,11 @@ impl LocalStore {
         self.disk.create_dir_all(&dir.join("data"))?;
         let (writer, reader) =
             rheo_log::open(self.disk.clone(), &dir.join("index"), self.config).map_err(std::io::Error::other)?;
-        let (index, next) = replay(&reader)?;
+        let (index, next, completed) = replay(&reader)?;
+        // Uploads whose completion was recorded (a crash before their parts were removed).
+        for id in completed {
+            let _ = self.disk.remove_dir_all(&dir.join("uploads").join(id));
+        }
         // Data files no record names: a put cut short, or an object replaced or deleted.
         let live: std::collections::HashSet<&str> = index.values().map(|m| m.file.as_str()).collect();
         for f in self.disk.list(&dir.join("data"))? {
@@ -161,15 +236,23 @@ impl LocalStore {
             }
         }
         Ok(Bucket {
+            config: RwLock::new(def.config.clone()),
             def,
             dir,
             writer: Mutex::new((writer, next)),
             index: RwLock::new(index),
+            reader,
         })
     }
 
     fn save_catalog(&self, buckets: &BTreeMap<String, Arc<Bucket>>) -> Result<()> {
-        let defs: Vec<&BucketDef> = buckets.values().map(|b| &b.def).collect();
+        let defs: Vec<BucketDef> = buckets
+            .values()
+            .map(|b| BucketDef {
+                config: b.config.read().unwrap_or_else(|p| p.into_inner()).clone(),
+                ..b.def.clone()
+            })
+            .collect();
         let bytes = serde_json::to_vec(&defs).map_err(io)?;
         rheo_log::disk::replace_file(&*self.disk, &self.dir.join(CATALOG), &bytes).map_err(io)
     }
@@ -185,6 +268,7 @@ impl LocalStore {
             .open_bucket(BucketDef {
                 name: name.to_owned(),
                 created_ms: now_ms,
+                config: BucketConfig::default(),
             })
             .map_err(io)?;
         let mut next = self.buckets.read().unwrap_or_else(|p| p.into_inner()).clone();
@@ -223,9 +307,38 @@ impl LocalStore {
         self.bucket(name).map(|_| ())
     }
 
-    /// PutObject: streams `body` to a new file (its MD5 computed on the way), makes it
-    /// durable, then records it; returns once the record is on disk. A put of a key that
-    /// exists replaces it.
+    /// The disk the store writes to.
+    pub fn disk(&self) -> Arc<dyn Disk> {
+        self.disk.clone()
+    }
+
+    /// A bucket's settings.
+    pub fn bucket_config(&self, name: &str) -> Result<BucketConfig> {
+        Ok(self
+            .bucket(name)?
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
+    }
+
+    /// Changes a bucket's settings, durably (the catalog is saved before the change shows).
+    pub fn update_bucket_config(&self, name: &str, change: impl FnOnce(&mut BucketConfig)) -> Result<()> {
+        let _one = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        let b = self.bucket(name)?;
+        let before = b.config.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut after = before.clone();
+        change(&mut after);
+        *b.config.write().unwrap_or_else(|p| p.into_inner()) = after;
+        let buckets = self.buckets.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Err(e) = self.save_catalog(&buckets) {
+            *b.config.write().unwrap_or_else(|p| p.into_inner()) = before;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// PutObject from a reader: [`LocalStore::new_object`], written whole, then committed.
     pub fn put_object(
         &self,
         bucket: &str,
@@ -235,67 +348,47 @@ impl LocalStore {
         now_ms: i64,
     ) -> Result<ObjectMeta> {
         check_key(key)?;
-        let b = self.bucket(bucket)?;
-        let file = new_id();
-        let data = b.dir.join("data");
-        let tmp = data.join(format!("{file}.tmp"));
-        let (size, md5) = self.write_file(&tmp, body)?;
-        self.disk.rename(&tmp, &data.join(&file)).map_err(io)?;
-        self.disk.sync_dir(&data).map_err(io)?;
-        let meta = ObjectMeta {
-            size,
-            etag: md5,
-            last_modified_ms: now_ms,
-            content_type: input.content_type,
-            content_encoding: input.content_encoding,
-            user_metadata: input.user_metadata,
-            file,
-        };
-        let old = self.record(
-            &b,
-            Change::Put {
-                key: key.to_owned(),
-                meta: meta.clone(),
-            },
-            now_ms,
-        )?;
-        if let Some(old) = old {
-            let _ = self.disk.remove_file(&data.join(old.file));
-        }
-        Ok(meta)
-    }
-
-    fn write_file(&self, path: &Path, body: &mut dyn Read) -> Result<(u64, String)> {
-        use md5::Digest as _;
-        let f = self.disk.open(path, true).map_err(io)?;
-        f.set_len(0).map_err(io)?;
-        let mut hasher = md5::Md5::new();
+        let mut obj = self.new_object(bucket)?;
         let mut buf = vec![0u8; 1 << 20];
-        let mut at = 0u64;
         loop {
             let n = match body.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let _ = self.disk.remove_file(path);
+                    obj.abort();
                     return Err(ObjectError::InvalidArgument(format!(
                         "the request body could not be read: {e}"
                     )));
                 }
             };
-            let chunk = buf.get(..n).unwrap_or_default();
-            hasher.update(chunk);
-            f.write_all_at(chunk, at).map_err(io)?;
-            at += n as u64;
+            obj.write(buf.get(..n).unwrap_or_default())?;
         }
-        f.sync().map_err(io)?;
-        let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok((at, digest))
+        obj.commit(key, input, Origin::default(), now_ms)
+    }
+
+    /// Starts a new object in `bucket`: its bytes go to a temporary file with
+    /// [`NewObject::write`]; [`NewObject::commit`] makes it durable and visible.
+    pub fn new_object(&self, bucket: &str) -> Result<NewObject<'_>> {
+        let b = self.bucket(bucket)?;
+        let id = new_id();
+        let tmp = b.dir.join("data").join(format!("{id}.tmp"));
+        let file = self.disk.open(&tmp, true).map_err(io)?;
+        file.set_len(0).map_err(io)?;
+        Ok(NewObject {
+            store: self,
+            bucket: b,
+            id,
+            tmp,
+            file,
+            at: 0,
+            md5: <md5::Md5 as md5::Digest>::new(),
+            done: false,
+        })
     }
 
     /// Appends a change durably and applies it to the index; returns the object it replaced.
-    fn record(&self, b: &Bucket, change: Change, now_ms: i64) -> Result<Option<ObjectMeta>> {
+    pub(crate) fn record(&self, b: &Bucket, change: Change, now_ms: i64) -> Result<Option<ObjectMeta>> {
         let bytes = serde_json::to_vec(&change).map_err(io)?;
         let mut w = b.writer.lock().unwrap_or_else(|p| p.into_inner());
         let key = w.1;
@@ -308,10 +401,82 @@ impl LocalStore {
         .map_err(io)?;
         w.1 = key + 1;
         let mut index = b.index.write().unwrap_or_else(|p| p.into_inner());
-        Ok(match change {
-            Change::Put { key, meta } => index.insert(key, meta),
-            Change::Delete { key } => index.remove(&key),
-        })
+        let old = match change {
+            Change::Put { key, meta, .. } => index.insert(key, meta),
+            Change::Delete { key, .. } => index.remove(&key),
+        };
+        drop(index);
+        drop(w);
+        if let Some(old) = &old {
+            let still = b
+                .index
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .any(|m| m.file == old.file);
+            if !still {
+                let _ = self.disk.remove_file(&b.dir.join("data").join(&old.file));
+            }
+        }
+        Ok(old)
+    }
+
+    /// Replaces an object's tags (its bytes and other metadata stay).
+    pub fn set_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: BTreeMap<String, String>,
+        origin: Origin,
+        now_ms: i64,
+    ) -> Result<()> {
+        let b = self.bucket(bucket)?;
+        let mut meta = self.head_object(bucket, key)?;
+        meta.tags = tags;
+        self.record(
+            &b,
+            Change::Put {
+                key: key.to_owned(),
+                meta,
+                origin,
+                upload: None,
+            },
+            now_ms,
+        )?;
+        Ok(())
+    }
+
+    /// The bucket's changes from record `from` on, at most `max`: (sequence, change).
+    pub fn changes(&self, bucket: &str, from: u64, max: usize) -> Result<Vec<(u64, i64, Change)>> {
+        let b = self.bucket(bucket)?;
+        let mut out = Vec::new();
+        let limits = ReadLimits {
+            from_key: from,
+            max_records: max,
+            max_bytes: 4 << 20,
+            min_timestamp_ms: i64::MIN,
+        };
+        b.reader
+            .read_each(limits, |r| {
+                if let Ok(c) = serde_json::from_slice::<Change>(r.data) {
+                    out.push((r.key, r.timestamp_ms, c));
+                }
+                true
+            })
+            .map_err(io)?;
+        Ok(out)
+    }
+
+    /// The sequence the bucket's next change will get.
+    pub fn next_sequence(&self, bucket: &str) -> Result<u64> {
+        let b = self.bucket(bucket)?;
+        let w = b.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(w.1)
+    }
+
+    /// The directory a bucket keeps its files in (for its notification checkpoint).
+    pub fn bucket_dir(&self, bucket: &str) -> Result<PathBuf> {
+        Ok(self.bucket(bucket)?.dir.clone())
     }
 
     /// HeadObject.
@@ -335,16 +500,26 @@ impl LocalStore {
         Ok((meta, f))
     }
 
-    /// DeleteObject: a key that does not exist is no error (as S3).
-    pub fn delete_object(&self, bucket: &str, key: &str, now_ms: i64) -> Result<()> {
+    /// DeleteObject: a key that does not exist is no error (as S3). Whether one was removed.
+    pub fn delete_object(&self, bucket: &str, key: &str, now_ms: i64) -> Result<bool> {
+        self.delete_object_by(bucket, key, Origin::default(), now_ms)
+    }
+
+    /// DeleteObject, recording who asked.
+    pub fn delete_object_by(&self, bucket: &str, key: &str, origin: Origin, now_ms: i64) -> Result<bool> {
         let b = self.bucket(bucket)?;
         if !b.index.read().unwrap_or_else(|p| p.into_inner()).contains_key(key) {
-            return Ok(());
+            return Ok(false);
         }
-        if let Some(old) = self.record(&b, Change::Delete { key: key.to_owned() }, now_ms)? {
-            let _ = self.disk.remove_file(&b.dir.join("data").join(old.file));
-        }
-        Ok(())
+        let old = self.record(
+            &b,
+            Change::Delete {
+                key: key.to_owned(),
+                origin,
+            },
+            now_ms,
+        )?;
+        Ok(old.is_some())
     }
 
     /// ListObjects(V2): one page, as `listing::list` reads the index.
@@ -374,7 +549,120 @@ pub struct OwnedPage {
     pub next: Option<String>,
 }
 
-fn check_key(key: &str) -> Result<()> {
+/// An object being written: its bytes go to a temporary file, and become the object only at
+/// [`NewObject::commit`]; dropped uncommitted, the file is removed.
+pub struct NewObject<'a> {
+    store: &'a LocalStore,
+    bucket: Arc<Bucket>,
+    id: String,
+    tmp: PathBuf,
+    file: Arc<dyn DiskFile>,
+    at: u64,
+    md5: md5::Md5,
+    done: bool,
+}
+
+impl NewObject<'_> {
+    /// Appends bytes.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        use md5::Digest as _;
+        self.md5.update(chunk);
+        self.file.write_all_at(chunk, self.at).map_err(io)?;
+        self.at += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// The bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.at
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at == 0
+    }
+
+    /// The MD5 of what was written (hex), without finishing.
+    pub fn md5_hex(&self) -> String {
+        use md5::Digest as _;
+        hex(&self.md5.clone().finalize())
+    }
+
+    /// Makes the bytes durable (fsync, rename, fsync of the directory), then records the
+    /// object under `key` (durably); returns its metadata once both are on disk. The ETag is
+    /// the bytes' MD5.
+    pub fn commit(self, key: &str, input: PutInput, origin: Origin, now_ms: i64) -> Result<ObjectMeta> {
+        let etag = self.md5_hex();
+        self.commit_as(key, input, origin, now_ms, etag, None, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn commit_as(
+        mut self,
+        key: &str,
+        input: PutInput,
+        origin: Origin,
+        now_ms: i64,
+        etag: String,
+        parts: Option<u32>,
+        upload: Option<String>,
+    ) -> Result<ObjectMeta> {
+        check_key(key)?;
+        self.file.sync().map_err(io)?;
+        let data = self.bucket.dir.join("data");
+        self.store.disk.rename(&self.tmp, &data.join(&self.id)).map_err(io)?;
+        self.done = true;
+        self.store.disk.sync_dir(&data).map_err(io)?;
+        let meta = ObjectMeta {
+            size: self.at,
+            etag,
+            last_modified_ms: now_ms,
+            content_type: input.content_type,
+            content_encoding: input.content_encoding,
+            user_metadata: input.user_metadata,
+            file: self.id.clone(),
+            headers: input.headers,
+            tags: input.tags,
+            checksum: input.checksum,
+            parts,
+        };
+        let change = Change::Put {
+            key: key.to_owned(),
+            meta: meta.clone(),
+            origin,
+            upload,
+        };
+        match self.store.record(&self.bucket, change, now_ms) {
+            Ok(_) => Ok(meta),
+            Err(e) => {
+                // Not recorded: the file is an orphan (removed now, or at the next open).
+                let _ = self.store.disk.remove_file(&data.join(&self.id));
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops the object: its temporary file is removed.
+    pub fn abort(self) {}
+}
+
+impl Drop for NewObject<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.store.disk.remove_file(&self.tmp);
+        }
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+pub(crate) fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
         return Err(ObjectError::InvalidArgument(
             "Object keys must be 1 to 1,024 bytes long.".into(),
@@ -383,9 +671,10 @@ fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The index as the log says, and the next record key.
-fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, u64)> {
+/// The index as the log says, the next record key, and the multipart uploads completed.
+fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, u64, Vec<String>)> {
     let mut index = BTreeMap::new();
+    let mut completed = Vec::new();
     let mut last = 0u64;
     let limits = ReadLimits {
         from_key: 0,
@@ -397,10 +686,11 @@ fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, 
         .read_each(limits, |r| {
             last = last.max(r.key.saturating_add(1));
             match serde_json::from_slice::<Change>(r.data) {
-                Ok(Change::Put { key, meta }) => {
+                Ok(Change::Put { key, meta, upload, .. }) => {
                     index.insert(key, meta);
+                    completed.extend(upload);
                 }
-                Ok(Change::Delete { key }) => {
+                Ok(Change::Delete { key, .. }) => {
                     index.remove(&key);
                 }
                 Err(e) => tracing::error!(error = %e, "a bucket index record does not decode; skipped"),
@@ -408,10 +698,10 @@ fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, 
             true
         })
         .map_err(std::io::Error::other)?;
-    Ok((index, last.max(1)))
+    Ok((index, last.max(1), completed))
 }
 
 /// A random 128-bit id, as hex.
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     format!("{:032x}", fastrand::u128(..))
 }

@@ -128,7 +128,7 @@ fn run(steps: Vec<Step>) {
                 let r = store.delete_object("bkt", KEYS[k], t as i64);
                 let e = model.get_mut(&k).unwrap();
                 match r {
-                    Ok(()) => {
+                    Ok(_) => {
                         *e = Expect {
                             sure: Some(None),
                             maybe: Vec::new(),

@@ -103,6 +103,8 @@ pub struct AuthConfig {
 #[derive(Debug)]
 pub struct Pending {
     pub tenant: Tenant,
+    /// The access key that signed the request.
+    access_key: String,
     /// With credentials: the signature and the secret it must verify with.
     check: Option<(Signature, String)>,
     /// The signature covers the body (its hash is in the canonical request); otherwise it
@@ -147,6 +149,7 @@ pub fn authenticate_headers(
             cfg.account.clone()
         };
         return Ok(Pending {
+            access_key: sig.scope.access_key.clone(),
             tenant: Tenant {
                 account,
                 region: sig.scope.region,
@@ -177,6 +180,20 @@ pub fn authenticate_headers(
         )));
     }
     let declared = sigv4::declared_payload_hash(req, &sig);
+    if service == "s3" {
+        // S3 bodies stream: their hash, chunk signatures and checksums are checked as they
+        // arrive (rheo-s3's CheckedBody), and S3 takes unsigned payloads over cleartext as AWS
+        // does (docs/security.md).
+        return Ok(Pending {
+            access_key: sig.scope.access_key.clone(),
+            tenant: Tenant {
+                account: cred.account_id.clone().unwrap_or_else(|| cfg.account.clone()),
+                region: sig.scope.region.clone(),
+            },
+            body_signed: false,
+            check: Some((sig, cred.secret_access_key.clone())),
+        });
+    }
     if declared.as_deref().is_some_and(|d| d.starts_with("STREAMING-")) {
         return Err(sig_error(SigError::Invalid(
             "Streaming payload signatures (STREAMING-*) are not accepted by this service; sign the body's SHA-256."
@@ -190,6 +207,7 @@ pub fn authenticate_headers(
         )));
     }
     Ok(Pending {
+        access_key: sig.scope.access_key.clone(),
         tenant: Tenant {
             account: cred.account_id.clone().unwrap_or_else(|| cfg.account.clone()),
             region: sig.scope.region.clone(),
@@ -200,6 +218,27 @@ pub fn authenticate_headers(
 }
 
 impl Pending {
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    /// For S3: verifies the signature over the headers with the payload hash the request
+    /// declares (its body is checked as it streams), and returns the chain of chunk
+    /// signatures it starts (none without credentials).
+    pub fn verify_declared(&self, req: &RequestParts<'_>) -> Result<Option<sigv4::ChunkSigner>, ApiError> {
+        let Some((sig, secret)) = &self.check else {
+            return Ok(None);
+        };
+        let declared = sigv4::declared_payload_hash(req, sig).ok_or_else(|| {
+            ApiError::new(
+                "InvalidRequest",
+                "Missing required header for this request: x-amz-content-sha256".to_owned(),
+            )
+        })?;
+        sigv4::verify(req, sig, secret, &declared).map_err(sig_error)?;
+        Ok(Some(sigv4::ChunkSigner::new(secret, sig)))
+    }
+
     /// Verifies the signature over the request and its body. A presigned request over
     /// cleartext verifies only with its body's hash.
     pub fn verify_body(&self, req: &RequestParts<'_>, body: &[u8]) -> Result<(), ApiError> {
@@ -238,6 +277,8 @@ pub struct TenantState {
     /// The tenant's event source mappings (in `<data>/connect`), opened with its functions.
     mappings: Mutex<Option<rheo_connect::Mappings>>,
     functions_shared: Arc<FunctionsShared>,
+    /// The tenant's buckets, opened on its first S3 request (in `<data>/s3`).
+    objects: Mutex<Option<crate::s3::Objects>>,
 }
 
 /// Limits on tenants.
@@ -421,6 +462,7 @@ impl TenantState {
             functions: Mutex::new(None),
             mappings: Mutex::new(None),
             functions_shared: limits.functions.clone(),
+            objects: Mutex::new(None),
         }
     }
 
@@ -510,6 +552,17 @@ impl TenantState {
         })?;
         *slot = Some(mappings.clone());
         Ok(mappings)
+    }
+
+    /// The tenant's buckets, opened on first use; their notifications resume then.
+    pub(crate) fn objects(self: &Arc<Self>) -> Result<crate::s3::Objects, ApiError> {
+        let mut slot = self.objects.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(o) = slot.as_ref() {
+            return Ok(o.clone());
+        }
+        let o = crate::s3::Objects::open(self)?;
+        *slot = Some(o.clone());
+        Ok(o)
     }
 
     /// The tenant's SNS service if a request opened it; never opens it.

@@ -31,6 +31,8 @@ pub enum ResponseBody {
         first: Option<Bytes>,
         rest: mpsc::Receiver<Piece>,
     },
+    /// An S3 response, as s3s writes it (objects stream from disk).
+    S3(s3s::Body),
 }
 
 impl ResponseBody {
@@ -55,11 +57,17 @@ impl Body for ResponseBody {
                     Piece::Failed(e) => Some(Err(e)),
                 })
             }
+            ResponseBody::S3(body) => Pin::new(body)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(std::io::Error::other))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, ResponseBody::Full(None))
+        match self {
+            ResponseBody::S3(b) => b.is_end_stream(),
+            other => matches!(other, ResponseBody::Full(None)),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -67,6 +75,7 @@ impl Body for ResponseBody {
             ResponseBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             ResponseBody::Full(None) => SizeHint::with_exact(0),
             ResponseBody::Stream { .. } | ResponseBody::Events { .. } => SizeHint::default(),
+            ResponseBody::S3(b) => b.size_hint(),
         }
     }
 }

@@ -23,6 +23,7 @@ mod protocol;
 mod query;
 mod rest;
 mod router;
+mod s3;
 mod server;
 pub mod tls;
 

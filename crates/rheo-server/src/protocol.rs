@@ -65,7 +65,7 @@ impl Protocol {
                 }
                 json
             }
-            events @ ResponseBody::Events { .. } => return Ok(events),
+            passed @ (ResponseBody::Events { .. } | ResponseBody::S3(_)) => return Ok(passed),
         };
         if json.is_empty() {
             // An action without output: empty in every protocol.

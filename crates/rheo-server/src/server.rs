@@ -83,6 +83,9 @@ pub struct ServerOptions {
     pub sqs: rheo_queues::SqsLimits,
     /// How functions run.
     pub functions: FunctionOptions,
+    /// Domains under which `<bucket>.<domain>` addresses a bucket (virtual-hosted style),
+    /// besides `localhost` and `s3.localhost`.
+    pub s3_domains: Vec<String>,
 }
 
 /// How functions run: their Python, and their processes.
@@ -134,6 +137,7 @@ impl Default for ServerOptions {
             admin_credential: None,
             sqs: rheo_queues::SqsLimits::default(),
             functions: FunctionOptions::default(),
+            s3_domains: Vec::new(),
         }
     }
 }
@@ -170,14 +174,22 @@ pub(crate) struct App {
     /// Request-body bytes in memory, charged twice.
     budget: Arc<Semaphore>,
     connections: Arc<Semaphore>,
+    pub(crate) s3: rheo_s3::S3Api,
 }
 
 /// What a request knows of its connection.
 pub(crate) struct Conn {
-    peer: SocketAddr,
+    pub(crate) peer: SocketAddr,
     pub(crate) tls: bool,
     activity: Arc<Activity>,
     budget: Arc<Semaphore>,
+}
+
+impl Conn {
+    /// The client's IP address, as text.
+    pub(crate) fn peer_ip(&self) -> String {
+        self.peer.ip().to_string()
+    }
 }
 
 /// Serves until the task running it is dropped or aborted.
@@ -219,10 +231,12 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         auth,
         budget: Arc::new(Semaphore::new(options.body_budget_bytes)),
         connections: Arc::new(Semaphore::new(options.max_connections)),
+        s3: crate::s3::api(&options.s3_domains),
         options,
     });
     let data_dir = app.tenants.default_tenant().engine.config().data_dir.clone();
     start_mappings(&app, &data_dir);
+    start_notifications(&app, &data_dir);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -350,6 +364,9 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     if origin && req.method() == Method::OPTIONS {
         return preflight(&req);
     }
+    if crate::s3::is_s3(&req) {
+        return crate::s3::handle(app, conn, req).await;
+    }
     if is_query(&req) {
         return query::handle(app, conn, req).await;
     }
@@ -409,10 +426,19 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
     resp
 }
 
-/// Opens the tenants that have event source mappings, so that their mappings run from the
+/// Opens the tenants that have buckets, so that notifications not yet sent go out from the
 /// start rather than from the tenant's next request.
-fn start_mappings(app: &App, data_dir: &std::path::Path) {
-    let has = |dir: &std::path::Path| dir.join("connect").join(rheo_connect::catalog::FILE).exists();
+fn start_notifications(app: &App, data_dir: &std::path::Path) {
+    for t in tenants_with(app, data_dir, &["s3", "buckets.json"]) {
+        if let Err(e) = app.tenants.get(&t).and_then(|s| s.objects()) {
+            tracing::error!(account = %t.account, region = %t.region, error = ?e.message, "resuming the bucket notifications failed");
+        }
+    }
+}
+
+/// The tenants whose data directory holds `path`, the server's own first.
+fn tenants_with(app: &App, data_dir: &std::path::Path, path: &[&str]) -> Vec<crate::auth::Tenant> {
+    let has = |dir: &std::path::Path| path.iter().fold(dir.to_path_buf(), |d, p| d.join(p)).exists();
     let mut tenants = Vec::new();
     if has(data_dir) {
         tenants.push(app.tenants.default_tenant().tenant.clone());
@@ -431,6 +457,13 @@ fn start_mappings(app: &App, data_dir: &std::path::Path) {
             }
         }
     }
+    tenants
+}
+
+/// Opens the tenants that have event source mappings, so that their mappings run from the
+/// start rather than from the tenant's next request.
+fn start_mappings(app: &App, data_dir: &std::path::Path) {
+    let tenants = tenants_with(app, data_dir, &["connect", rheo_connect::catalog::FILE]);
     for t in tenants {
         if let Err(e) = app.tenants.get(&t).and_then(|s| s.mappings()) {
             tracing::error!(account = %t.account, region = %t.region, error = ?e.message, "starting the event source mappings failed");

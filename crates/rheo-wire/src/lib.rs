@@ -10,6 +10,7 @@
     deny(clippy::string_slice, clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+pub mod aws_chunked;
 pub mod cbor;
 pub mod error;
 pub mod eventstream;

@@ -1,0 +1,13 @@
+use super::common::{blocking, store_error};
+use crate::RequestContext;
+use s3s::dto::{AbortMultipartUploadInput, AbortMultipartUploadOutput};
+use s3s::{S3Request, S3Result};
+
+pub(super) async fn run(
+    cx: &RequestContext,
+    req: S3Request<AbortMultipartUploadInput>,
+) -> S3Result<AbortMultipartUploadOutput> {
+    let input = req.input;
+    blocking(|| cx.store.abort_upload(&input.bucket, &input.upload_id)).map_err(store_error)?;
+    Ok(AbortMultipartUploadOutput::default())
+}

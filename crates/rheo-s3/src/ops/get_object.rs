@@ -1,0 +1,54 @@
+use super::common::{blocking, check_read_conditions, checksum_fields, etag, file_stream, no_versions, store_error, timestamp};
+use crate::RequestContext;
+use s3s::dto::{GetObjectInput, GetObjectOutput};
+use s3s::{S3Request, S3Result};
+
+pub(super) async fn run(cx: &RequestContext, req: S3Request<GetObjectInput>) -> S3Result<GetObjectOutput> {
+    let input = req.input;
+    no_versions(input.version_id.as_ref())?;
+    let (meta, file) = blocking(|| cx.store.open_object(&input.bucket, &input.key)).map_err(store_error)?;
+    check_read_conditions(
+        &meta,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
+    let range = match &input.range {
+        Some(r) => Some(r.check(meta.size)?),
+        None => None,
+    };
+    let (start, end) = range.as_ref().map_or((0, meta.size), |r| (r.start, r.end));
+    // The whole object's checksum is returned only for a whole read, when asked for.
+    let whole = range.is_none() && input.checksum_mode.as_ref().is_some_and(|m| m.as_str() == "ENABLED");
+    let [crc32, crc32c, crc64nvme, sha1, sha256] = checksum_fields(meta.checksum.as_ref().filter(|_| whole));
+    let h = |name: &str| meta.headers.get(name).cloned();
+    Ok(GetObjectOutput {
+        body: Some(file_stream(file, start, end)),
+        content_length: i64::try_from(end - start).ok(),
+        content_range: range.map(|r| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), meta.size)),
+        accept_ranges: Some("bytes".into()),
+        e_tag: Some(etag(&meta)),
+        last_modified: Some(timestamp(meta.last_modified_ms)),
+        content_type: input
+            .response_content_type
+            .or_else(|| meta.content_type.clone())
+            .or_else(|| Some("binary/octet-stream".into())),
+        content_encoding: input.response_content_encoding.or_else(|| meta.content_encoding.clone()),
+        cache_control: input.response_cache_control.or_else(|| h("cache-control")),
+        content_disposition: input.response_content_disposition.or_else(|| h("content-disposition")),
+        content_language: input.response_content_language.or_else(|| h("content-language")),
+        expires: input
+            .response_expires
+            .or_else(|| h("expires").and_then(|v| v.parse().ok()).map(timestamp)),
+        metadata: (!meta.user_metadata.is_empty()).then(|| meta.user_metadata.clone().into_iter().collect()),
+        tag_count: (!meta.tags.is_empty()).then_some(meta.tags.len() as i32),
+        parts_count: meta.parts.and_then(|p| i32::try_from(p).ok()).filter(|_| input.part_number.is_some()),
+        checksum_crc32: crc32,
+        checksum_crc32c: crc32c,
+        checksum_crc64nvme: crc64nvme,
+        checksum_sha1: sha1,
+        checksum_sha256: sha256,
+        ..Default::default()
+    })
+}

@@ -15,7 +15,7 @@
 //!   files no record names (a crash between the file and its record, or a replaced object) are
 //!   removed. The log is also the bucket's change feed: notifications read it from a durable
 //!   checkpoint (`notify`), and a record's key is its S3 event's sequencer;
-//! - `<bucket>/uploads/<upload id>/`: a multipart upload in progress (`multipart`).
+//! - `<bucket>/uploads/`: multipart uploads in progress (`multipart`).
 
 use crate::listing::{ListPage, ListRequest, list};
 use crate::names::check_bucket_name;
@@ -222,7 +222,7 @@ impl LocalStore {
         let (index, next, completed) = replay(&reader)?;
         // Uploads whose completion was recorded (a crash before their parts were removed).
         for id in completed {
-            let _ = self.disk.remove_dir_all(&dir.join("uploads").join(id));
+            let _ = crate::multipart::remove_upload(&*self.disk, &dir.join("uploads").join(id));
         }
         // Data files no record names: a put cut short, or an object replaced or deleted.
         let live: std::collections::HashSet<&str> = index.values().map(|m| m.file.as_str()).collect();

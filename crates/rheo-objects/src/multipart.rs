@@ -1,16 +1,17 @@
 //! Multipart uploads in local buckets, and copies.
 //!
 //! Layout, under a bucket's directory:
-//! - `uploads/<upload id>/upload.json`: the upload's key, what its object will carry
-//!   (`PutInput`) and when it began; written durably before CreateMultipartUpload answers;
+//! - `uploads/<upload id>.json`: the upload's key, what its object will carry (`PutInput`)
+//!   and when it began; written durably before CreateMultipartUpload answers. The upload
+//!   exists while this file does;
 //! - `uploads/<upload id>/<part>.<ms>.<md5>`: a part's bytes, named by its number, the time it
 //!   was uploaded and its MD5 (its ETag). A part is streamed to a temporary file, fsynced and
 //!   renamed to this name (then the directory fsynced) before UploadPart answers; a part sent
 //!   again replaces the earlier one (the newest name wins if a crash leaves both).
 //!
 //! CompleteMultipartUpload copies the parts, in order, into a new data file, commits it as an
-//! object (its record names the upload), then removes the upload's directory. A crash after
-//! the record leaves the directory, which the bucket's next open removes.
+//! object (its record names the upload), then removes the upload's file and directory. A
+//! crash after the record leaves them, and the bucket's next open removes them.
 
 use crate::local::{LocalStore, NewObject, ObjectError, ObjectMeta, Origin, PutInput, Result, check_key, hex, new_id};
 use rheo_log::DiskFile;
@@ -146,7 +147,7 @@ impl LocalStore {
 
     fn upload_def(&self, bucket: &str, upload_id: &str) -> Result<(PathBuf, UploadDef)> {
         let dir = self.upload_dir(bucket, upload_id)?;
-        let bytes = match rheo_log::disk::read_all(&*self.disk, &dir.join("upload.json")) {
+        let bytes = match rheo_log::disk::read_all(&*self.disk, &def_path(&dir)) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ObjectError::NoSuchUpload),
             Err(e) => return Err(io(e)),
@@ -167,10 +168,9 @@ impl LocalStore {
             initiated_ms: now_ms,
         };
         let bytes = serde_json::to_vec(&def).map_err(io)?;
-        rheo_log::disk::replace_file(&*self.disk, &dir.join("upload.json"), &bytes).map_err(io)?;
-        if let Some(parent) = dir.parent() {
-            self.disk.sync_dir(parent).map_err(io)?;
-        }
+        // The parts' directory first: the definition (synced with its directory) makes the
+        // upload exist.
+        rheo_log::disk::replace_file(&*self.disk, &def_path(&dir), &bytes).map_err(io)?;
         Ok(id)
     }
 
@@ -234,13 +234,16 @@ impl LocalStore {
             Err(e) => return Err(io(e)),
         };
         for d in dirs {
-            let id = d
+            let name = d
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if let Ok((_, def)) = self.upload_def(bucket, &id) {
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if let Ok((_, def)) = self.upload_def(bucket, id) {
                 out.push(Upload {
-                    id,
+                    id: id.to_owned(),
                     key: def.key,
                     initiated_ms: def.initiated_ms,
                 });
@@ -253,7 +256,7 @@ impl LocalStore {
     /// AbortMultipartUpload: the upload and its parts are removed.
     pub fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<()> {
         let (dir, _) = self.upload_def(bucket, upload_id)?;
-        self.disk.remove_dir_all(&dir).map_err(io)
+        remove_upload(&*self.disk, &dir)
     }
 
     /// CompleteMultipartUpload: `parts` (number and ETag, in ascending order) joined into the
@@ -311,7 +314,7 @@ impl LocalStore {
             Some(picked.len() as u32),
             Some(upload_id.to_owned()),
         )?;
-        let _ = self.disk.remove_dir_all(&dir);
+        let _ = remove_upload(&*self.disk, &dir);
         Ok(meta)
     }
 
@@ -342,6 +345,27 @@ impl LocalStore {
         copy_into(&*f, src.size, &mut obj, &mut buf)?;
         // A copy is a single-part object: its ETag is its MD5, whatever the source's.
         obj.commit(key, input, origin, now_ms)
+    }
+}
+
+/// An upload's definition file, beside its parts' directory.
+fn def_path(dir: &std::path::Path) -> PathBuf {
+    dir.with_extension("json")
+}
+
+/// Removes an upload: its definition (durably), then its parts.
+pub(crate) fn remove_upload(disk: &dyn rheo_log::Disk, dir: &std::path::Path) -> Result<()> {
+    match disk.remove_file(&def_path(dir)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    if let Some(parent) = dir.parent() {
+        disk.sync_dir(parent).map_err(io)?;
+    }
+    match disk.remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+        _ => Ok(()),
     }
 }
 

@@ -109,12 +109,13 @@ pub const EVENT_NAMES: [&str; 31] = [
     "s3:ObjectRestore:PostCompleted",
 ];
 
-/// Form-style URL encoding of a key in an event (`quote_plus`: space is `+`).
+/// Form-style URL encoding of a key in an event, as S3 writes it: space is `+`, `/` stays
+/// (handlers decode it with `unquote_plus`).
 pub fn encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for b in key.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -373,7 +374,7 @@ mod tests {
     fn times_and_keys_are_written_as_s3_writes_them() {
         assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso_time(1_796_193_000_123), "2026-12-02T06:30:00.123Z");
-        assert_eq!(encode_key("a b/c+d=é"), "a+b%2Fc%2Bd%3D%C3%A9");
+        assert_eq!(encode_key("a b/c+d=é"), "a+b/c%2Bd%3D%C3%A9");
     }
 
     #[test]

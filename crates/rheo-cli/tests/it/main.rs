@@ -21,6 +21,7 @@ mod mappings;
 mod mappings_crash;
 mod reshard;
 mod retention;
+mod s3;
 mod settings;
 mod sigv4;
 mod sns;

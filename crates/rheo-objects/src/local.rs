@@ -157,9 +157,10 @@ pub(crate) struct Bucket {
     /// The settings, changed in place (`def.config` is what it opened with).
     config: RwLock<BucketConfig>,
     pub(crate) dir: PathBuf,
-    /// The index log's writer, and the next key; held for each change, so changes to one
-    /// bucket are in order.
-    writer: Mutex<(LogWriter, u64)>,
+    /// The index log's writer, the next key and the last record's time (the log's times never
+    /// go back; a request that began earlier may commit later); held for each change, so
+    /// changes to one bucket are in order.
+    writer: Mutex<(LogWriter, u64, i64)>,
     index: RwLock<BTreeMap<String, ObjectMeta>>,
     reader: LogReader,
 }
@@ -219,7 +220,7 @@ impl LocalStore {
         self.disk.create_dir_all(&dir.join("data"))?;
         let (writer, reader) =
             rheo_log::open(self.disk.clone(), &dir.join("index"), self.config).map_err(std::io::Error::other)?;
-        let (index, next, completed) = replay(&reader)?;
+        let (index, next, completed, last_ms) = replay(&reader)?;
         // Uploads whose completion was recorded (a crash before their parts were removed).
         for id in completed {
             let _ = crate::multipart::remove_upload(&*self.disk, &dir.join("uploads").join(id));
@@ -239,7 +240,7 @@ impl LocalStore {
             config: RwLock::new(def.config.clone()),
             def,
             dir,
-            writer: Mutex::new((writer, next)),
+            writer: Mutex::new((writer, next, last_ms)),
             index: RwLock::new(index),
             reader,
         })
@@ -392,14 +393,16 @@ impl LocalStore {
         let bytes = serde_json::to_vec(&change).map_err(io)?;
         let mut w = b.writer.lock().unwrap_or_else(|p| p.into_inner());
         let key = w.1;
+        let at = now_ms.max(w.2);
         w.0.append(&[NewRecord {
             key,
-            timestamp_ms: now_ms,
+            timestamp_ms: at,
             partition_key: b"",
             data: &bytes,
         }])
         .map_err(io)?;
         w.1 = key + 1;
+        w.2 = at;
         let mut index = b.index.write().unwrap_or_else(|p| p.into_inner());
         let old = match change {
             Change::Put { key, meta, .. } => index.insert(key, meta),
@@ -671,11 +674,14 @@ pub(crate) fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The index as the log says, the next record key, and the multipart uploads completed.
-fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, u64, Vec<String>)> {
+/// The index as the log says, the next record key, the multipart uploads completed, and the
+/// last record's time.
+#[allow(clippy::type_complexity)]
+fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, u64, Vec<String>, i64)> {
     let mut index = BTreeMap::new();
     let mut completed = Vec::new();
     let mut last = 0u64;
+    let mut last_ms = i64::MIN;
     let limits = ReadLimits {
         from_key: 0,
         max_records: usize::MAX,
@@ -685,6 +691,7 @@ fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, 
     reader
         .read_each(limits, |r| {
             last = last.max(r.key.saturating_add(1));
+            last_ms = last_ms.max(r.timestamp_ms);
             match serde_json::from_slice::<Change>(r.data) {
                 Ok(Change::Put { key, meta, upload, .. }) => {
                     index.insert(key, meta);
@@ -698,7 +705,7 @@ fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, 
             true
         })
         .map_err(std::io::Error::other)?;
-    Ok((index, last.max(1), completed))
+    Ok((index, last.max(1), completed, last_ms))
 }
 
 /// A random 128-bit id, as hex.

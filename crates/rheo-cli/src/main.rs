@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_s3;
 mod bench_sqs;
 mod config;
 mod logs;
@@ -29,6 +30,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure an SQS endpoint (Rheo, moto's server, ...).
     BenchSqs(bench_sqs::BenchSqsArgs),
+    /// Measure an S3 endpoint (Rheo, moto's server, ...).
+    BenchS3(bench_s3::BenchS3Args),
     /// Print a function's log lines from a running server.
     Logs(logs::LogsArgs),
 }
@@ -44,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(config::serve(*args)),
         Command::Bench(args) => runtime.block_on(bench::run(args)),
         Command::BenchSqs(args) => runtime.block_on(bench_sqs::run(args)),
+        Command::BenchS3(args) => runtime.block_on(bench_s3::run(args)),
         Command::Logs(args) => runtime.block_on(logs::run(args)),
     }
 }

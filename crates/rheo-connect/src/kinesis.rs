@@ -68,6 +68,10 @@ pub(crate) struct State {
     /// Held while the checkpoints file is written: one save at a time, of the latest state
     /// (saves share the file's temporary name, and an older snapshot must not land last).
     saving: tokio::sync::Mutex<()>,
+    /// Set while the mapping is being disabled: workers finish the batch they are running
+    /// (and its checkpoint) and stop, so that enabling it again sends nothing twice.
+    stopping: std::sync::atomic::AtomicBool,
+    stop: tokio::sync::Notify,
 }
 
 impl State {
@@ -132,6 +136,8 @@ pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<
         uuid: uuid.clone(),
         checkpoints: Mutex::new(loaded.unwrap_or_default()),
         saving: tokio::sync::Mutex::new(()),
+        stopping: std::sync::atomic::AtomicBool::new(false),
+        stop: tokio::sync::Notify::new(),
     });
     let mut workers: BTreeMap<u32, tokio::task::JoinHandle<()>> = BTreeMap::new();
     loop {
@@ -141,13 +147,13 @@ pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<
         };
         workers.retain(|_, w| !w.is_finished());
         if !def.enabled {
-            workers.values().for_each(|w| w.abort());
-            workers.clear();
+            stop_workers(&state, std::mem::take(&mut workers)).await;
             if changes.changed().await.is_err() {
                 return;
             }
             continue;
         }
+        state.stopping.store(false, std::sync::atomic::Ordering::SeqCst);
         let mut feed = match m.inner.engine.feed(&name) {
             Ok(f) => f,
             Err(_) => {
@@ -196,11 +202,34 @@ pub(crate) async fn run(m: Mappings, uuid: String, mut changes: watch::Receiver<
     }
 }
 
+/// How long a disabled mapping's workers get to finish the batch they are running before
+/// they are stopped where they are (a batch still being retried then runs again later).
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Stops workers at the end of their current batch (its checkpoint saved), or after
+/// [`STOP_GRACE`].
+async fn stop_workers(state: &State, workers: BTreeMap<u32, tokio::task::JoinHandle<()>>) {
+    if workers.is_empty() {
+        return;
+    }
+    state.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+    state.stop.notify_waiters();
+    let deadline = tokio::time::Instant::now() + STOP_GRACE;
+    for (_, mut w) in workers {
+        if tokio::time::timeout_at(deadline, &mut w).await.is_err() {
+            w.abort();
+        }
+    }
+}
+
 async fn shard_worker(state: Arc<State>, uuid: String, mut shard: FeedShard) {
     let m = state.m.clone();
     let id = shard.id;
     let shard_name = id.to_string();
     loop {
+        if state.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let Some(def) = m.def(&uuid) else { return };
         if def.tumbling_window_s > 0 {
             return crate::windows::run(state, uuid, shard).await;
@@ -237,6 +266,7 @@ async fn shard_worker(state: Arc<State>, uuid: String, mut shard: FeedShard) {
             // A reshard closes the shard without a commit to wake on: look again each second.
             tokio::select! {
                 () = shard.changed() => {}
+                () = state.stop.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
             if let Some(fresh) = fresh_shard(&m, &def, id) {

@@ -415,7 +415,7 @@ async fn measure(t: &Target, args: &BenchArgs) -> anyhow::Result<Results> {
 
 /// Lets the disk finish the previous phase's work (the kernel's writeback of gigabytes just
 /// written) before a latency measurement, so one phase does not spill into the next.
-async fn settle() {
+pub(crate) async fn settle() {
     let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 }

@@ -3,8 +3,9 @@
 //! (many in flight) and 64 MiB objects (two in flight), and 4 KiB PutObject calls per second.
 //! With `--big-mib`, the first target also takes one object of that size streamed in and read
 //! back (neither side holds it whole). Requests carry a fixed, well-formed SigV4 header over
-//! `UNSIGNED-PAYLOAD` (servers without credentials accept it). Results print as a Markdown
-//! table with ratios to the first target.
+//! `UNSIGNED-PAYLOAD` (servers without credentials accept it). Before each write phase the
+//! disk is let finish the previous one's writeback (`sync`, then 2 s). Results print as a
+//! Markdown table with ratios to the first target.
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -172,16 +173,20 @@ async fn measure(t: &Target, args: &BenchS3Args) -> anyhow::Result<Results> {
     })?;
     t.send(req).await?;
     let mut r = Results::default();
+    // Each phase starts once the disk has written back the one before (`sync`, 2 s).
+    crate::bench::settle().await;
     let (n, secs) = timed_puts(t, &bucket, "m1", 1 << 20, args.concurrency, args.seconds).await?;
     r.put_1m_mib_s = n as f64 / secs;
     eprintln!("  PutObject 1 MiB: {:.1} MiB/s ({n} objects)", r.put_1m_mib_s);
     r.get_1m_mib_s = timed_gets(t, &bucket, "m1", n, args.concurrency, args.seconds).await? / (1 << 20) as f64;
     eprintln!("  GetObject 1 MiB: {:.1} MiB/s", r.get_1m_mib_s);
+    crate::bench::settle().await;
     let (n, secs) = timed_puts(t, &bucket, "m64", 64 << 20, 2, args.seconds).await?;
     r.put_64m_mib_s = n as f64 * 64.0 / secs;
     eprintln!("  PutObject 64 MiB: {:.1} MiB/s ({n} objects)", r.put_64m_mib_s);
     r.get_64m_mib_s = timed_gets(t, &bucket, "m64", n, 2, args.seconds).await? / (1 << 20) as f64;
     eprintln!("  GetObject 64 MiB: {:.1} MiB/s", r.get_64m_mib_s);
+    crate::bench::settle().await;
     let (n, secs) = timed_puts(t, &bucket, "k4", 4096, args.concurrency * 4, args.seconds).await?;
     r.put_4k_s = n as f64 / secs;
     eprintln!("  PutObject 4 KiB: {:.0} objects/s", r.put_4k_s);
@@ -276,6 +281,7 @@ async fn big_object(t: &Target, mib: u64) -> anyhow::Result<()> {
         left: 0,
     })?;
     let _ = t.send(req).await;
+    crate::bench::settle().await;
     let start = Instant::now();
     t.put("bench-big", "big.bin", &pattern(1 << 20), size).await?;
     let put_s = start.elapsed().as_secs_f64();

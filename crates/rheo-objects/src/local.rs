@@ -3,13 +3,17 @@
 //! Layout, under a tenant's `s3/` directory:
 //! - `buckets.json`: the buckets (name, creation time), replaced whole on each change
 //!   (temporary file, fsync, rename, fsync of the directory);
-//! - `<bucket>/data/<id>`: each object's bytes, in a file of its own named by a random id, so
+//! - small objects (up to [`INLINE_MAX`] bytes) have no file: their bytes follow their put
+//!   record in the index log (below), so one append and one fsync (shared by every put that
+//!   commits with it) makes them durable;
+//! - `<bucket>/data/<id>`: each larger object's bytes, in a file of its own named by a random id, so
 //!   that keys keep S3's semantics (any UTF-8, `/` an ordinary character, a key also a prefix
 //!   of others) whatever the filesystem allows. A put streams the body into `<id>.tmp`, fsyncs
 //!   it, renames it and fsyncs the directory;
 //! - `<bucket>/index/`: a segmented log (`rheo-log`) of the bucket's changes, each a JSON
 //!   record `{"op": "put", "key", "meta", "origin"}` or `{"op": "delete", "key", "origin"}`,
-//!   appended and fsynced after the object's file is durable. An object exists once its put
+//!   appended and fsynced after the object's file is durable; a small object's record is the
+//!   JSON, a 0 byte (which JSON text never holds), then the object's bytes. An object exists once its put
 //!   record is on disk, so a crash at any moment leaves every acknowledged object whole and no
 //!   partial one visible. At open the log is replayed into the key index (in memory); data
 //!   files no record names (a crash between the file and its record, or a replaced object) are
@@ -41,6 +45,8 @@ pub enum ObjectError {
     InvalidPartOrder,
     #[error("Your proposed upload is smaller than the minimum allowed object size.")]
     EntityTooSmall,
+    #[error("At least one of the pre-conditions you specified did not hold")]
+    PreconditionFailed,
     #[error("The specified bucket does not exist")]
     NoSuchBucket,
     #[error("The specified key does not exist.")]
@@ -88,7 +94,14 @@ pub struct ObjectMeta {
     /// A multipart object's part count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<u32>,
+    /// A small object's bytes are in the index log, after the record with this key (its
+    /// `file` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<u64>,
 }
+
+/// Objects up to this size are kept in the index log rather than a file of their own.
+pub const INLINE_MAX: usize = 64 * 1024;
 
 /// What a put carries besides the body.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -102,6 +115,32 @@ pub struct PutInput {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub checksum: Option<(String, String)>,
+}
+
+/// What a conditional write needs of the key when it commits (checked atomically with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `If-None-Match: *`: no object under the key.
+    Absent,
+    /// `If-Match: *`: an object under the key.
+    Present,
+    /// `If-Match: <etag>`.
+    EtagIs(String),
+    /// `If-None-Match: <etag>`: absent, or another ETag.
+    EtagIsNot(String),
+}
+
+impl Precondition {
+    pub fn holds(&self, current: Option<&str>) -> bool {
+        match (self, current) {
+            (Precondition::Absent, c) => c.is_none(),
+            (Precondition::Present, c) => c.is_some(),
+            (Precondition::EtagIs(e), Some(c)) => e.trim_matches('"') == c,
+            (Precondition::EtagIs(_), None) => false,
+            (Precondition::EtagIsNot(e), Some(c)) => e.trim_matches('"') != c,
+            (Precondition::EtagIsNot(_), None) => true,
+        }
+    }
 }
 
 /// Who made a change and how, for its S3 event.
@@ -163,6 +202,8 @@ pub(crate) struct Bucket {
     writer: Mutex<(LogWriter, u64, i64)>,
     index: RwLock<BTreeMap<String, ObjectMeta>>,
     reader: LogReader,
+    /// Changes waiting for the next group commit.
+    queue: Mutex<Vec<Queued>>,
 }
 
 /// One tenant's local buckets.
@@ -226,7 +267,11 @@ impl LocalStore {
             let _ = crate::multipart::remove_upload(&*self.disk, &dir.join("uploads").join(id));
         }
         // Data files no record names: a put cut short, or an object replaced or deleted.
-        let live: std::collections::HashSet<&str> = index.values().map(|m| m.file.as_str()).collect();
+        let live: std::collections::HashSet<&str> = index
+            .values()
+            .filter(|m| m.inline.is_none())
+            .map(|m| m.file.as_str())
+            .collect();
         for f in self.disk.list(&dir.join("data"))? {
             let name = f
                 .file_name()
@@ -243,6 +288,7 @@ impl LocalStore {
             writer: Mutex::new((writer, next, last_ms)),
             index: RwLock::new(index),
             reader,
+            queue: Mutex::default(),
         })
     }
 
@@ -349,7 +395,18 @@ impl LocalStore {
         now_ms: i64,
     ) -> Result<ObjectMeta> {
         check_key(key)?;
+        // Up to INLINE_MAX + 1 bytes first: a small object goes inline.
+        let mut head = Vec::new();
+        if let Err(e) = body.take(INLINE_MAX as u64 + 1).read_to_end(&mut head) {
+            return Err(ObjectError::InvalidArgument(format!(
+                "the request body could not be read: {e}"
+            )));
+        }
+        if head.len() <= INLINE_MAX {
+            return self.put_inline(bucket, key, input, head, Origin::default(), None, now_ms);
+        }
         let mut obj = self.new_object(bucket)?;
+        obj.write(&head)?;
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = match body.read(&mut buf) {
@@ -389,37 +446,56 @@ impl LocalStore {
     }
 
     /// Appends a change durably and applies it to the index; returns the object it replaced.
+    ///
+    /// Group commit: each change joins the bucket's queue; whoever holds the log's writer
+    /// appends everything queued in one write and one fsync, applies it to the index in log
+    /// order and hands each change its outcome. A caller that gets the writer after its change
+    /// was committed by another just takes its outcome.
     pub(crate) fn record(&self, b: &Bucket, change: Change, now_ms: i64) -> Result<Option<ObjectMeta>> {
-        let bytes = serde_json::to_vec(&change).map_err(io)?;
-        let mut w = b.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let key = w.1;
-        let at = now_ms.max(w.2);
-        w.0.append(&[NewRecord {
-            key,
-            timestamp_ms: at,
-            partition_key: b"",
-            data: &bytes,
-        }])
-        .map_err(io)?;
-        w.1 = key + 1;
-        w.2 = at;
-        let mut index = b.index.write().unwrap_or_else(|p| p.into_inner());
-        let old = match change {
-            Change::Put { key, meta, .. } => index.insert(key, meta),
-            Change::Delete { key, .. } => index.remove(&key),
+        self.record_with(b, change, None, None, now_ms)
+    }
+
+    /// [`LocalStore::record`], a small object's bytes after the record.
+    fn record_with(
+        &self,
+        b: &Bucket,
+        change: Change,
+        body: Option<Vec<u8>>,
+        precondition: Option<Precondition>,
+        now_ms: i64,
+    ) -> Result<Option<ObjectMeta>> {
+        let keeps = match &change {
+            Change::Put { meta, .. } => Some(meta.file.clone()),
+            Change::Delete { .. } => None,
         };
-        drop(index);
-        drop(w);
-        if let Some(old) = &old {
-            let still = b
-                .index
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .any(|m| m.file == old.file);
-            if !still {
-                let _ = self.disk.remove_file(&b.dir.join("data").join(&old.file));
+        let slot: Slot = Arc::default();
+        b.queue.lock().unwrap_or_else(|p| p.into_inner()).push(Queued {
+            change,
+            body,
+            precondition,
+            now_ms,
+            slot: slot.clone(),
+        });
+        let outcome = {
+            let mut w = b.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let done = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match done {
+                Some(r) => r,
+                None => {
+                    let batch = std::mem::take(&mut *b.queue.lock().unwrap_or_else(|p| p.into_inner()));
+                    commit(&mut w, b, batch);
+                    let mine = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    mine.unwrap_or_else(|| Err(ObjectError::Internal("a change was not committed".into())))
+                }
             }
+        };
+        let old = outcome?;
+        // The replaced object's file goes, unless the change kept it (a tagging change).
+        if let Some(old) = &old
+            && old.inline.is_none()
+            && keeps.as_deref() != Some(old.file.as_str())
+        {
+            let _ = self.disk.remove_file(&b.dir.join("data").join(&old.file));
         }
         Ok(old)
     }
@@ -461,7 +537,7 @@ impl LocalStore {
         };
         b.reader
             .read_each(limits, |r| {
-                if let Ok(c) = serde_json::from_slice::<Change>(r.data) {
+                if let Ok(c) = decode(r.data) {
                     out.push((r.key, r.timestamp_ms, c));
                 }
                 true
@@ -496,11 +572,59 @@ impl LocalStore {
             let index = b.index.read().unwrap_or_else(|p| p.into_inner());
             index.get(key).cloned().ok_or(ObjectError::NoSuchKey)?
         };
+        if let Some(at) = meta.inline {
+            let body = inline_body(&b.reader, at)?;
+            return Ok((meta, Arc::new(MemFile(body))));
+        }
         let f = self
             .disk
             .open(&b.dir.join("data").join(&meta.file), false)
             .map_err(io)?;
         Ok((meta, f))
+    }
+
+    /// PutObject of a small object (at most [`INLINE_MAX`] bytes): its bytes are written with
+    /// its record, in the index log.
+    pub fn put_inline(
+        &self,
+        bucket: &str,
+        key: &str,
+        input: PutInput,
+        body: Vec<u8>,
+        origin: Origin,
+        precondition: Option<Precondition>,
+        now_ms: i64,
+    ) -> Result<ObjectMeta> {
+        use md5::Digest as _;
+        check_key(key)?;
+        if body.len() > INLINE_MAX {
+            return Err(ObjectError::Internal("an inline object is too large".into()));
+        }
+        let b = self.bucket(bucket)?;
+        let mut meta = ObjectMeta {
+            size: body.len() as u64,
+            etag: hex(&md5::Md5::digest(&body)),
+            last_modified_ms: now_ms,
+            content_type: input.content_type,
+            content_encoding: input.content_encoding,
+            user_metadata: input.user_metadata,
+            file: String::new(),
+            headers: input.headers,
+            tags: input.tags,
+            checksum: input.checksum,
+            parts: None,
+            inline: None,
+        };
+        let change = Change::Put {
+            key: key.to_owned(),
+            meta: meta.clone(),
+            origin,
+            upload: None,
+        };
+        self.record_with(&b, change, Some(body), precondition, now_ms)?;
+        // The log key the bytes went to is the index's; the caller needs the rest.
+        meta.inline = self.head_object(bucket, key).ok().and_then(|m| m.inline);
+        Ok(meta)
     }
 
     /// DeleteObject: a key that does not exist is no error (as S3). Whether one was removed.
@@ -552,6 +676,108 @@ pub struct OwnedPage {
     pub next: Option<String>,
 }
 
+type Slot = Arc<Mutex<Option<Result<Option<ObjectMeta>>>>>;
+
+/// A change waiting for the bucket's next group commit.
+struct Queued {
+    change: Change,
+    /// A small object's bytes, kept after its record.
+    body: Option<Vec<u8>>,
+    precondition: Option<Precondition>,
+    now_ms: i64,
+    slot: Slot,
+}
+
+/// Appends a batch of changes in one write (and one fsync), then applies them to the index in
+/// order; every change's slot gets its outcome.
+fn commit(w: &mut (LogWriter, u64, i64), b: &Bucket, batch: Vec<Queued>) {
+    // Conditional changes are checked against the index and the batch's earlier changes; one
+    // whose condition fails is answered PreconditionFailed and not written.
+    let mut batch = {
+        let index = b.index.read().unwrap_or_else(|p| p.into_inner());
+        let mut overlay: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+        let mut kept = Vec::with_capacity(batch.len());
+        for q in batch {
+            let (key, after) = match &q.change {
+                Change::Put { key, meta, .. } => (key.clone(), Some(meta.etag.clone())),
+                Change::Delete { key, .. } => (key.clone(), None),
+            };
+            if let Some(p) = &q.precondition {
+                let current = match overlay.get(&key) {
+                    Some(c) => c.clone(),
+                    None => index.get(&key).map(|m| m.etag.clone()),
+                };
+                if !p.holds(current.as_deref()) {
+                    *q.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Err(ObjectError::PreconditionFailed));
+                    continue;
+                }
+            }
+            overlay.insert(key, after);
+            kept.push(q);
+        }
+        kept
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let first = w.1;
+    let mut at = w.2;
+    let mut times = Vec::with_capacity(batch.len());
+    let mut datas = Vec::with_capacity(batch.len());
+    for (q, key) in batch.iter_mut().zip(first..) {
+        at = at.max(q.now_ms);
+        times.push(at);
+        if let (Change::Put { meta, .. }, Some(_)) = (&mut q.change, &q.body) {
+            meta.inline = Some(key);
+        }
+        let mut data = match serde_json::to_vec(&q.change) {
+            Ok(d) => d,
+            Err(e) => {
+                let e = io(e);
+                for q in batch {
+                    *q.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        if let Some(body) = &q.body {
+            data.push(0);
+            data.extend_from_slice(body);
+        }
+        datas.push(data);
+    }
+    let records: Vec<NewRecord<'_>> = datas
+        .iter()
+        .zip(&times)
+        .zip(first..)
+        .map(|((data, &t), key)| NewRecord {
+            key,
+            timestamp_ms: t,
+            partition_key: b"",
+            data,
+        })
+        .collect();
+    if let Err(e) = w.0.append(&records) {
+        let e = io(e);
+        for q in batch {
+            *q.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Err(e.clone()));
+        }
+        return;
+    }
+    drop(records);
+    drop(datas);
+    w.1 = first + batch.len() as u64;
+    w.2 = at;
+    let mut index = b.index.write().unwrap_or_else(|p| p.into_inner());
+    for q in batch {
+        let old = match q.change {
+            Change::Put { key, meta, .. } => index.insert(key, meta),
+            Change::Delete { key, .. } => index.remove(&key),
+        };
+        *q.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Ok(old));
+    }
+}
+
 /// An object being written: its bytes go to a temporary file, and become the object only at
 /// [`NewObject::commit`]; dropped uncommitted, the file is removed.
 pub struct NewObject<'a> {
@@ -594,8 +820,21 @@ impl NewObject<'_> {
     /// object under `key` (durably); returns its metadata once both are on disk. The ETag is
     /// the bytes' MD5.
     pub fn commit(self, key: &str, input: PutInput, origin: Origin, now_ms: i64) -> Result<ObjectMeta> {
+        self.commit_if(key, input, origin, None, now_ms)
+    }
+
+    /// [`NewObject::commit`] under a condition on what the key holds, checked atomically
+    /// with the commit ([`ObjectError::PreconditionFailed`] otherwise; the bytes are dropped).
+    pub fn commit_if(
+        self,
+        key: &str,
+        input: PutInput,
+        origin: Origin,
+        precondition: Option<Precondition>,
+        now_ms: i64,
+    ) -> Result<ObjectMeta> {
         let etag = self.md5_hex();
-        self.commit_as(key, input, origin, now_ms, etag, None, None)
+        self.commit_as(key, input, origin, now_ms, etag, None, None, precondition)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -608,6 +847,7 @@ impl NewObject<'_> {
         etag: String,
         parts: Option<u32>,
         upload: Option<String>,
+        precondition: Option<Precondition>,
     ) -> Result<ObjectMeta> {
         check_key(key)?;
         self.file.sync().map_err(io)?;
@@ -627,6 +867,7 @@ impl NewObject<'_> {
             tags: input.tags,
             checksum: input.checksum,
             parts,
+            inline: None,
         };
         let change = Change::Put {
             key: key.to_owned(),
@@ -634,7 +875,7 @@ impl NewObject<'_> {
             origin,
             upload,
         };
-        match self.store.record(&self.bucket, change, now_ms) {
+        match self.store.record_with(&self.bucket, change, None, precondition, now_ms) {
             Ok(_) => Ok(meta),
             Err(e) => {
                 // Not recorded: the file is an orphan (removed now, or at the next open).
@@ -692,8 +933,13 @@ fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, 
         .read_each(limits, |r| {
             last = last.max(r.key.saturating_add(1));
             last_ms = last_ms.max(r.timestamp_ms);
-            match serde_json::from_slice::<Change>(r.data) {
-                Ok(Change::Put { key, meta, upload, .. }) => {
+            match decode(r.data) {
+                Ok(Change::Put {
+                    key, mut meta, upload, ..
+                }) => {
+                    if meta.inline.is_some() {
+                        meta.inline = Some(r.key);
+                    }
                     index.insert(key, meta);
                     completed.extend(upload);
                 }
@@ -706,6 +952,63 @@ fn replay(reader: &LogReader) -> std::io::Result<(BTreeMap<String, ObjectMeta>, 
         })
         .map_err(std::io::Error::other)?;
     Ok((index, last.max(1), completed, last_ms))
+}
+
+/// A record's change: its JSON, up to the 0 byte that starts a small object's bytes.
+fn decode(data: &[u8]) -> serde_json::Result<Change> {
+    let json = data.split(|&c| c == 0).next().unwrap_or_default();
+    serde_json::from_slice(json)
+}
+
+/// A small object's bytes, from its record.
+fn inline_body(reader: &LogReader, at: u64) -> Result<Vec<u8>> {
+    let mut body = None;
+    let limits = ReadLimits {
+        from_key: at,
+        max_records: 1,
+        max_bytes: usize::MAX,
+        min_timestamp_ms: i64::MIN,
+    };
+    reader
+        .read_each(limits, |r| {
+            if r.key == at {
+                body = r
+                    .data
+                    .iter()
+                    .position(|&c| c == 0)
+                    .map(|i| r.data.get(i + 1..).unwrap_or_default().to_vec());
+            }
+            false
+        })
+        .map_err(io)?;
+    body.ok_or_else(|| ObjectError::Internal(format!("a small object's record {at} is missing")))
+}
+
+/// A small object's bytes, read like a file.
+struct MemFile(Vec<u8>);
+
+impl DiskFile for MemFile {
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.0.len() as u64)
+    }
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+        let from = usize::try_from(pos).unwrap_or(usize::MAX).min(self.0.len());
+        let src = self.0.get(from..).unwrap_or_default();
+        let n = src.len().min(buf.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(src.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+    fn write_all_at(&self, _: &[u8], _: u64) -> std::io::Result<()> {
+        Err(std::io::Error::other("a small object's bytes are read only"))
+    }
+    fn set_len(&self, _: u64) -> std::io::Result<()> {
+        Err(std::io::Error::other("a small object's bytes are read only"))
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A random 128-bit id, as hex.

@@ -313,6 +313,7 @@ impl LocalStore {
             etag,
             Some(picked.len() as u32),
             Some(upload_id.to_owned()),
+            None,
         )?;
         let _ = remove_upload(&*self.disk, &dir);
         Ok(meta)

@@ -48,6 +48,7 @@ pub(crate) fn store_error(e: ObjectError) -> S3Error {
         ObjectError::InvalidPart => S3ErrorCode::InvalidPart,
         ObjectError::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
         ObjectError::EntityTooSmall => S3ErrorCode::EntityTooSmall,
+        ObjectError::PreconditionFailed => S3ErrorCode::PreconditionFailed,
         ObjectError::Internal(m) => {
             tracing::error!(error = %m, "a bucket operation failed");
             return S3Error::with_message(S3ErrorCode::InternalError, e.to_string());
@@ -218,6 +219,26 @@ impl Sink for rheo_objects::multipart::PartWriter {
     }
     fn md5_hex(&self) -> String {
         rheo_objects::multipart::PartWriter::md5_hex(self)
+    }
+}
+
+/// A small object's bytes, gathered in memory (at most `INLINE_MAX`; a body longer than its
+/// Content-Length is refused before it grows past it).
+pub(crate) struct MemSink(pub Vec<u8>);
+
+impl Sink for MemSink {
+    fn write(&mut self, chunk: &[u8]) -> rheo_objects::local::Result<()> {
+        if self.0.len() + chunk.len() > rheo_objects::local::INLINE_MAX {
+            return Err(rheo_objects::local::ObjectError::InvalidArgument(
+                "The request body is longer than its Content-Length.".into(),
+            ));
+        }
+        self.0.extend_from_slice(chunk);
+        Ok(())
+    }
+    fn md5_hex(&self) -> String {
+        use md5::Digest as _;
+        md5::Md5::digest(&self.0).iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -446,6 +467,24 @@ pub(crate) fn check_write_conditions(
         }
     }
     Ok(())
+}
+
+/// A conditional write's headers as the condition the store checks with the commit.
+pub(crate) fn precondition(
+    if_match: Option<&s3s::dto::ETagCondition>,
+    if_none_match: Option<&s3s::dto::ETagCondition>,
+) -> Option<rheo_objects::local::Precondition> {
+    use rheo_objects::local::Precondition;
+    if let Some(c) = if_none_match {
+        return Some(match c.as_etag() {
+            Some(e) if !c.is_any() => Precondition::EtagIsNot(e.value().to_owned()),
+            _ => Precondition::Absent,
+        });
+    }
+    if_match.map(|c| match c.as_etag() {
+        Some(e) if !c.is_any() => Precondition::EtagIs(e.value().to_owned()),
+        _ => Precondition::Present,
+    })
 }
 
 /// Refuses what Rheo does not keep: versions.

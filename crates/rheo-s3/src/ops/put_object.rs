@@ -1,6 +1,8 @@
 use super::common::{
-    blocking, check_write_conditions, checksum_fields, etag, origin, put_input, receive, store_error,
+    MemSink, blocking, check_write_conditions, checksum_fields, etag, origin, precondition, put_input, receive,
+    store_error,
 };
+use rheo_objects::local::INLINE_MAX;
 use crate::RequestContext;
 use s3s::dto::{PutObjectInput, PutObjectOutput};
 use s3s::{S3Request, S3Result};
@@ -17,18 +19,34 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<PutObjectInput>) -> 
         input.expires.as_ref(),
         input.tagging.as_deref(),
     )?;
-    let current = || cx.store.head_object(&input.bucket, &input.key).ok();
+    // Checked before the body is read (a doomed upload is refused at once), and again,
+    // atomically, when it commits: a conditional create never replaces what another request
+    // wrote meanwhile.
     if input.if_match.is_some() || input.if_none_match.is_some() {
-        check_write_conditions(current().as_ref(), input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let current = cx.store.head_object(&input.bucket, &input.key).ok();
+        check_write_conditions(current.as_ref(), input.if_match.as_ref(), input.if_none_match.as_ref())?;
     }
-    let mut obj = blocking(|| cx.store.new_object(&input.bucket)).map_err(store_error)?;
-    put.checksum = receive(cx, input.body, input.content_length, input.content_md5.as_deref(), &mut obj).await?;
-    // Checked again at the commit: a conditional create must not replace what another
-    // request wrote meanwhile (the store's commit is ordered per bucket).
-    if input.if_match.is_some() || input.if_none_match.is_some() {
-        check_write_conditions(current().as_ref(), input.if_match.as_ref(), input.if_none_match.as_ref())?;
-    }
-    let meta = blocking(|| obj.commit(&input.key, put, origin(cx, "ObjectCreated:Put"), cx.now_ms)).map_err(store_error)?;
+    let pre = precondition(input.if_match.as_ref(), input.if_none_match.as_ref());
+    let small = input
+        .content_length
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n <= INLINE_MAX);
+    let meta = if let Some(n) = small {
+        // Small: gathered in memory and written with its record in the bucket's log.
+        cx.store.head_bucket(&input.bucket).map_err(store_error)?;
+        let mut mem = MemSink(Vec::with_capacity(n));
+        put.checksum = receive(cx, input.body, input.content_length, input.content_md5.as_deref(), &mut mem).await?;
+        blocking(|| {
+            cx.store
+                .put_inline(&input.bucket, &input.key, put, mem.0, origin(cx, "ObjectCreated:Put"), pre, cx.now_ms)
+        })
+        .map_err(store_error)?
+    } else {
+        let mut obj = blocking(|| cx.store.new_object(&input.bucket)).map_err(store_error)?;
+        put.checksum = receive(cx, input.body, input.content_length, input.content_md5.as_deref(), &mut obj).await?;
+        blocking(|| obj.commit_if(&input.key, put, origin(cx, "ObjectCreated:Put"), pre, cx.now_ms))
+            .map_err(store_error)?
+    };
     cx.events.changed(&input.bucket);
     let [crc32, crc32c, crc64nvme, sha1, sha256] = checksum_fields(meta.checksum.as_ref());
     Ok(PutObjectOutput {

@@ -585,6 +585,7 @@ impl LocalStore {
 
     /// PutObject of a small object (at most [`INLINE_MAX`] bytes): its bytes are written with
     /// its record, in the index log.
+    #[allow(clippy::too_many_arguments)]
     pub fn put_inline(
         &self,
         bucket: &str,

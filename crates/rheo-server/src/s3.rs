@@ -118,6 +118,15 @@ pub(crate) async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Re
             return refuse(code, &message, &id);
         }
     };
+    // Below the free-space watermark, writes are refused as S3 throttles (reads go on).
+    let writes = matches!(parts.method, http::Method::PUT | http::Method::POST);
+    if writes && tenant.engine.health().disk_low {
+        return refuse(
+            "SlowDown",
+            "Please reduce your request rate. (This server's disk is below its free-space watermark, --min-free-bytes.)",
+            &id,
+        );
+    }
     let objects = match tenant.objects() {
         Ok(o) => o,
         Err(_) => {

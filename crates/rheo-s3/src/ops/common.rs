@@ -242,6 +242,20 @@ impl Sink for MemSink {
     }
 }
 
+/// S3's largest single upload (PutObject, UploadPart).
+pub(crate) const MAX_UPLOAD: i64 = 5 << 30;
+
+/// EntityTooLarge past [`MAX_UPLOAD`].
+pub(crate) fn check_upload_size(content_length: Option<i64>) -> S3Result<()> {
+    match content_length {
+        Some(n) if n > MAX_UPLOAD => Err(error(
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Bytes gathered before each write to disk.
 const WRITE_BYTES: usize = 1 << 20;
 

@@ -9,6 +9,7 @@ use s3s::{S3Request, S3Result};
 
 pub(super) async fn run(cx: &RequestContext, req: S3Request<PutObjectInput>) -> S3Result<PutObjectOutput> {
     let input = req.input;
+    super::common::check_upload_size(input.content_length)?;
     let mut put = put_input(
         input.content_type,
         input.content_encoding,

@@ -5,6 +5,7 @@ use s3s::{S3Request, S3Result};
 
 pub(super) async fn run(cx: &RequestContext, req: S3Request<UploadPartInput>) -> S3Result<UploadPartOutput> {
     let input = req.input;
+    super::common::check_upload_size(input.content_length)?;
     let number = u32::try_from(input.part_number).unwrap_or(0);
     let mut part = blocking(|| cx.store.upload_part(&input.bucket, &input.upload_id, &input.key, number))
         .map_err(store_error)?;

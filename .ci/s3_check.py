@@ -65,6 +65,12 @@ put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "py-bucket",
 urllib.request.urlopen(urllib.request.Request(put_url, data=b"through a URL", method="PUT")).read()
 get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "py-bucket", "Key": "presigned.txt"}, ExpiresIn=300)
 assert urllib.request.urlopen(get_url).read() == b"through a URL"
+# boto3's default S3 presigning (signature version 2, AWSAccessKeyId/Expires/Signature).
+legacy = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDCI",
+                      aws_secret_access_key="secret", config=Config(s3={"addressing_style": "path"}))
+v2_url = legacy.generate_presigned_url("get_object", Params={"Bucket": "py-bucket", "Key": "presigned.txt"}, ExpiresIn=300)
+assert "AWSAccessKeyId=" in v2_url, v2_url
+assert urllib.request.urlopen(v2_url).read() == b"through a URL"
 
 # Notifications: a queue, a topic delivering to a queue, and a function that forwards what it
 # receives to a queue.

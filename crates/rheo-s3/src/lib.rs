@@ -39,13 +39,14 @@ pub struct RequestContext {
 #[derive(Clone)]
 pub struct S3Api {
     service: S3Service,
+    domains: Arc<host::Domains>,
 }
 
 impl S3Api {
     /// `domains`: the host names under which `<bucket>.<domain>` is virtual-hosted style.
     pub fn new(domains: Vec<String>) -> S3Api {
         let mut b = S3ServiceBuilder::new(ops::Backend);
-        b.set_host(host::Domains::new(domains));
+        b.set_host(host::Domains::new(domains.clone()));
         b.set_access(ops::Anyone);
         let mut cfg = s3s::config::S3Config::default();
         // XML bodies are read whole: DeleteObjects with 1,000 keys of 1,024 bytes fits.
@@ -53,7 +54,15 @@ impl S3Api {
         // Browser-form uploads (POST object) are refused by the front door.
         cfg.post_object_max_file_size = 0;
         b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(cfg))));
-        S3Api { service: b.build() }
+        S3Api {
+            service: b.build(),
+            domains: Arc::new(host::Domains::new(domains)),
+        }
+    }
+
+    /// The bucket a Host header names (virtual-hosted style), if it names one.
+    pub fn bucket_of<'a>(&self, host: &'a str) -> Option<&'a str> {
+        self.domains.bucket_of(host)
     }
 
     /// Answers a request (already authenticated, its body checked; a [`RequestContext`] in

@@ -14,7 +14,8 @@ use rheo_s3::notify::{BoxFuture, Events, Notifier, Sink};
 use rheo_s3::{RequestContext, S3Api};
 use std::sync::{Arc, Weak};
 
-/// Whether a request is signed for S3 (its credential scope names service `s3`).
+/// Whether a request is signed for S3: its credential scope names service `s3`, or it is a
+/// presigned URL of signature version 2 (S3's alone).
 pub(crate) fn is_s3(req: &Request<Incoming>) -> bool {
     if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         return auth.starts_with("AWS4-HMAC-SHA256") && auth.contains("/s3/aws4_request");
@@ -23,7 +24,7 @@ pub(crate) fn is_s3(req: &Request<Incoming>) -> bool {
         q.split('&').any(|kv| {
             kv.strip_prefix("X-Amz-Credential=")
                 .is_some_and(|v| v.contains("%2Fs3%2Faws4_request") || v.contains("/s3/aws4_request"))
-        })
+        }) || rheo_wire::sigv2::parse(Some(q)).is_some()
     })
 }
 
@@ -57,6 +58,7 @@ fn s3_auth_error(e: &ApiError) -> (&'static str, String) {
         "InvalidSignatureException" if message.contains("region") => "AuthorizationHeaderMalformed",
         "InvalidSignatureException" => "SignatureDoesNotMatch",
         "InvalidRequest" => "InvalidRequest",
+        "AccessDenied" => "AccessDenied",
         "LimitExceededException" => "SlowDown",
         _ => "InternalError",
     };
@@ -93,21 +95,38 @@ pub(crate) async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Re
         );
     }
     let now = app.tenants.default_tenant().engine.now();
+    let v2 = !parts.headers.contains_key(header::AUTHORIZATION) && rheo_wire::sigv2::parse(parts.uri.query()).is_some();
     let (pending, signer) = {
         let headers = signed_headers(&parts);
         let signed = request_parts(&parts, &headers);
-        let pending = match auth::authenticate_headers(&app.auth, &signed, now, conn.tls, "s3") {
-            Ok(p) => p,
-            Err(e) => {
-                let (code, message) = s3_auth_error(&e);
-                return refuse(code, &message, &id);
+        if v2 {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+                .unwrap_or_default();
+            match auth::authenticate_presigned_v2(&app.auth, &signed, app.s3.bucket_of(host), now) {
+                Ok(p) => (p, None),
+                Err(e) => {
+                    let (code, message) = s3_auth_error(&e);
+                    return refuse(code, &message, &id);
+                }
             }
-        };
-        match pending.verify_declared(&signed) {
-            Ok(signer) => (pending, signer),
-            Err(e) => {
-                let (code, message) = s3_auth_error(&e);
-                return refuse(code, &message, &id);
+        } else {
+            let pending = match auth::authenticate_headers(&app.auth, &signed, now, conn.tls, "s3") {
+                Ok(p) => p,
+                Err(e) => {
+                    let (code, message) = s3_auth_error(&e);
+                    return refuse(code, &message, &id);
+                }
+            };
+            match pending.verify_declared(&signed) {
+                Ok(signer) => (pending, signer),
+                Err(e) => {
+                    let (code, message) = s3_auth_error(&e);
+                    return refuse(code, &message, &id);
+                }
             }
         }
     };
@@ -219,11 +238,17 @@ pub(crate) async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Re
         }
     }
     if let Some(q) = parts.uri.query()
-        && q.contains("X-Amz-")
+        && (q.contains("X-Amz-") || v2)
     {
         let kept: Vec<&str> = q
             .split('&')
-            .filter(|kv| !PRESIGN_PARAMS.iter().any(|p| kv.split('=').next() == Some(*p)))
+            .filter(|kv| {
+                let name = kv.split('=').next();
+                !PRESIGN_PARAMS
+                    .iter()
+                    .chain(rheo_wire::sigv2::PARAMS.iter())
+                    .any(|p| name == Some(*p))
+            })
             .collect();
         let path_and_query = if kept.is_empty() {
             parts.uri.path().to_owned()

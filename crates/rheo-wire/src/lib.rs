@@ -22,6 +22,7 @@ pub mod query;
 pub mod records;
 pub mod rest;
 pub mod shapes;
+pub mod sigv2;
 pub mod sigv4;
 pub mod sns;
 pub mod sqs;

@@ -22,6 +22,7 @@ mod mappings_crash;
 mod reshard;
 mod retention;
 mod s3;
+mod s3_big;
 mod s3_crash;
 mod settings;
 mod sigv4;

@@ -86,6 +86,12 @@ pub struct ServeArgs {
     /// style), comma-separated, besides `localhost` and `s3.localhost`.
     #[arg(long, env = "RHEO_S3_DOMAINS", value_delimiter = ',')]
     pub s3_domains: Vec<String>,
+    /// A bucket that lives on another S3-compatible store, repeatable:
+    /// `name=NAME,endpoint=URL,access-key-id=K,secret-access-key=S[,bucket=REMOTE][,region=R][,path-style=false]`
+    /// (or `[[s3-external-buckets]]` tables in the config file). It belongs to the server's own
+    /// account and region.
+    #[arg(long = "s3-external-bucket")]
+    pub s3_external_buckets: Vec<String>,
     /// Accounts and regions open at once besides the server's own [default: 64].
     #[arg(long, env = "RHEO_MAX_TENANTS")]
     pub max_tenants: Option<usize>,
@@ -168,6 +174,8 @@ struct FileSettings {
     regions: Vec<String>,
     #[serde(default)]
     s3_domains: Vec<String>,
+    #[serde(default)]
+    s3_external_buckets: Vec<rheo_objects::external::ExternalConfig>,
     max_tenants: Option<usize>,
     tenant_idle_timeout_ms: Option<u64>,
     max_connections: Option<usize>,
@@ -303,8 +311,16 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
     } else {
         args.s3_domains
     };
+    let mut s3_external = file.s3_external_buckets;
+    for spec in &args.s3_external_buckets {
+        s3_external.push(
+            rheo_objects::external::ExternalConfig::parse_spec(spec)
+                .map_err(|e| anyhow::anyhow!("--s3-external-bucket {spec:?}: {e}"))?,
+        );
+    }
     let server = ServerOptions {
         s3_domains,
+        s3_external,
         faults,
         tls,
         credentials,

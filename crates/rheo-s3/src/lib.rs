@@ -33,6 +33,8 @@ pub struct RequestContext {
     pub verified: body::Verified,
     /// Where changes are announced, and notification destinations checked.
     pub events: Arc<dyn notify::Events>,
+    /// The tenant's buckets that live on external stores, by name.
+    pub externals: Arc<std::collections::BTreeMap<String, Arc<rheo_objects::external::External>>>,
 }
 
 /// The S3 service: s3s over Rheo's buckets.

@@ -271,6 +271,11 @@ pub(crate) async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Re
         now_ms: now,
         verified: verified.clone(),
         events: objects.events.clone(),
+        externals: if tenant.tenant == app.tenants.default_tenant().tenant {
+            app.s3_external.clone()
+        } else {
+            Externals::default()
+        },
     });
     let body = CheckedBody::new(body, encoding, declared_len, spec, verified);
     let req = Request::from_parts(parts, s3s::Body::http_body(body));
@@ -400,6 +405,25 @@ impl Events for TenantEvents {
             rheo_functions::Destinations::deliver(&d, arn, test_event).await
         })
     }
+}
+
+pub(crate) type Externals = Arc<std::collections::BTreeMap<String, Arc<rheo_objects::external::External>>>;
+
+/// The configured external buckets, each checked for a valid name and a usable endpoint.
+pub(crate) fn externals(configs: &[rheo_objects::external::ExternalConfig]) -> std::io::Result<Externals> {
+    let mut out = std::collections::BTreeMap::new();
+    for c in configs {
+        rheo_objects::names::check_bucket_name(&c.name)
+            .map_err(|e| std::io::Error::other(format!("external bucket {:?}: {e:?}", c.name)))?;
+        let x = rheo_objects::external::External::new(c.clone()).map_err(std::io::Error::other)?;
+        if out.insert(c.name.clone(), Arc::new(x)).is_some() {
+            return Err(std::io::Error::other(format!(
+                "external bucket {:?} is configured twice",
+                c.name
+            )));
+        }
+    }
+    Ok(Arc::new(out))
 }
 
 /// The S3 API the server answers with (its virtual-host domains from the options).

@@ -86,6 +86,9 @@ pub struct ServerOptions {
     /// Domains under which `<bucket>.<domain>` addresses a bucket (virtual-hosted style),
     /// besides `localhost` and `s3.localhost`.
     pub s3_domains: Vec<String>,
+    /// Buckets of the server's own account and region that live on other S3-compatible
+    /// stores.
+    pub s3_external: Vec<rheo_objects::external::ExternalConfig>,
 }
 
 /// How functions run: their Python, and their processes.
@@ -138,6 +141,7 @@ impl Default for ServerOptions {
             sqs: rheo_queues::SqsLimits::default(),
             functions: FunctionOptions::default(),
             s3_domains: Vec::new(),
+            s3_external: Vec::new(),
         }
     }
 }
@@ -175,6 +179,8 @@ pub(crate) struct App {
     budget: Arc<Semaphore>,
     connections: Arc<Semaphore>,
     pub(crate) s3: rheo_s3::S3Api,
+    /// The server's own tenant's buckets on external stores.
+    pub(crate) s3_external: crate::s3::Externals,
 }
 
 /// What a request knows of its connection.
@@ -232,6 +238,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
         budget: Arc::new(Semaphore::new(options.body_budget_bytes)),
         connections: Arc::new(Semaphore::new(options.max_connections)),
         s3: crate::s3::api(&options.s3_domains),
+        s3_external: crate::s3::externals(&options.s3_external)?,
         options,
     });
     let data_dir = app.tenants.default_tenant().engine.config().data_dir.clone();

@@ -43,6 +43,8 @@ pub struct Options {
     pub engine: fn(&mut EngineConfig),
     /// Serve from a simulated disk (I/O errors, a full disk) instead of the real one.
     pub disk: Option<rheo_log::disk::SimDisk>,
+    /// Buckets on other S3-compatible stores.
+    pub s3_external: Vec<rheo_objects::external::ExternalConfig>,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             configure: |_| {},
             engine: |_| {},
             disk: None,
+            s3_external: Vec::new(),
         }
     }
 }
@@ -93,6 +96,7 @@ impl TestServer {
                 .iter()
                 .map(|c| rheo_server::auth::Credential::parse_spec(c).unwrap())
                 .collect(),
+            s3_external: opts.s3_external.clone(),
             ..Default::default()
         };
         (opts.configure)(&mut server);

@@ -24,6 +24,7 @@ mod retention;
 mod s3;
 mod s3_big;
 mod s3_crash;
+mod s3_external;
 mod settings;
 mod sigv4;
 mod sns;

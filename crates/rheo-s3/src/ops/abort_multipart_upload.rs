@@ -8,6 +8,10 @@ pub(super) async fn run(
     req: S3Request<AbortMultipartUploadInput>,
 ) -> S3Result<AbortMultipartUploadOutput> {
     let input = req.input;
+    if let Some(x) = super::common::external(cx, &input.bucket) {
+        x.abort_upload(&input.key, &input.upload_id).await.map_err(store_error)?;
+        return Ok(AbortMultipartUploadOutput::default());
+    }
     blocking(|| cx.store.abort_upload(&input.bucket, &input.upload_id)).map_err(store_error)?;
     Ok(AbortMultipartUploadOutput::default())
 }

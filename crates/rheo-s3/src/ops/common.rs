@@ -508,3 +508,174 @@ pub(crate) fn no_versions(version_id: Option<&String>) -> S3Result<()> {
         _ => Ok(()),
     }
 }
+
+/// The bucket's external store, if it lives on one.
+pub(crate) fn external<'a>(cx: &'a RequestContext, bucket: &str) -> Option<&'a rheo_objects::external::External> {
+    cx.externals.get(bucket).map(|e| &**e)
+}
+
+/// Refuses an action Rheo does not pass through to external stores.
+pub(crate) fn local_only(cx: &RequestContext, bucket: &str) -> S3Result<()> {
+    if cx.externals.contains_key(bucket) {
+        return Err(error(
+            "NotImplemented",
+            "This operation is not passed through to buckets on external stores.",
+        ));
+    }
+    Ok(())
+}
+
+/// A body checked as it streams to an external store: its length against Content-Length and
+/// its Content-MD5, failing before its end (so the store never completes the object).
+pub(crate) struct Checked {
+    inner: StreamingBlob,
+    md5: Option<(md5::Md5, String)>,
+    want_len: Option<u64>,
+    seen: u64,
+    ended: bool,
+}
+
+impl Checked {
+    pub(crate) fn new(
+        inner: StreamingBlob,
+        content_md5: Option<&str>,
+        content_length: Option<i64>,
+    ) -> S3Result<Checked> {
+        use md5::Digest as _;
+        let md5 = match content_md5 {
+            Some(given) => {
+                let raw = rheo_wire::decode_blob(given)
+                    .ok()
+                    .filter(|r| r.len() == 16)
+                    .ok_or_else(|| error("InvalidDigest", "The Content-MD5 you specified was invalid."))?;
+                Some((md5::Md5::new(), raw.iter().map(|b| format!("{b:02x}")).collect()))
+            }
+            None => None,
+        };
+        Ok(Checked {
+            inner,
+            md5,
+            want_len: content_length.and_then(|n| u64::try_from(n).ok()),
+            seen: 0,
+            ended: false,
+        })
+    }
+}
+
+/// An S3 error carried through a stream.
+#[derive(Debug)]
+pub(crate) struct StreamError(pub S3Error);
+
+impl std::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0.code())
+    }
+}
+
+impl futures_core::Stream for Checked {
+    type Item = Result<Bytes, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        use md5::Digest as _;
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        match poll_next(&mut this.inner, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(b))) => {
+                this.seen += b.len() as u64;
+                if let Some((h, _)) = &mut this.md5 {
+                    h.update(&b);
+                }
+                Poll::Ready(Some(Ok(b)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.ended = true;
+                Poll::Ready(Some(Err(StreamError(body_error(&*e)))))
+            }
+            Poll::Ready(None) => {
+                this.ended = true;
+                if this.want_len.is_some_and(|n| n != this.seen) {
+                    return Poll::Ready(Some(Err(StreamError(error(
+                        "IncompleteBody",
+                        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+                    )))));
+                }
+                if let Some((h, want)) = this.md5.take() {
+                    let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                    if got != want {
+                        return Poll::Ready(Some(Err(StreamError(error(
+                            "BadDigest",
+                            "The Content-MD5 you specified did not match what we received.",
+                        )))));
+                    }
+                }
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+/// The S3 error of a failed external put.
+pub(crate) fn put_failure(e: rheo_objects::external::PutFailure<StreamError>) -> S3Error {
+    match e {
+        rheo_objects::external::PutFailure::Body(StreamError(e)) => e,
+        rheo_objects::external::PutFailure::Store(e) => store_error(e),
+    }
+}
+
+/// An external store's object stream as a response body.
+pub(crate) fn remote_stream(s: futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>) -> StreamingBlob {
+    StreamingBlob::wrap(Remote(std::sync::Mutex::new(s)))
+}
+
+struct Remote(std::sync::Mutex<futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>>);
+
+impl futures_core::Stream for Remote {
+    type Item = Result<Bytes, std::io::Error>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        s.as_mut()
+            .poll_next(cx)
+            .map(|o| o.map(|r| r.map_err(std::io::Error::other)))
+    }
+}
+
+/// A listing page, from the local store or the bucket's external one.
+pub(crate) async fn list_page(
+    cx: &RequestContext,
+    bucket: &str,
+    req: &rheo_objects::listing::ListRequest<'_>,
+) -> S3Result<rheo_objects::local::OwnedPage> {
+    let Some(x) = external(cx, bucket) else {
+        return cx.store.list_objects(bucket, req).map_err(store_error);
+    };
+    let page = x.list(req).await.map_err(store_error)?;
+    Ok(rheo_objects::local::OwnedPage {
+        contents: page
+            .contents
+            .into_iter()
+            .map(|m| {
+                let meta = ObjectMeta {
+                    size: m.size,
+                    etag: m.etag,
+                    last_modified_ms: m.last_modified_ms,
+                    content_type: None,
+                    content_encoding: None,
+                    user_metadata: Default::default(),
+                    file: String::new(),
+                    headers: Default::default(),
+                    tags: Default::default(),
+                    checksum: None,
+                    parts: None,
+                    inline: None,
+                };
+                (m.key, meta)
+            })
+            .collect(),
+        common_prefixes: page.common_prefixes,
+        truncated: page.truncated,
+        next: page.next,
+    })
+}

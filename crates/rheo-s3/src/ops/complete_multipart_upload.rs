@@ -26,6 +26,20 @@ pub(super) async fn run(
             "The XML you provided was not well-formed or did not validate against our published schema",
         ));
     }
+    if let Some(x) = super::common::external(cx, &input.bucket) {
+        if parts.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err(store_error(rheo_objects::local::ObjectError::InvalidPartOrder));
+        }
+        let etags = parts.into_iter().map(|(_, e)| e).collect();
+        let etag = x.complete_upload(&input.key, &input.upload_id, etags).await.map_err(store_error)?;
+        return Ok(CompleteMultipartUploadOutput {
+            bucket: Some(input.bucket.clone()),
+            key: Some(input.key.clone()),
+            e_tag: Some(ETag::Strong(etag)),
+            location: Some(format!("/{}/{}", input.bucket, input.key)),
+            ..Default::default()
+        });
+    }
     if input.if_match.is_some() || input.if_none_match.is_some() {
         let current = cx.store.head_object(&input.bucket, &input.key).ok();
         check_write_conditions(current.as_ref(), input.if_match.as_ref(), input.if_none_match.as_ref())?;

@@ -6,6 +6,27 @@ use s3s::{S3Request, S3Result};
 pub(super) async fn run(cx: &RequestContext, req: S3Request<CopyObjectInput>) -> S3Result<CopyObjectOutput> {
     let input = req.input;
     let (src_bucket, src_key) = source(&input.copy_source)?;
+    let (from_ext, to_ext) = (super::common::external(cx, &src_bucket), super::common::external(cx, &input.bucket));
+    if from_ext.is_some() || to_ext.is_some() {
+        let Some(x) = to_ext.filter(|_| src_bucket == input.bucket) else {
+            return Err(error(
+                "NotImplemented",
+                "Copies to or from a bucket on an external store are passed through only within that bucket.",
+            ));
+        };
+        if input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE") {
+            return Err(error("NotImplemented", "MetadataDirective REPLACE is not passed through to external stores."));
+        }
+        let m = x.copy(&src_key, &input.key).await.map_err(store_error)?;
+        return Ok(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(s3s::dto::ETag::Strong(m.etag)),
+                last_modified: Some(timestamp(m.last_modified_ms)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
     let src = cx.store.head_object(&src_bucket, &src_key).map_err(store_error)?;
     check_read_conditions(
         &src,

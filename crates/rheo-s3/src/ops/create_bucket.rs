@@ -28,6 +28,9 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<CreateBucketInput>) 
             ));
         }
     }
+    if cx.externals.contains_key(&input.bucket) {
+        return Err(store_error(ObjectError::BucketAlreadyOwnedByYou));
+    }
     match blocking(|| cx.store.create_bucket(&input.bucket, cx.now_ms)) {
         Ok(()) => {}
         // us-east-1 answers a repeated create by its owner with success.

@@ -18,6 +18,15 @@ pub(super) async fn run(
         input.expires.as_ref(),
         input.tagging.as_deref(),
     )?;
+    if let Some(x) = super::common::external(cx, &input.bucket) {
+        let id = x.create_upload(&input.key).await.map_err(store_error)?;
+        return Ok(CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(id),
+            ..Default::default()
+        });
+    }
     let id = blocking(|| cx.store.create_upload(&input.bucket, &input.key, put, cx.now_ms)).map_err(store_error)?;
     Ok(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),

@@ -6,6 +6,10 @@ use s3s::{S3Request, S3Result};
 pub(super) async fn run(cx: &RequestContext, req: S3Request<DeleteObjectInput>) -> S3Result<DeleteObjectOutput> {
     let input = req.input;
     no_versions(input.version_id.as_ref())?;
+    if let Some(x) = super::common::external(cx, &input.bucket) {
+        x.delete(&input.key).await.map_err(store_error)?;
+        return Ok(DeleteObjectOutput::default());
+    }
     if input.if_match.is_some() {
         let current = cx.store.head_object(&input.bucket, &input.key).ok();
         check_write_conditions(current.as_ref(), input.if_match.as_ref(), None)?;

@@ -8,6 +8,7 @@ pub(super) async fn run(
     req: S3Request<DeleteObjectTaggingInput>,
 ) -> S3Result<DeleteObjectTaggingOutput> {
     let input = req.input;
+    super::common::local_only(cx, &input.bucket)?;
     no_versions(input.version_id.as_ref())?;
     blocking(|| {
         cx.store

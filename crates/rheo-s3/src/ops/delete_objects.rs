@@ -14,7 +14,10 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<DeleteObjectsInput>)
             "The XML you provided was not well-formed or did not validate against our published schema",
         ));
     }
-    cx.store.head_bucket(&input.bucket).map_err(store_error)?;
+    let ext = super::common::external(cx, &input.bucket);
+    if ext.is_none() {
+        cx.store.head_bucket(&input.bucket).map_err(store_error)?;
+    }
     let quiet = input.delete.quiet.unwrap_or(false);
     let (mut deleted, mut errors) = (Vec::new(), Vec::new());
     let mut any = false;
@@ -28,7 +31,11 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<DeleteObjectsInput>)
             });
             continue;
         }
-        match blocking(|| cx.store.delete_object_by(&input.bucket, &o.key, origin(cx, "ObjectRemoved:Delete"), cx.now_ms)) {
+        let outcome = match ext {
+            Some(x) => x.delete(&o.key).await.map(|()| false),
+            None => blocking(|| cx.store.delete_object_by(&input.bucket, &o.key, origin(cx, "ObjectRemoved:Delete"), cx.now_ms)),
+        };
+        match outcome {
             Ok(removed) => {
                 any |= removed;
                 if !quiet {

@@ -12,6 +12,7 @@ pub(super) async fn run(
     cx: &RequestContext,
     req: S3Request<GetBucketNotificationConfigurationInput>,
 ) -> S3Result<GetBucketNotificationConfigurationOutput> {
+    super::common::local_only(cx, &req.input.bucket)?;
     let stored = cx.store.bucket_config(&req.input.bucket).map_err(store_error)?.notifications;
     let config: Config = stored.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
     let of = |kind: &'static str| config.targets.iter().filter(move |t| t.kind == kind);

@@ -6,6 +6,9 @@ use s3s::{S3Request, S3Result};
 pub(super) async fn run(cx: &RequestContext, req: S3Request<GetObjectInput>) -> S3Result<GetObjectOutput> {
     let input = req.input;
     no_versions(input.version_id.as_ref())?;
+    if let Some(x) = super::common::external(cx, &input.bucket) {
+        return external(x, input).await;
+    }
     let (meta, file) = blocking(|| cx.store.open_object(&input.bucket, &input.key)).map_err(store_error)?;
     check_read_conditions(
         &meta,
@@ -49,6 +52,58 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<GetObjectInput>) -> 
         checksum_crc64nvme: crc64nvme,
         checksum_sha1: sha1,
         checksum_sha256: sha256,
+        ..Default::default()
+    })
+}
+
+/// GetObject from an external store: its conditions checked against its head, then the bytes
+/// streamed through.
+async fn external(x: &rheo_objects::external::External, input: GetObjectInput) -> S3Result<GetObjectOutput> {
+    let head = x.head(&input.key).await.map_err(store_error)?;
+    let as_meta = rheo_objects::local::ObjectMeta {
+        size: head.size,
+        etag: head.etag.clone(),
+        last_modified_ms: head.last_modified_ms,
+        content_type: None,
+        content_encoding: None,
+        user_metadata: Default::default(),
+        file: String::new(),
+        headers: Default::default(),
+        tags: Default::default(),
+        checksum: None,
+        parts: None,
+        inline: None,
+    };
+    check_read_conditions(
+        &as_meta,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
+    let range = match &input.range {
+        Some(r) => Some(r.check(head.size)?),
+        None => None,
+    };
+    let (meta, stream) = x.get(&input.key, range.clone()).await.map_err(store_error)?;
+    let (start, end) = range.as_ref().map_or((0, meta.size), |r| (r.start, r.end));
+    let h = |name: &str| meta.headers.get(name).cloned();
+    Ok(GetObjectOutput {
+        body: Some(super::common::remote_stream(stream)),
+        content_length: i64::try_from(end - start).ok(),
+        content_range: range.map(|r| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), meta.size)),
+        accept_ranges: Some("bytes".into()),
+        e_tag: Some(s3s::dto::ETag::Strong(meta.etag.clone())),
+        last_modified: Some(timestamp(meta.last_modified_ms)),
+        content_type: input
+            .response_content_type
+            .or_else(|| meta.content_type.clone())
+            .or_else(|| Some("binary/octet-stream".into())),
+        content_encoding: input.response_content_encoding.or_else(|| meta.content_encoding.clone()),
+        cache_control: input.response_cache_control.or_else(|| h("cache-control")),
+        content_disposition: input.response_content_disposition.or_else(|| h("content-disposition")),
+        content_language: input.response_content_language.or_else(|| h("content-language")),
+        metadata: (!meta.user_metadata.is_empty()).then(|| meta.user_metadata.clone().into_iter().collect()),
         ..Default::default()
     })
 }

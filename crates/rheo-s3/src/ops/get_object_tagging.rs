@@ -5,6 +5,7 @@ use s3s::{S3Request, S3Result};
 
 pub(super) async fn run(cx: &RequestContext, req: S3Request<GetObjectTaggingInput>) -> S3Result<GetObjectTaggingOutput> {
     let input = req.input;
+    super::common::local_only(cx, &input.bucket)?;
     no_versions(input.version_id.as_ref())?;
     let meta = cx.store.head_object(&input.bucket, &input.key).map_err(store_error)?;
     Ok(GetObjectTaggingOutput {

@@ -6,6 +6,22 @@ use s3s::{S3Request, S3Result};
 pub(super) async fn run(cx: &RequestContext, req: S3Request<HeadObjectInput>) -> S3Result<HeadObjectOutput> {
     let input = req.input;
     no_versions(input.version_id.as_ref())?;
+    if let Some(x) = super::common::external(cx, &input.bucket) {
+        let m = x.head(&input.key).await.map_err(store_error)?;
+        return Ok(HeadObjectOutput {
+            content_length: i64::try_from(m.size).ok(),
+            accept_ranges: Some("bytes".into()),
+            e_tag: Some(s3s::dto::ETag::Strong(m.etag.clone())),
+            last_modified: Some(timestamp(m.last_modified_ms)),
+            content_type: m.content_type.clone().or_else(|| Some("binary/octet-stream".into())),
+            content_encoding: m.content_encoding.clone(),
+            cache_control: m.headers.get("cache-control").cloned(),
+            content_disposition: m.headers.get("content-disposition").cloned(),
+            content_language: m.headers.get("content-language").cloned(),
+            metadata: (!m.user_metadata.is_empty()).then(|| m.user_metadata.clone().into_iter().collect()),
+            ..Default::default()
+        });
+    }
     // A HEAD's error has no body: the 404 is all clients see.
     let meta = cx.store.head_object(&input.bucket, &input.key).map_err(store_error)?;
     check_read_conditions(

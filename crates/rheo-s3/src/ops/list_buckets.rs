@@ -12,9 +12,10 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<ListBucketsInput>) -
     };
     let after = input.continuation_token.clone().unwrap_or_default();
     let prefix = input.prefix.clone().unwrap_or_default();
-    let all: Vec<(String, i64)> = cx
-        .store
-        .list_buckets()
+    let mut everything = cx.store.list_buckets();
+    everything.extend(cx.externals.keys().map(|n| (n.clone(), 0)));
+    everything.sort();
+    let all: Vec<(String, i64)> = everything
         .into_iter()
         .filter(|(n, _)| n.starts_with(&prefix) && *n > after)
         .collect();

@@ -8,6 +8,7 @@ pub(super) async fn run(
     req: S3Request<ListMultipartUploadsInput>,
 ) -> S3Result<ListMultipartUploadsOutput> {
     let input = req.input;
+    super::common::local_only(cx, &input.bucket)?;
     let url = is_url(input.encoding_type.as_ref())?;
     let max = input.max_uploads.map_or(1000, |n| usize::try_from(n).unwrap_or(0).min(1000));
     let prefix = input.prefix.clone().unwrap_or_default();

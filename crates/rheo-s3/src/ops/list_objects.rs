@@ -1,4 +1,4 @@
-use super::common::{etag, is_url, list_encode, max_keys, store_error, timestamp};
+use super::common::{etag, is_url, list_encode, max_keys, timestamp};
 use crate::RequestContext;
 use rheo_objects::listing::ListRequest;
 use s3s::dto::{CommonPrefix, ListObjectsInput, ListObjectsOutput, Object, Owner};
@@ -9,18 +9,17 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<ListObjectsInput>) -
     let url = is_url(input.encoding_type.as_ref())?;
     let max = max_keys(input.max_keys)?;
     let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
-    let page = cx
-        .store
-        .list_objects(
-            &input.bucket,
-            &ListRequest {
+    let page = super::common::list_page(
+        cx,
+        &input.bucket,
+        &ListRequest {
                 prefix: input.prefix.as_deref().unwrap_or_default(),
                 delimiter,
                 after: input.marker.as_deref().filter(|m| !m.is_empty()),
                 max_keys: max,
             },
-        )
-        .map_err(store_error)?;
+    )
+    .await?;
     // NextMarker is returned only with a delimiter (without one, clients use the last key).
     let next_marker = page
         .next

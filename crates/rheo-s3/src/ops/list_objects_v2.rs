@@ -1,4 +1,4 @@
-use super::common::{error, etag, is_url, list_encode, max_keys, store_error, timestamp};
+use super::common::{error, etag, is_url, list_encode, max_keys, timestamp};
 use crate::RequestContext;
 use rheo_objects::listing::ListRequest;
 use s3s::dto::{CommonPrefix, ListObjectsV2Input, ListObjectsV2Output, Object, Owner};
@@ -21,18 +21,17 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<ListObjectsV2Input>)
         (Some(t), Some(s)) => Some(if t > s { t } else { s }),
         (t, s) => t.or(s),
     };
-    let page = cx
-        .store
-        .list_objects(
-            &input.bucket,
-            &ListRequest {
+    let page = super::common::list_page(
+        cx,
+        &input.bucket,
+        &ListRequest {
                 prefix: input.prefix.as_deref().unwrap_or_default(),
                 delimiter: input.delimiter.as_deref().filter(|d| !d.is_empty()),
                 after,
                 max_keys: max,
             },
-        )
-        .map_err(store_error)?;
+    )
+    .await?;
     let owner = input.fetch_owner.unwrap_or(false).then(|| Owner {
         display_name: Some("rheo".into()),
         id: Some(cx.account.clone()),

@@ -5,6 +5,7 @@ use s3s::{S3Request, S3Result};
 
 pub(super) async fn run(cx: &RequestContext, req: S3Request<ListPartsInput>) -> S3Result<ListPartsOutput> {
     let input = req.input;
+    super::common::local_only(cx, &input.bucket)?;
     let (key, parts) = blocking(|| cx.store.list_parts(&input.bucket, &input.upload_id)).map_err(store_error)?;
     if key != input.key {
         return Err(store_error(rheo_objects::local::ObjectError::NoSuchUpload));

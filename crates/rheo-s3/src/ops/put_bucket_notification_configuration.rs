@@ -11,6 +11,7 @@ pub(super) async fn run(
     req: S3Request<PutBucketNotificationConfigurationInput>,
 ) -> S3Result<PutBucketNotificationConfigurationOutput> {
     let input = req.input;
+    super::common::local_only(cx, &input.bucket)?;
     cx.store.head_bucket(&input.bucket).map_err(store_error)?;
     let n = input.notification_configuration;
     let mut targets = Vec::new();

@@ -20,6 +20,23 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<PutObjectInput>) -> 
         input.expires.as_ref(),
         input.tagging.as_deref(),
     )?;
+    if let Some(x) = super::common::external(cx, &input.bucket) {
+        let create_only = matches!(
+            super::common::precondition(input.if_match.as_ref(), input.if_none_match.as_ref()),
+            Some(rheo_objects::local::Precondition::Absent)
+        );
+        if input.if_match.is_some() {
+            return Err(super::common::error("NotImplemented", "If-Match is not passed through to external stores."));
+        }
+        let body = input.body.ok_or_else(|| super::common::error("IncompleteBody", "The request has no body."))?;
+        let checked = super::common::Checked::new(body, input.content_md5.as_deref(), input.content_length)?;
+        let (etag, size) = x.put(&input.key, &put, create_only, checked).await.map_err(super::common::put_failure)?;
+        return Ok(PutObjectOutput {
+            e_tag: Some(s3s::dto::ETag::Strong(etag)),
+            size: i64::try_from(size).ok(),
+            ..Default::default()
+        });
+    }
     // Checked before the body is read (a doomed upload is refused at once), and again,
     // atomically, when it commits: a conditional create never replaces what another request
     // wrote meanwhile.

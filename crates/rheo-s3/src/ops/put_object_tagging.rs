@@ -5,6 +5,7 @@ use s3s::{S3Request, S3Result};
 
 pub(super) async fn run(cx: &RequestContext, req: S3Request<PutObjectTaggingInput>) -> S3Result<PutObjectTaggingOutput> {
     let input = req.input;
+    super::common::local_only(cx, &input.bucket)?;
     no_versions(input.version_id.as_ref())?;
     let tags = tags_of(&input.tagging, 10)?;
     blocking(|| cx.store.set_tags(&input.bucket, &input.key, tags, origin(cx, "ObjectTagging:Put"), cx.now_ms))

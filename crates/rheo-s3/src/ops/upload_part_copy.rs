@@ -5,6 +5,7 @@ use s3s::{S3Request, S3Result};
 
 pub(super) async fn run(cx: &RequestContext, req: S3Request<UploadPartCopyInput>) -> S3Result<UploadPartCopyOutput> {
     let input = req.input;
+    super::common::local_only(cx, &input.bucket)?;
     let (src_bucket, src_key) = super::copy_object::source(&input.copy_source)?;
     let (src, file) = blocking(|| cx.store.open_object(&src_bucket, &src_key)).map_err(store_error)?;
     check_read_conditions(

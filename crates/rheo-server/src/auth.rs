@@ -323,6 +323,8 @@ pub struct TenantState {
     functions_shared: Arc<FunctionsShared>,
     /// The tenant's buckets, opened on its first S3 request (in `<data>/s3`).
     objects: Mutex<Option<crate::s3::Objects>>,
+    /// The tenant's delivery streams (in `<data>/firehose`), opened on first use.
+    delivery: Mutex<Option<rheo_delivery::Delivery>>,
 }
 
 /// Limits on tenants.
@@ -507,6 +509,7 @@ impl TenantState {
             mappings: Mutex::new(None),
             functions_shared: limits.functions.clone(),
             objects: Mutex::new(None),
+            delivery: Mutex::new(None),
         }
     }
 
@@ -607,6 +610,26 @@ impl TenantState {
         let o = crate::s3::Objects::open(self)?;
         *slot = Some(o.clone());
         Ok(o)
+    }
+
+    /// The tenant's delivery streams, opened on first use; their workers start then.
+    /// `externals`: the server's external buckets, which only its own account reaches.
+    pub(crate) fn delivery(
+        self: &Arc<Self>,
+        externals: &crate::s3::Externals,
+        default_tenant: bool,
+    ) -> Result<rheo_delivery::Delivery, ApiError> {
+        let mut slot = self.delivery.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let none = crate::s3::Externals::default();
+        let d = crate::delivery::open(self, if default_tenant { externals } else { &none }).map_err(|e| {
+            tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the delivery streams failed");
+            ApiError::internal()
+        })?;
+        *slot = Some(d.clone());
+        Ok(d)
     }
 
     /// The tenant's SNS service if a request opened it; never opens it.

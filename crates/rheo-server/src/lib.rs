@@ -14,6 +14,7 @@ mod admin;
 pub mod auth;
 mod body;
 mod conn;
+mod delivery;
 mod destinations;
 pub mod error;
 pub mod faults;

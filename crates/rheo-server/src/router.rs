@@ -1,6 +1,6 @@
 //! Picks the service and action of a request and runs its handler. Services that speak AWS
 //! JSON are told apart by the `X-Amz-Target` prefix their model names (`Kinesis_20131202.`,
-//! `AmazonSQS.`); the signature's scope must then name the same service.
+//! `AmazonSQS.`, `Firehose_20150804.`); the signature's scope must then name the same service.
 
 use crate::auth::TenantState;
 use crate::body::ResponseBody;
@@ -9,7 +9,7 @@ use crate::faults::FaultRule;
 use crate::ops;
 use crate::protocol::Protocol;
 use rheo_engine::Engine;
-use rheo_wire::model::{KINESIS, LOGS, Model, Node, Operation, Rejection, SQS, check_input};
+use rheo_wire::model::{FIREHOSE, KINESIS, LOGS, Model, Node, Operation, Rejection, SQS, check_input};
 
 /// The services one port serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,7 @@ pub enum Service {
     Kinesis,
     Sqs,
     Logs,
+    Firehose,
 }
 
 impl Service {
@@ -25,6 +26,7 @@ impl Service {
             Service::Kinesis => &KINESIS,
             Service::Sqs => &SQS,
             Service::Logs => &LOGS,
+            Service::Firehose => &FIREHOSE,
         }
     }
 
@@ -34,6 +36,7 @@ impl Service {
             Service::Kinesis => "kinesis",
             Service::Sqs => "sqs",
             Service::Logs => "logs",
+            Service::Firehose => "firehose",
         }
     }
 }
@@ -50,7 +53,7 @@ pub struct Route {
 /// signature.
 pub fn route(target: &str) -> Option<Route> {
     let (prefix, action) = target.split_once('.')?;
-    [Service::Kinesis, Service::Sqs, Service::Logs]
+    [Service::Kinesis, Service::Sqs, Service::Logs, Service::Firehose]
         .into_iter()
         .find_map(|service| {
             let model = service.model();

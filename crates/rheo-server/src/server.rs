@@ -244,6 +244,7 @@ pub async fn serve(listener: TcpListener, engine: Engine, options: ServerOptions
     let data_dir = app.tenants.default_tenant().engine.config().data_dir.clone();
     start_mappings(&app, &data_dir);
     start_notifications(&app, &data_dir);
+    start_delivery(&app, &data_dir);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -408,7 +409,7 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         // SQS speaks AWS JSON 1.0 only.
         let protocol = match route.service {
             Service::Sqs => Protocol::Json10,
-            Service::Logs => Protocol::Json,
+            Service::Logs | Service::Firehose => Protocol::Json,
             Service::Kinesis => protocol,
         };
         let reply = match read_and_dispatch(app, conn, route, req, protocol).await {
@@ -474,6 +475,17 @@ fn start_mappings(app: &App, data_dir: &std::path::Path) {
     for t in tenants {
         if let Err(e) = app.tenants.get(&t).and_then(|s| s.mappings()) {
             tracing::error!(account = %t.account, region = %t.region, error = ?e.message, "starting the event source mappings failed");
+        }
+    }
+}
+
+/// Resumes the delivery streams of every tenant that has some: their buffered records are
+/// delivered without waiting for a request.
+fn start_delivery(app: &App, data_dir: &std::path::Path) {
+    for t in tenants_with(app, data_dir, &["firehose", rheo_delivery::catalog::FILE]) {
+        let default = t == app.tenants.default_tenant().tenant;
+        if let Err(e) = app.tenants.get(&t).and_then(|s| s.delivery(&app.s3_external, default)) {
+            tracing::error!(account = %t.account, region = %t.region, error = ?e.message, "starting the delivery streams failed");
         }
     }
 }
@@ -698,6 +710,14 @@ async fn read_and_dispatch(
         let input = router::checked_input(route.service.model(), route.op, &body)?;
         let functions = tenant.functions()?;
         return crate::ops::logs::dispatch(&functions, &route.op.name, input)
+            .await
+            .map(ResponseBody::full);
+    }
+    if route.service == Service::Firehose {
+        let input = router::checked_input(route.service.model(), route.op, &body)?;
+        let default = tenant.tenant == app.tenants.default_tenant().tenant;
+        let delivery = tenant.delivery(&app.s3_external, default)?;
+        return crate::ops::firehose::dispatch(&delivery, &route.op.name, input)
             .await
             .map(ResponseBody::full);
     }

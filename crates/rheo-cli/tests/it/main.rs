@@ -12,6 +12,7 @@ mod errors;
 mod extras;
 mod fanout;
 mod faults;
+mod firehose;
 mod fuzz;
 mod hardening;
 mod kinesis_queues;

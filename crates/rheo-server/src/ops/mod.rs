@@ -1,5 +1,6 @@
 //! One module per service, and in each one module per AWS action.
 
+pub mod firehose;
 pub mod kinesis;
 pub mod lambda;
 pub mod logs;

@@ -397,6 +397,10 @@ pub static LOGS: LazyLock<Model> = LazyLock::new(|| {
     Model::from_json(include_str!("../../models/logs.json")).expect("the CloudWatch Logs model loads")
 });
 
+/// Amazon Data Firehose (`2015-08-04`, AWS JSON 1.1).
+pub static FIREHOSE: LazyLock<Model> =
+    LazyLock::new(|| Model::from_json(include_str!("../../models/firehose.json")).expect("the Firehose model loads"));
+
 /// Lambda (`2015-03-31`, rest-json).
 pub static LAMBDA: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/lambda.json")).expect("the Lambda model loads"));

@@ -1,0 +1,518 @@
+//! Delivery streams through `aws-sdk-firehose`, read back with `aws-sdk-s3`: the control
+//! plane and its errors, buffering by size and by interval (the server's clock moved by the
+//! test), object keys and prefix expressions, each compression format decoded, and a Python
+//! transformation function that enriches, drops and fails records.
+
+use crate::common::TestServer;
+use crate::s3::s3_client;
+use aws_sdk_firehose::Client;
+use aws_sdk_firehose::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_firehose::error::ProvideErrorMetadata;
+use aws_sdk_firehose::primitives::Blob;
+use aws_sdk_firehose::types::{
+    BufferingHints, CompressionFormat, ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate,
+    ProcessingConfiguration, Processor, ProcessorParameter, ProcessorParameterName, ProcessorType, Record, Tag,
+};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use std::io::Read;
+use std::time::Duration;
+
+const ROLE: &str = "arn:aws:iam::000000000000:role/firehose";
+
+pub fn firehose_client(url: &str) -> Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_firehose::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .http_client(http)
+        .build();
+    Client::from_conf(config)
+}
+
+fn destination(
+    bucket: &str,
+    size_mb: i32,
+    interval_s: i32,
+) -> aws_sdk_firehose::types::builders::ExtendedS3DestinationConfigurationBuilder {
+    ExtendedS3DestinationConfiguration::builder()
+        .role_arn(ROLE)
+        .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+        .buffering_hints(
+            BufferingHints::builder()
+                .size_in_mbs(size_mb)
+                .interval_in_seconds(interval_s)
+                .build(),
+        )
+}
+
+async fn create(c: &Client, name: &str, dest: ExtendedS3DestinationConfiguration) {
+    c.create_delivery_stream()
+        .delivery_stream_name(name)
+        .extended_s3_destination_configuration(dest)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The keys under `prefix` once there are `n` of them (waiting up to 20 s).
+async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, n: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    for _ in 0..200 {
+        let out = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.unwrap();
+        found = out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect();
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected {n} objects under {prefix:?}, found {found:?}");
+}
+
+async fn body(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+async fn put_lines(c: &Client, name: &str, lines: &[String]) {
+    for chunk in lines.chunks(500) {
+        let records: Vec<Record> = chunk
+            .iter()
+            .map(|l| Record::builder().data(Blob::new(l.as_bytes())).build().unwrap())
+            .collect();
+        let out = c
+            .put_record_batch()
+            .delivery_stream_name(name)
+            .set_records(Some(records))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.failed_put_count(), 0);
+        assert_eq!(out.request_responses().len(), chunk.len());
+        assert!(out.request_responses().iter().all(|r| r.record_id().is_some()));
+    }
+}
+
+#[tokio::test]
+async fn control_plane() {
+    let server = TestServer::start().await;
+    let c = firehose_client(&server.url());
+    create(&c, "hose", destination("b", 5, 300).prefix("raw/").build().unwrap()).await;
+    let d = c
+        .describe_delivery_stream()
+        .delivery_stream_name("hose")
+        .send()
+        .await
+        .unwrap();
+    let d = d.delivery_stream_description().unwrap();
+    assert_eq!(
+        d.delivery_stream_arn(),
+        "arn:aws:firehose:us-east-1:000000000000:deliverystream/hose"
+    );
+    assert_eq!(d.delivery_stream_status().as_str(), "ACTIVE");
+    assert_eq!(d.delivery_stream_type().as_str(), "DirectPut");
+    assert_eq!(d.version_id(), "1");
+    let dest = d.destinations()[0].extended_s3_destination_description().unwrap();
+    assert_eq!(dest.compression_format().as_str(), "UNCOMPRESSED");
+    assert_eq!(dest.prefix(), Some("raw/"));
+    assert_eq!(dest.buffering_hints().unwrap().size_in_mbs(), Some(5));
+
+    let e = c
+        .create_delivery_stream()
+        .delivery_stream_name("hose")
+        .extended_s3_destination_configuration(destination("b", 5, 300).build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ResourceInUseException"));
+    let e = c
+        .describe_delivery_stream()
+        .delivery_stream_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ResourceNotFoundException"));
+    // A prefix with expressions needs an error prefix.
+    let e = c
+        .create_delivery_stream()
+        .delivery_stream_name("bad")
+        .extended_s3_destination_configuration(destination("b", 5, 300).prefix("x/!{timestamp:yyyy}/").build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidArgumentException"), "{e:?}");
+    // The model's checks come first.
+    let e = c
+        .create_delivery_stream()
+        .delivery_stream_name("bad name!")
+        .extended_s3_destination_configuration(destination("b", 5, 300).build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"), "{e:?}");
+
+    let update = || {
+        c.update_destination()
+            .delivery_stream_name("hose")
+            .destination_id("destinationId-000000000001")
+            .extended_s3_destination_update(
+                ExtendedS3DestinationUpdate::builder()
+                    .compression_format(CompressionFormat::Gzip)
+                    .build(),
+            )
+    };
+    update().current_delivery_stream_version_id("1").send().await.unwrap();
+    let e = update()
+        .current_delivery_stream_version_id("1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ConcurrentModificationException"));
+    let d = c
+        .describe_delivery_stream()
+        .delivery_stream_name("hose")
+        .send()
+        .await
+        .unwrap();
+    let d = d.delivery_stream_description().unwrap();
+    assert_eq!(d.version_id(), "2");
+    let dest = d.destinations()[0].extended_s3_destination_description().unwrap();
+    assert_eq!(dest.compression_format().as_str(), "GZIP");
+    assert_eq!(dest.prefix(), Some("raw/"), "the update merges");
+
+    c.tag_delivery_stream()
+        .delivery_stream_name("hose")
+        .tags(Tag::builder().key("team").value("data").build().unwrap())
+        .tags(Tag::builder().key("env").value("test").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    c.untag_delivery_stream()
+        .delivery_stream_name("hose")
+        .tag_keys("env")
+        .send()
+        .await
+        .unwrap();
+    let tags = c
+        .list_tags_for_delivery_stream()
+        .delivery_stream_name("hose")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().len(), 1);
+    assert_eq!(tags.tags()[0].value(), Some("data"));
+    assert!(!tags.has_more_tags());
+
+    create(&c, "second", destination("b", 5, 300).build().unwrap()).await;
+    let list = c.list_delivery_streams().limit(1).send().await.unwrap();
+    assert_eq!(list.delivery_stream_names(), ["hose"]);
+    assert!(list.has_more_delivery_streams());
+    let list = c
+        .list_delivery_streams()
+        .exclusive_start_delivery_stream_name("hose")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.delivery_stream_names(), ["second"]);
+
+    c.start_delivery_stream_encryption()
+        .delivery_stream_name("hose")
+        .send()
+        .await
+        .unwrap();
+    let put = c
+        .put_record()
+        .delivery_stream_name("hose")
+        .record(Record::builder().data(Blob::new("x")).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.encrypted(), Some(true));
+    c.delete_delivery_stream()
+        .delivery_stream_name("hose")
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .put_record()
+        .delivery_stream_name("hose")
+        .record(Record::builder().data(Blob::new("x")).build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ResourceNotFoundException"));
+}
+
+#[tokio::test]
+async fn buffers_by_size_then_by_interval() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    s3.create_bucket().bucket("sink").send().await.unwrap();
+    create(&c, "sized", destination("sink", 1, 60).build().unwrap()).await;
+    // 1.5 MiB in 1 KiB records: one object of 1 MiB now, the rest after the interval.
+    let lines: Vec<String> = (0..1536).map(|i| format!("{i:05}{}\n", "x".repeat(1018))).collect();
+    put_lines(&c, "sized", &lines).await;
+    let first = keys(&s3, "sink", "", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        keys(&s3, "sink", "", 1).await.len(),
+        1,
+        "the rest waits for the interval"
+    );
+    let one = body(&s3, "sink", &first[0]).await;
+    assert_eq!(one.len(), 1024 * 1024);
+    server.clock.advance_ms(60_000);
+    let all = keys(&s3, "sink", "", 2).await;
+    // The keys sort by their random ids: the first object is the one seen first.
+    let mut got = one.clone();
+    for k in all.iter().filter(|k| **k != first[0]) {
+        got.extend(body(&s3, "sink", k).await);
+    }
+    assert_eq!(got, lines.concat().into_bytes(), "every record once, in order");
+
+    // Keys: the default prefix and Firehose's name, from the oldest record's arrival.
+    let t = jiff::Timestamp::from_millisecond(server.clock_now() - 60_000).unwrap();
+    let prefix = t.strftime("%Y/%m/%d/%H/").to_string();
+    let name = regex_lite::Regex::new(
+        r"^sized-1-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+    )
+    .unwrap();
+    for k in &all {
+        let rest = k.strip_prefix(&prefix).unwrap_or_else(|| panic!("{k} under {prefix}"));
+        assert!(name.is_match(rest), "{rest}");
+    }
+}
+
+fn lines(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{{\"n\":{i}}}\n")).collect()
+}
+
+#[tokio::test]
+async fn compression_formats_and_prefix_expressions() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    s3.create_bucket().bucket("out").send().await.unwrap();
+    let data = lines(2000);
+    for (name, format) in [
+        ("gz", CompressionFormat::Gzip),
+        ("zip", CompressionFormat::Zip),
+        ("snappy", CompressionFormat::Snappy),
+        ("hadoop", CompressionFormat::HadoopSnappy),
+        ("plain", CompressionFormat::Uncompressed),
+    ] {
+        let dest = destination("out", 5, 0)
+            .prefix(format!(
+                "{name}/!{{timestamp:'year='yyyy}}/!{{firehose:random-string}}/"
+            ))
+            .error_output_prefix(format!("{name}-errors/!{{firehose:error-output-type}}/"))
+            .compression_format(format)
+            .build()
+            .unwrap();
+        create(&c, name, dest).await;
+        put_lines(&c, name, &data).await;
+        let mut want = data.clone();
+        want.sort();
+        // With a 0 s interval, the batches may land in several objects.
+        let mut all = Vec::new();
+        for _ in 0..200 {
+            let text = String::from_utf8(decode_all(&s3, &server, name).await).unwrap();
+            all = text.split_inclusive('\n').map(str::to_owned).collect();
+            all.sort();
+            if all.len() >= want.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(all == want, "{name}: {} records back of {}", all.len(), want.len());
+    }
+}
+
+/// Every object under `<name>/`, decoded by its format.
+async fn decode_all(s3: &aws_sdk_s3::Client, server: &TestServer, name: &str) -> Vec<u8> {
+    let out = s3
+        .list_objects_v2()
+        .bucket("out")
+        .prefix(format!("{name}/"))
+        .send()
+        .await
+        .unwrap();
+    let found: Vec<String> = out
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    let mut all = Vec::new();
+    {
+        for k in &found {
+            let parts: Vec<&str> = k.split('/').collect();
+            assert_eq!(
+                parts[1],
+                jiff::Timestamp::from_millisecond(server.clock_now())
+                    .unwrap()
+                    .strftime("year=%Y")
+                    .to_string()
+            );
+            assert_eq!(parts[2].len(), 11, "{k}");
+            let raw = body(s3, "out", k).await;
+            let head = s3.head_object().bucket("out").key(k).send().await.unwrap();
+            let decoded = match name {
+                "gz" => {
+                    assert!(k.ends_with(".gz"));
+                    assert_eq!(head.content_encoding(), Some("gzip"));
+                    let mut out = Vec::new();
+                    flate2::read::MultiGzDecoder::new(&raw[..])
+                        .read_to_end(&mut out)
+                        .unwrap();
+                    out
+                }
+                "zip" => {
+                    assert!(k.ends_with(".zip"));
+                    let mut a = zip::ZipArchive::new(std::io::Cursor::new(raw)).unwrap();
+                    let mut out = Vec::new();
+                    a.by_index(0).unwrap().read_to_end(&mut out).unwrap();
+                    out
+                }
+                "snappy" => {
+                    assert!(k.ends_with(".snappy"));
+                    snappy_java(&raw)
+                }
+                "hadoop" => {
+                    assert!(k.ends_with(".snappy"));
+                    hadoop_snappy(&raw)
+                }
+                _ => raw,
+            };
+            all.extend(decoded);
+        }
+    }
+    all
+}
+
+/// snappy-java's stream, read by its documented layout with the `snap` crate's raw decoder.
+fn snappy_java(raw: &[u8]) -> Vec<u8> {
+    assert_eq!(&raw[..8], b"\x82SNAPPY\x00");
+    blocks(&raw[16..], false)
+}
+
+fn hadoop_snappy(raw: &[u8]) -> Vec<u8> {
+    blocks(raw, true)
+}
+
+fn blocks(mut raw: &[u8], hadoop: bool) -> Vec<u8> {
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let mut out = Vec::new();
+    while !raw.is_empty() {
+        let expect = hadoop.then(|| be(raw));
+        if hadoop {
+            raw = &raw[4..];
+        }
+        let n = be(raw);
+        let block = snap::raw::Decoder::new().decompress_vec(&raw[4..4 + n]).unwrap();
+        if let Some(e) = expect {
+            assert_eq!(block.len(), e);
+        }
+        out.extend(block);
+        raw = &raw[4 + n..];
+    }
+    out
+}
+
+const TRANSFORM: &str = r#"
+import base64, json
+
+def handler(event, context):
+    out = []
+    for r in event["records"]:
+        d = json.loads(base64.b64decode(r["data"]))
+        if d.get("drop"):
+            out.append({"recordId": r["recordId"], "result": "Dropped", "data": r["data"]})
+        elif d.get("fail"):
+            out.append({"recordId": r["recordId"], "result": "ProcessingFailed", "data": r["data"]})
+        else:
+            d["enriched"] = event["deliveryStreamArn"].split("/")[-1]
+            d["region"] = event["region"]
+            d["invocation"] = bool(event["invocationId"])
+            data = base64.b64encode(json.dumps(d, separators=(",", ":")).encode()).decode()
+            out.append({"recordId": r["recordId"], "result": "Ok", "data": data})
+    return {"records": out}
+"#;
+
+#[tokio::test]
+async fn a_python_function_transforms_drops_and_fails_records() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    let lambda = crate::common::lambda_client(&server.url());
+    crate::lambda::create_python(&lambda, "enrich", TRANSFORM, &[]).await;
+    s3.create_bucket().bucket("tfm").send().await.unwrap();
+    let processor = Processor::builder()
+        .r#type(ProcessorType::Lambda)
+        .parameters(
+            ProcessorParameter::builder()
+                .parameter_name(ProcessorParameterName::LambdaArn)
+                .parameter_value("arn:aws:lambda:us-east-1:000000000000:function:enrich")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let delimiter = Processor::builder()
+        .r#type(ProcessorType::AppendDelimiterToRecord)
+        .build()
+        .unwrap();
+    let dest = destination("tfm", 1, 0)
+        .prefix("ok/")
+        .error_output_prefix("failed/!{firehose:error-output-type}/")
+        .processing_configuration(
+            ProcessingConfiguration::builder()
+                .enabled(true)
+                .processors(processor)
+                .processors(delimiter)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    create(&c, "enriched", dest).await;
+    let input: Vec<String> = (0..30)
+        .map(|i| match i % 3 {
+            0 => format!("{{\"n\":{i}}}"),
+            1 => format!("{{\"n\":{i},\"drop\":true}}"),
+            _ => format!("{{\"n\":{i},\"fail\":true}}"),
+        })
+        .collect();
+    put_lines(&c, "enriched", &input).await;
+    let ok = keys(&s3, "tfm", "ok/", 1).await;
+    let text = String::from_utf8(body(&s3, "tfm", &ok[0]).await).unwrap();
+    let want: String = (0..30)
+        .step_by(3)
+        .map(|i| format!("{{\"n\":{i},\"enriched\":\"enriched\",\"region\":\"us-east-1\",\"invocation\":true}}\n"))
+        .collect();
+    assert_eq!(text, want);
+    let failed = keys(&s3, "tfm", "failed/processing-failed/", 1).await;
+    let text = String::from_utf8(body(&s3, "tfm", &failed[0]).await).unwrap();
+    let errors: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(errors.len(), 10);
+    for (e, i) in errors.iter().zip((2..30).step_by(3)) {
+        assert_eq!(e["errorCode"], "Lambda.ProcessingFailedStatus");
+        assert_eq!(e["lambdaArn"], "arn:aws:lambda:us-east-1:000000000000:function:enrich");
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(e["rawData"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(raw, format!("{{\"n\":{i},\"fail\":true}}").into_bytes());
+        for field in [
+            "attemptsMade",
+            "arrivalTimestamp",
+            "attemptEndingTimestamp",
+            "errorMessage",
+        ] {
+            assert!(!e[field].is_null(), "{field} in {e}");
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! The tenant's delivery streams: one method per Firehose operation, taking the request's
+//! members (already checked against the model) and returning the response's, with errors as
+//! [`DeliveryError`] values the server names.
+
+use crate::catalog::{CatalogFile, StreamDef};
+use crate::intake::Intake;
+use crate::spec::{self, Spec};
+use crate::worker::{Runtime, Worker, record_id};
+use crate::{Buckets, Functions};
+use rheo_log::{Disk, LogConfig};
+use rheo_types::clock::Clock;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    ResourceInUse(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    ConcurrentModification(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+type Result<T> = std::result::Result<T, DeliveryError>;
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub dir: PathBuf,
+    pub account: String,
+    pub region: String,
+    pub log: LogConfig,
+}
+
+/// What workers share.
+pub(crate) struct Env {
+    pub disk: Arc<dyn Disk>,
+    pub clock: Arc<dyn Clock>,
+    pub buckets: Arc<dyn Buckets>,
+    pub functions: Arc<dyn Functions>,
+    pub region: String,
+}
+
+struct Running {
+    incarnation: u64,
+    intake: Intake,
+    runtime: Arc<Mutex<Arc<Runtime>>>,
+    stop: watch::Sender<bool>,
+}
+
+struct Inner {
+    config: DeliveryConfig,
+    env: Arc<Env>,
+    catalog: Mutex<CatalogFile>,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+/// One tenant's delivery streams. Cheap to clone.
+#[derive(Clone)]
+pub struct Delivery {
+    inner: Arc<Inner>,
+}
+
+/// Most delivery streams in one account and region (AWS's default quota).
+pub const MAX_STREAMS: usize = 5000;
+const MAX_TAGS: usize = 50;
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+const DESTINATION_ID: &str = "destinationId-000000000001";
+
+fn io(e: std::io::Error) -> DeliveryError {
+    DeliveryError::Internal(e.to_string())
+}
+
+fn s<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v.get(name).and_then(Value::as_str)
+}
+
+impl Delivery {
+    /// Opens the tenant's delivery streams and starts their workers (inside a tokio runtime).
+    pub fn open(
+        config: DeliveryConfig,
+        clock: Arc<dyn Clock>,
+        disk: Arc<dyn Disk>,
+        buckets: Arc<dyn Buckets>,
+        functions: Arc<dyn Functions>,
+    ) -> std::io::Result<Delivery> {
+        let catalog = CatalogFile::load(&*disk, &config.dir)?;
+        let env = Arc::new(Env {
+            disk,
+            clock,
+            buckets,
+            functions,
+            region: config.region.clone(),
+        });
+        let d = Delivery {
+            inner: Arc::new(Inner {
+                config,
+                env,
+                catalog: Mutex::new(catalog.clone()),
+                running: Mutex::new(HashMap::new()),
+            }),
+        };
+        for def in catalog.streams.values() {
+            d.start(def)?;
+        }
+        Ok(d)
+    }
+
+    fn arn(&self, name: &str) -> String {
+        let c = &self.inner.config;
+        format!("arn:aws:firehose:{}:{}:deliverystream/{name}", c.region, c.account)
+    }
+
+    fn not_found(&self, name: &str) -> DeliveryError {
+        DeliveryError::ResourceNotFound(format!(
+            "Firehose {name} under account {} not found.",
+            self.inner.config.account
+        ))
+    }
+
+    fn catalog(&self) -> std::sync::MutexGuard<'_, CatalogFile> {
+        self.inner.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn def(&self, name: &str) -> Result<StreamDef> {
+        self.catalog()
+            .streams
+            .get(name)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))
+    }
+
+    fn runtime_of(&self, def: &StreamDef) -> Result<Runtime> {
+        Ok(Runtime {
+            name: def.name.clone(),
+            arn: self.arn(&def.name),
+            version: def.version,
+            incarnation: def.incarnation,
+            plan: spec::plan(&def.destination).map_err(DeliveryError::InvalidArgument)?,
+        })
+    }
+
+    fn start(&self, def: &StreamDef) -> std::io::Result<()> {
+        let dir = self.inner.config.dir.join(def.incarnation.to_string());
+        let env = &self.inner.env;
+        let intake = Intake::open(
+            env.disk.clone(),
+            &dir.join("records"),
+            self.inner.config.log,
+            env.clock.clone(),
+        )?;
+        let runtime = Arc::new(Mutex::new(Arc::new(
+            self.runtime_of(def).map_err(|e| std::io::Error::other(e.to_string()))?,
+        )));
+        let (stop, stop_rx) = watch::channel(false);
+        let worker = Worker {
+            runtime: runtime.clone(),
+            reader: intake.reader.clone(),
+            committed: intake.committed.clone(),
+            stop: stop_rx,
+            dir,
+            env: env.clone(),
+        };
+        tokio::spawn(worker.run());
+        let running = Running {
+            incarnation: def.incarnation,
+            intake,
+            runtime,
+            stop,
+        };
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(def.name.clone(), running);
+        Ok(())
+    }
+
+    /// Saves the catalog with `change` applied, or leaves it as it was.
+    fn change<T>(&self, f: impl FnOnce(&mut CatalogFile) -> Result<T>) -> Result<T> {
+        let mut cat = self.catalog();
+        let mut next = cat.clone();
+        let out = f(&mut next)?;
+        next.save(&*self.inner.env.disk, &self.inner.config.dir).map_err(io)?;
+        *cat = next;
+        Ok(out)
+    }
+
+    /// CreateDeliveryStream.
+    pub fn create(&self, input: &Value) -> Result<Value> {
+        let name = s(input, "DeliveryStreamName").unwrap_or_default().to_owned();
+        let kind = s(input, "DeliveryStreamType").unwrap_or("DirectPut").to_owned();
+        if kind != "DirectPut" {
+            return Err(DeliveryError::InvalidArgument(format!(
+                "DeliveryStreamType {kind} is not supported by Rheo yet; use DirectPut."
+            )));
+        }
+        let destinations = [
+            "S3DestinationConfiguration",
+            "ExtendedS3DestinationConfiguration",
+            "RedshiftDestinationConfiguration",
+            "ElasticsearchDestinationConfiguration",
+            "AmazonopensearchserviceDestinationConfiguration",
+            "SplunkDestinationConfiguration",
+            "HttpEndpointDestinationConfiguration",
+            "AmazonOpenSearchServerlessDestinationConfiguration",
+            "SnowflakeDestinationConfiguration",
+            "IcebergDestinationConfiguration",
+        ];
+        let given: Vec<&str> = destinations.into_iter().filter(|d| input.get(*d).is_some()).collect();
+        let destination = match given.as_slice() {
+            ["S3DestinationConfiguration"] | ["ExtendedS3DestinationConfiguration"] => {
+                input[given[0]].as_object().cloned().unwrap_or_default()
+            }
+            [] => {
+                return Err(DeliveryError::InvalidArgument(
+                    "Exactly one destination configuration must be given.".into(),
+                ));
+            }
+            [one] => {
+                return Err(DeliveryError::InvalidArgument(format!(
+                    "{one} is not supported by Rheo yet; use ExtendedS3DestinationConfiguration."
+                )));
+            }
+            _ => {
+                return Err(DeliveryError::InvalidArgument(
+                    "Only one destination configuration may be given.".into(),
+                ));
+            }
+        };
+        spec::plan(&destination).map_err(DeliveryError::InvalidArgument)?;
+        let tags = tag_list(input.get("Tags"))?;
+        let encryption = input
+            .get("DeliveryStreamEncryptionConfigurationInput")
+            .map(encryption_of);
+        let now = self.inner.env.clock.now_ms();
+        let arn = self.arn(&name);
+        let account = self.inner.config.account.clone();
+        let def = self.change(|cat| {
+            if cat.streams.contains_key(&name) {
+                return Err(DeliveryError::ResourceInUse(format!(
+                    "Firehose {name} under accountId {account} already exists"
+                )));
+            }
+            if cat.streams.len() >= MAX_STREAMS {
+                return Err(DeliveryError::LimitExceeded(format!(
+                    "You have already consumed your firehose quota of {MAX_STREAMS} hoses. Firehose names: {name}"
+                )));
+            }
+            let def = StreamDef {
+                name: name.clone(),
+                incarnation: cat.next_incarnation.max(1),
+                kind,
+                create_ms: now,
+                update_ms: now,
+                version: 1,
+                destination,
+                tags,
+                encryption,
+                direct_put: input.get("DirectPutSourceConfiguration").cloned(),
+            };
+            cat.next_incarnation = def.incarnation + 1;
+            cat.streams.insert(name.clone(), def.clone());
+            Ok(def)
+        })?;
+        self.start(&def).map_err(io)?;
+        Ok(json!({ "DeliveryStreamARN": arn }))
+    }
+
+    /// DescribeDeliveryStream.
+    pub fn describe(&self, name: &str) -> Result<Value> {
+        let def = self.def(name)?;
+        let (status, key_type, key_arn) = match &def.encryption {
+            Some((t, a)) => ("ENABLED", Some(t.clone()), a.clone()),
+            None => ("DISABLED", None, None),
+        };
+        let mut enc = json!({ "Status": status });
+        if let Some(t) = key_type {
+            enc["KeyType"] = json!(t);
+        }
+        if let Some(a) = key_arn {
+            enc["KeyARN"] = json!(a);
+        }
+        let mut d = json!({
+            "DeliveryStreamName": def.name,
+            "DeliveryStreamARN": self.arn(&def.name),
+            "DeliveryStreamStatus": "ACTIVE",
+            "DeliveryStreamEncryptionConfiguration": enc,
+            "DeliveryStreamType": def.kind,
+            "VersionId": def.version.to_string(),
+            "CreateTimestamp": def.create_ms as f64 / 1000.0,
+            "Destinations": [{
+                "DestinationId": DESTINATION_ID,
+                "S3DestinationDescription": spec::describe_plain(&def.destination),
+                "ExtendedS3DestinationDescription": spec::describe(&def.destination),
+            }],
+            "HasMoreDestinations": false,
+        });
+        if def.version > 1 {
+            d["LastUpdateTimestamp"] = json!(def.update_ms as f64 / 1000.0);
+        }
+        if let Some(hint) = &def.direct_put {
+            d["Source"] = json!({ "DirectPutSourceDescription": hint });
+        }
+        Ok(json!({ "DeliveryStreamDescription": d }))
+    }
+
+    /// ListDeliveryStreams.
+    pub fn list(&self, input: &Value) -> Value {
+        let limit = input.get("Limit").and_then(Value::as_u64).unwrap_or(10) as usize;
+        let kind = s(input, "DeliveryStreamType");
+        let after = s(input, "ExclusiveStartDeliveryStreamName");
+        let cat = self.catalog();
+        let mut names = cat
+            .streams
+            .values()
+            .filter(|d| kind.is_none_or(|k| d.kind == k))
+            .filter(|d| after.is_none_or(|a| d.name.as_str() > a))
+            .map(|d| d.name.clone());
+        let page: Vec<String> = names.by_ref().take(limit).collect();
+        json!({ "DeliveryStreamNames": page, "HasMoreDeliveryStreams": names.next().is_some() })
+    }
+
+    /// DeleteDeliveryStream: the stream goes at once with its records not yet delivered.
+    pub fn delete(&self, name: &str) -> Result<Value> {
+        let def = self.change(|cat| {
+            let def = cat.streams.remove(name);
+            def.ok_or_else(|| self.not_found(name))
+        })?;
+        let running = self
+            .inner
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        if let Some(r) = running {
+            let _ = r.stop.send(true);
+        }
+        let dir = self.inner.config.dir.join(def.incarnation.to_string());
+        let _ = std::fs::remove_dir_all(dir);
+        Ok(json!({}))
+    }
+
+    fn intake(&self, name: &str) -> Result<(Intake, u64)> {
+        let running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
+        running
+            .get(name)
+            .map(|r| (r.intake.clone(), r.incarnation))
+            .ok_or_else(|| self.not_found(name))
+    }
+
+    fn encrypted(&self, name: &str) -> bool {
+        self.catalog().streams.get(name).is_some_and(|d| d.encryption.is_some())
+    }
+
+    /// PutRecord: the record's id once it is on disk.
+    pub async fn put_record(&self, name: &str, data: bytes::Bytes) -> Result<Value> {
+        let (intake, incarnation) = self.intake(name)?;
+        let keys = intake
+            .append(vec![data])
+            .await
+            .map_err(DeliveryError::ServiceUnavailable)?;
+        let key = keys.first().map_or(0, |k| k.0);
+        Ok(json!({ "RecordId": record_id(incarnation, key), "Encrypted": self.encrypted(name) }))
+    }
+
+    /// PutRecordBatch: every record on disk, or every record failed.
+    pub async fn put_record_batch(&self, name: &str, records: Vec<bytes::Bytes>) -> Result<Value> {
+        let (intake, incarnation) = self.intake(name)?;
+        let total: usize = records.iter().map(|r| r.len()).sum();
+        if total > MAX_BATCH_BYTES {
+            return Err(DeliveryError::InvalidArgument(format!(
+                "Records size exceeds {MAX_BATCH_BYTES} bytes limit"
+            )));
+        }
+        let n = records.len();
+        let encrypted = self.encrypted(name);
+        match intake.append(records).await {
+            Ok(keys) => {
+                let entries: Vec<Value> = keys
+                    .iter()
+                    .map(|(k, _)| json!({ "RecordId": record_id(incarnation, *k) }))
+                    .collect();
+                Ok(json!({ "FailedPutCount": 0, "Encrypted": encrypted, "RequestResponses": entries }))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, stream = %name, "a record batch could not be stored");
+                let entry = json!({
+                    "ErrorCode": "ServiceUnavailableException",
+                    "ErrorMessage": "Slow down.",
+                });
+                Ok(json!({ "FailedPutCount": n, "Encrypted": encrypted, "RequestResponses": vec![entry; n] }))
+            }
+        }
+    }
+
+    /// UpdateDestination: the given members replace the destination's; the version moves on.
+    pub fn update_destination(&self, input: &Value) -> Result<Value> {
+        let name = s(input, "DeliveryStreamName").unwrap_or_default();
+        let current = s(input, "CurrentDeliveryStreamVersionId").unwrap_or_default();
+        let id = s(input, "DestinationId").unwrap_or_default();
+        let update = match (
+            input.get("ExtendedS3DestinationUpdate"),
+            input.get("S3DestinationUpdate"),
+        ) {
+            (Some(u), None) | (None, Some(u)) => u.as_object().cloned().unwrap_or_default(),
+            (None, None) => {
+                return Err(DeliveryError::InvalidArgument(
+                    "An S3 or ExtendedS3 destination update must be given.".into(),
+                ));
+            }
+            _ => {
+                return Err(DeliveryError::InvalidArgument(
+                    "Only one destination update may be given.".into(),
+                ));
+            }
+        };
+        let now = self.inner.env.clock.now_ms();
+        let def = self.change(|cat| {
+            let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
+            if id != DESTINATION_ID {
+                return Err(DeliveryError::InvalidArgument(format!(
+                    "Destination Id {id} not found for Firehose {name}."
+                )));
+            }
+            if current != def.version.to_string() {
+                return Err(DeliveryError::ConcurrentModification(format!(
+                    "Cannot update firehose: {name} since the current version id: {} and specified version id: {current} do not match",
+                    def.version
+                )));
+            }
+            let merged: Spec = spec::merge(&def.destination, &update);
+            let was_dynamic = def.destination.get("DynamicPartitioningConfiguration").cloned();
+            if merged.get("DynamicPartitioningConfiguration") != was_dynamic.as_ref() && was_dynamic.is_none() {
+                return Err(DeliveryError::InvalidArgument(
+                    "Dynamic partitioning can be enabled only when a Firehose stream is created.".into(),
+                ));
+            }
+            spec::plan(&merged).map_err(DeliveryError::InvalidArgument)?;
+            def.destination = merged;
+            def.version += 1;
+            def.update_ms = now;
+            Ok(def.clone())
+        })?;
+        let rt = self.runtime_of(&def)?;
+        if let Some(r) = self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+            *r.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(rt);
+        }
+        Ok(json!({}))
+    }
+
+    /// TagDeliveryStream.
+    pub fn tag(&self, name: &str, tags: Option<&Value>) -> Result<Value> {
+        let add = tag_list(tags)?;
+        self.change(|cat| {
+            let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
+            let mut next = def.tags.clone();
+            next.extend(add);
+            if next.len() > MAX_TAGS {
+                return Err(DeliveryError::LimitExceeded(format!(
+                    "A Firehose stream cannot have more than {MAX_TAGS} tags."
+                )));
+            }
+            def.tags = next;
+            Ok(json!({}))
+        })
+    }
+
+    /// UntagDeliveryStream.
+    pub fn untag(&self, name: &str, keys: &[String]) -> Result<Value> {
+        self.change(|cat| {
+            let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
+            for k in keys {
+                def.tags.remove(k);
+            }
+            Ok(json!({}))
+        })
+    }
+
+    /// ListTagsForDeliveryStream.
+    pub fn list_tags(&self, name: &str, input: &Value) -> Result<Value> {
+        let def = self.def(name)?;
+        let limit = input.get("Limit").and_then(Value::as_u64).unwrap_or(50) as usize;
+        let after = s(input, "ExclusiveStartTagKey");
+        let mut tags = def.tags.iter().filter(|(k, _)| after.is_none_or(|a| k.as_str() > a));
+        let page: Vec<Value> = tags
+            .by_ref()
+            .take(limit)
+            .map(|(k, v)| json!({ "Key": k, "Value": v }))
+            .collect();
+        Ok(json!({ "Tags": page, "HasMoreTags": tags.next().is_some() }))
+    }
+
+    /// StartDeliveryStreamEncryption / StopDeliveryStreamEncryption: recorded (Rheo's disk
+    /// encryption is the host's).
+    pub fn set_encryption(&self, name: &str, config: Option<&Value>) -> Result<Value> {
+        self.change(|cat| {
+            let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
+            def.encryption = config.map(encryption_of);
+            Ok(json!({}))
+        })
+    }
+
+    /// Stops every worker (the records stay in the intake for the next open).
+    pub fn close(&self) {
+        for r in self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            let _ = r.stop.send(true);
+        }
+    }
+}
+
+fn encryption_of(v: &Value) -> (String, Option<String>) {
+    (
+        s(v, "KeyType").unwrap_or("AWS_OWNED_CMK").to_owned(),
+        s(v, "KeyARN").map(str::to_owned),
+    )
+}
+
+fn tag_list(v: Option<&Value>) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for t in v.and_then(Value::as_array).into_iter().flatten() {
+        let key = s(t, "Key").unwrap_or_default().to_owned();
+        out.insert(key, s(t, "Value").unwrap_or_default().to_owned());
+    }
+    if out.len() > MAX_TAGS {
+        return Err(DeliveryError::LimitExceeded(format!(
+            "A Firehose stream cannot have more than {MAX_TAGS} tags."
+        )));
+    }
+    Ok(out)
+}

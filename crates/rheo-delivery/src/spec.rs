@@ -1,0 +1,265 @@
+//! A delivery stream's S3 destination: the `ExtendedS3DestinationConfiguration` as the API
+//! gives it (kept as JSON, so Describe returns what was set and UpdateDestination merges into
+//! it), and the [`Plan`] the delivery worker runs, checked from it.
+
+use crate::compress::Compression;
+use crate::prefix::{self, Rules, Template};
+use serde_json::{Map, Value, json};
+
+/// The destination's members as given (ExtendedS3DestinationConfiguration's names).
+pub type Spec = Map<String, Value>;
+
+/// Processing of the records before they are buffered into objects.
+#[derive(Debug, Clone, Default)]
+pub struct Processing {
+    pub lambda: Option<LambdaProcessor>,
+    pub append_delimiter: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct LambdaProcessor {
+    pub arn: String,
+    pub retries: u32,
+    /// Records are handed over in calls of at most this many bytes.
+    pub buffer_bytes: usize,
+}
+
+/// What the worker does, checked from a [`Spec`].
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub bucket: String,
+    pub prefix: Template,
+    pub error_prefix: Option<Template>,
+    pub size_bytes: u64,
+    pub interval_ms: i64,
+    pub compression: Compression,
+    pub extension: String,
+    pub zone: jiff::tz::TimeZone,
+    pub processing: Processing,
+}
+
+const MIB: u64 = 1024 * 1024;
+
+fn str_of<'a>(spec: &'a Spec, name: &str) -> Option<&'a str> {
+    spec.get(name).and_then(Value::as_str)
+}
+
+fn int_of(v: Option<&Value>, name: &str) -> Option<i64> {
+    v.and_then(|v| v.get(name)).and_then(Value::as_i64)
+}
+
+/// The bucket a `BucketARN` names.
+pub fn bucket_of(arn: &str) -> Result<String, String> {
+    arn.strip_prefix("arn:aws:s3:::")
+        .or_else(|| arn.split_once(":s3:::").map(|(_, b)| b))
+        .filter(|b| !b.is_empty() && !b.contains('/'))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("BucketARN {arn} is not a valid S3 bucket ARN."))
+}
+
+/// Checks a destination and makes its plan. The model has checked shapes, ranges and patterns.
+pub fn plan(spec: &Spec) -> Result<Plan, String> {
+    let bucket = bucket_of(str_of(spec, "BucketARN").unwrap_or_default())?;
+    let hints = spec.get("BufferingHints");
+    let (size, interval) = (int_of(hints, "SizeInMBs"), int_of(hints, "IntervalInSeconds"));
+    let dynamic = spec
+        .get("DynamicPartitioningConfiguration")
+        .and_then(|d| d.get("Enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if dynamic {
+        return Err("Dynamic partitioning is not supported by Rheo yet.".into());
+    }
+    if spec
+        .get("DataFormatConversionConfiguration")
+        .is_some_and(|d| d.get("Enabled").and_then(Value::as_bool).unwrap_or(true))
+    {
+        return Err("Data format conversion is not supported by Rheo yet.".into());
+    }
+    if str_of(spec, "S3BackupMode") == Some("Enabled") {
+        return Err("S3BackupMode Enabled is not supported by Rheo yet.".into());
+    }
+    let prefix_raw = str_of(spec, "Prefix");
+    let error_raw = str_of(spec, "ErrorOutputPrefix").filter(|s| !s.is_empty());
+    prefix::check(
+        prefix_raw,
+        error_raw,
+        Rules {
+            dynamic_partitioning: dynamic,
+        },
+    )?;
+    let compression = match str_of(spec, "CompressionFormat") {
+        None => Compression::Uncompressed,
+        Some(c) => Compression::parse(c).ok_or_else(|| format!("CompressionFormat {c} is not supported."))?,
+    };
+    let extension = str_of(spec, "FileExtension")
+        .filter(|e| !e.is_empty())
+        .unwrap_or(compression.extension())
+        .to_owned();
+    Ok(Plan {
+        bucket,
+        prefix: Template::parse(prefix_raw.unwrap_or_default())?,
+        error_prefix: error_raw.map(Template::parse).transpose()?,
+        size_bytes: size.map_or(5, |s| s.max(1) as u64) * MIB,
+        interval_ms: interval.unwrap_or(300).max(0) * 1000,
+        compression,
+        extension,
+        zone: prefix::zone(str_of(spec, "CustomTimeZone"))?,
+        processing: processing(spec.get("ProcessingConfiguration"))?,
+    })
+}
+
+fn processing(config: Option<&Value>) -> Result<Processing, String> {
+    let mut out = Processing::default();
+    let Some(config) = config else { return Ok(out) };
+    if config.get("Enabled").and_then(Value::as_bool) == Some(false) {
+        return Ok(out);
+    }
+    for p in config.get("Processors").and_then(Value::as_array).into_iter().flatten() {
+        let kind = p.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let params: Vec<(&str, &str)> = p
+            .get("Parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| Some((x.get("ParameterName")?.as_str()?, x.get("ParameterValue")?.as_str()?)))
+            .collect();
+        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        match kind {
+            "Lambda" => {
+                let arn = param("LambdaArn")
+                    .ok_or("The Lambda processor requires the LambdaArn parameter.")?
+                    .to_owned();
+                let retries = match param("NumberOfRetries") {
+                    None => 3,
+                    Some(v) => v
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| *n <= 300)
+                        .ok_or_else(|| format!("NumberOfRetries {v} is not a number from 0 to 300."))?,
+                };
+                let buffer_mb = match param("BufferSizeInMBs") {
+                    None => 1.0,
+                    Some(v) => v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|n| (0.2..=3.0).contains(n))
+                        .ok_or_else(|| format!("BufferSizeInMBs {v} is not a number from 0.2 to 3."))?,
+                };
+                if let Some(v) = param("BufferIntervalInSeconds")
+                    && !v.parse::<u32>().is_ok_and(|n| n <= 900)
+                {
+                    return Err(format!("BufferIntervalInSeconds {v} is not a number from 0 to 900."));
+                }
+                out.lambda = Some(LambdaProcessor {
+                    arn,
+                    retries,
+                    buffer_bytes: (buffer_mb * MIB as f64) as usize,
+                });
+            }
+            "AppendDelimiterToRecord" => out.append_delimiter = true,
+            other => return Err(format!("The processor type {other} is not supported by Rheo yet.")),
+        }
+    }
+    Ok(out)
+}
+
+/// The destination as Describe gives it: what was set, with the defaults of the members the
+/// description requires.
+pub fn describe(spec: &Spec) -> Value {
+    let mut d = spec.clone();
+    d.entry("BufferingHints")
+        .or_insert_with(|| json!({"SizeInMBs": 5, "IntervalInSeconds": 300}));
+    d.entry("CompressionFormat").or_insert_with(|| json!("UNCOMPRESSED"));
+    d.entry("EncryptionConfiguration")
+        .or_insert_with(|| json!({"NoEncryptionConfig": "NoEncryption"}));
+    d.entry("S3BackupMode").or_insert_with(|| json!("Disabled"));
+    d.remove("S3BackupConfiguration");
+    Value::Object(d)
+}
+
+/// The plain S3 description of an extended destination (AWS gives both).
+pub fn describe_plain(spec: &Spec) -> Value {
+    let full = describe(spec);
+    let keep = [
+        "RoleARN",
+        "BucketARN",
+        "Prefix",
+        "ErrorOutputPrefix",
+        "BufferingHints",
+        "CompressionFormat",
+        "EncryptionConfiguration",
+        "CloudWatchLoggingOptions",
+    ];
+    let mut out = Map::new();
+    for k in keep {
+        if let Some(v) = full.get(k) {
+            out.insert(k.to_owned(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// UpdateDestination: the given members replace the stored ones. `S3BackupUpdate` is the
+/// update's name for `S3BackupConfiguration`.
+pub fn merge(spec: &Spec, update: &Spec) -> Spec {
+    let mut out = spec.clone();
+    for (k, v) in update {
+        let k = if k == "S3BackupUpdate" {
+            "S3BackupConfiguration"
+        } else {
+            k.as_str()
+        };
+        out.insert(k.to_owned(), v.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(v: Value) -> Spec {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn defaults_and_checks() {
+        let s = spec(json!({"RoleARN": "arn:aws:iam::000000000000:role/r", "BucketARN": "arn:aws:s3:::b"}));
+        let p = plan(&s).unwrap();
+        assert_eq!(
+            (p.bucket.as_str(), p.size_bytes, p.interval_ms),
+            ("b", 5 * MIB, 300_000)
+        );
+        assert_eq!(p.compression, Compression::Uncompressed);
+        let d = describe(&s);
+        assert_eq!(d["BufferingHints"]["SizeInMBs"], 5);
+        assert_eq!(d["CompressionFormat"], "UNCOMPRESSED");
+        let s = spec(
+            json!({"BucketARN": "arn:aws:s3:::b", "CompressionFormat": "GZIP", "FileExtension": ".json.gz",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}}),
+        );
+        let p = plan(&s).unwrap();
+        assert_eq!(
+            (p.extension.as_str(), p.size_bytes, p.interval_ms),
+            (".json.gz", MIB, 0)
+        );
+        assert!(
+            plan(&spec(
+                json!({"BucketARN": "arn:aws:s3:::b", "Prefix": "x/!{timestamp:yyyy}/"})
+            ))
+            .is_err()
+        );
+        assert!(plan(&spec(json!({"BucketARN": "nope"}))).is_err());
+        let lambda = spec(
+            json!({"BucketARN": "arn:aws:s3:::b", "ProcessingConfiguration": {"Enabled": true,
+            "Processors": [{"Type": "Lambda", "Parameters": [{"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:f"},
+                {"ParameterName": "NumberOfRetries", "ParameterValue": "1"}]}, {"Type": "AppendDelimiterToRecord"}]}}),
+        );
+        let p = plan(&lambda).unwrap();
+        assert_eq!(p.processing.lambda.as_ref().unwrap().retries, 1);
+        assert!(p.processing.append_delimiter);
+        let merged = merge(&lambda, &spec(json!({"CompressionFormat": "ZIP"})));
+        assert_eq!(plan(&merged).unwrap().compression, Compression::Zip);
+    }
+}

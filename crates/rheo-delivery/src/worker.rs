@@ -1,0 +1,381 @@
+//! One delivery stream's worker: it reads the intake from the checkpoint, buffers until the
+//! size or the interval of `BufferingHints` is reached (whichever first; the interval counts
+//! from the oldest record's arrival), saves the object it is about to write (records and keys)
+//! in the checkpoint, writes it (processed, compressed, created only if absent), then moves
+//! the checkpoint past it and trims the intake. A crash repeats the saved object with the same
+//! keys: a record is delivered once into Rheo's buckets, never twice.
+
+use crate::Written;
+use crate::catalog::{Checkpoint, Pending};
+use crate::compress::Encoder;
+use crate::prefix::{self, Context, Part};
+use crate::spec::Plan;
+use crate::transform::{self, ErrorRecord, InRecord, Outcome};
+use rheo_log::{LogReader, ReadRecord};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// What a worker reads of its stream's definition (replaced by UpdateDestination).
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub name: String,
+    pub arn: String,
+    pub version: u64,
+    pub incarnation: u64,
+    pub plan: Plan,
+}
+
+pub(crate) struct Worker {
+    pub runtime: Arc<Mutex<Arc<Runtime>>>,
+    pub reader: LogReader,
+    pub committed: watch::Receiver<u64>,
+    pub stop: watch::Receiver<bool>,
+    pub dir: std::path::PathBuf,
+    pub env: Arc<crate::service::Env>,
+}
+
+/// The records buffered for the next object.
+#[derive(Debug, Default)]
+struct Buffer {
+    last: Option<u64>,
+    bytes: u64,
+    oldest_ms: Option<i64>,
+    full: bool,
+}
+
+/// A record's id: its stream's incarnation and its key in the intake.
+pub fn record_id(incarnation: u64, key: u64) -> String {
+    format!(
+        "{incarnation:016x}{key:016x}{:032x}",
+        u128::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    )
+}
+
+impl Worker {
+    fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    pub async fn run(mut self) {
+        let disk = self.env.disk.clone();
+        let mut cp = match Checkpoint::load(&*disk, &self.dir) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, dir = %self.dir.display(), "a delivery stream's checkpoint cannot be read");
+                return;
+            }
+        };
+        let mut buf = Buffer::default();
+        let mut backoff = Duration::from_millis(500);
+        while !self.stopped() {
+            if let Some(p) = cp.pending.clone() {
+                match self.deliver(&p).await {
+                    Ok(()) => {
+                        let next = Checkpoint {
+                            next: p.to + 1,
+                            pending: None,
+                        };
+                        if let Err(e) = self.save(&next).await {
+                            tracing::error!(error = %e, "a delivery stream's checkpoint cannot be saved");
+                            self.pause(backoff).await;
+                            continue;
+                        }
+                        cp = next;
+                        buf = Buffer::default();
+                        backoff = Duration::from_millis(500);
+                        let _ = self.reader.trim_below_key(cp.next);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, key = %p.key, "delivering an object failed; retrying");
+                        self.pause(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
+                }
+                continue;
+            }
+            let rt = self.runtime();
+            self.fill(&mut buf, cp.next, &rt).await;
+            let Some(oldest) = buf.oldest_ms else {
+                self.wait(Duration::from_secs(3600)).await;
+                continue;
+            };
+            let now = self.env.clock.now_ms();
+            let due = oldest + rt.plan.interval_ms;
+            if buf.full || now >= due {
+                let Some(to) = buf.last else { continue };
+                let p = pending(&rt, cp.next, to, oldest);
+                let next = Checkpoint {
+                    next: cp.next,
+                    pending: Some(p),
+                };
+                match self.save(&next).await {
+                    Ok(()) => cp = next,
+                    Err(e) => {
+                        tracing::error!(error = %e, "a delivery stream's checkpoint cannot be saved");
+                        self.pause(backoff).await;
+                    }
+                }
+                continue;
+            }
+            // Woken by new records, by the interval, or (with a clock tests move) soon.
+            let left = u64::try_from(due - now).unwrap_or(0);
+            self.wait(Duration::from_millis(left.min(200))).await;
+        }
+    }
+
+    async fn save(&self, cp: &Checkpoint) -> std::io::Result<()> {
+        let (disk, dir, cp) = (self.env.disk.clone(), self.dir.clone(), cp.clone());
+        tokio::task::spawn_blocking(move || cp.save(&*disk, &dir))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    async fn pause(&mut self, d: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = self.stop.changed() => {}
+        }
+    }
+
+    async fn wait(&mut self, d: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = self.committed.changed() => {}
+            _ = self.stop.changed() => {}
+        }
+    }
+
+    /// Adds the records after the buffer's last to it, up to the size limit.
+    async fn fill(&self, buf: &mut Buffer, next: u64, rt: &Runtime) {
+        if buf.full {
+            return;
+        }
+        let from = buf.last.map_or(next, |l| l + 1);
+        let (reader, size) = (self.reader.clone(), rt.plan.size_bytes);
+        let mut b = std::mem::take(buf);
+        let r = tokio::task::spawn_blocking(move || {
+            let limits = rheo_log::ReadLimits {
+                from_key: from,
+                max_records: usize::MAX,
+                max_bytes: usize::MAX,
+                min_timestamp_ms: i64::MIN,
+            };
+            let r = reader.read_each(limits, |rec| {
+                let len = rec.data.len() as u64;
+                if b.last.is_some() && b.bytes + len > size {
+                    b.full = true;
+                    return false;
+                }
+                b.bytes += len;
+                b.last = Some(rec.key);
+                b.oldest_ms.get_or_insert(rec.timestamp_ms);
+                if b.bytes >= size {
+                    b.full = true;
+                    return false;
+                }
+                true
+            });
+            if let Err(e) = r {
+                tracing::error!(error = %e, "reading a delivery stream's intake failed");
+            }
+            b
+        })
+        .await;
+        if let Ok(b) = r {
+            *buf = b;
+        }
+    }
+
+    /// Writes a pending object (and its failed records' object), each created only if absent.
+    async fn deliver(&self, p: &Pending) -> Result<(), String> {
+        let rt = self.runtime();
+        let (reader, env, p) = (self.reader.clone(), self.env.clone(), p.clone());
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || write_pending(&rt, &reader, &env, &p, &handle))
+            .await
+            .map_err(|e| e.to_string())?
+    }
+}
+
+/// The keys of the object that will hold `from..=to`.
+fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
+    let plan = &rt.plan;
+    let no_keys = |_: &Part| None;
+    let id = uuid();
+    let time = prefix::format_time(
+        &[
+            prefix::Field::Letter('y', 4),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('M', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('d', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('H', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('m', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('s', 2),
+        ],
+        oldest_ms,
+        &plan.zone,
+    );
+    let suffix = format!("{}-{}-{time}-{id}", rt.name, rt.version);
+    let mut random = prefix::random_string;
+    let mut cx = Context {
+        instant_ms: oldest_ms,
+        zone: &plan.zone,
+        error_output_type: None,
+        partition_keys: &no_keys,
+        random: &mut random,
+    };
+    // The plan was checked: a prefix that fails here has only partition keys, which are
+    // refused at creation until dynamic partitioning exists.
+    let main = prefix::evaluate(&plan.prefix, &mut cx).unwrap_or_default();
+    cx.error_output_type = Some("processing-failed");
+    let error = match &plan.error_prefix {
+        Some(t) => prefix::evaluate(t, &mut cx),
+        None => prefix::evaluate(&plan.prefix, &mut cx),
+    }
+    .unwrap_or_default();
+    Pending {
+        from,
+        to,
+        oldest_ms,
+        key: format!("{main}{suffix}{}", plan.extension),
+        error_key: format!("{error}{suffix}"),
+    }
+}
+
+fn uuid() -> String {
+    let a = fastrand::u128(..);
+    let a = (a & !(0xf << 76)) | (0x4 << 76);
+    let a = (a & !(0x3 << 62)) | (0x2 << 62);
+    let h = format!("{a:032x}");
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// Reads `from..=to` from the intake, a chunk at a time.
+fn read_range(
+    reader: &LogReader,
+    from: u64,
+    to: u64,
+    max_bytes: usize,
+    mut each: impl FnMut(Vec<ReadRecord>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut at = from;
+    while at <= to {
+        let mut recs = reader
+            .read(at, usize::MAX, max_bytes, i64::MIN)
+            .map_err(std::io::Error::other)?;
+        recs.retain(|r| r.key <= to);
+        let Some(last) = recs.last().map(|r| r.key) else {
+            return Err(std::io::Error::other("records to deliver are missing from the intake"));
+        };
+        at = last + 1;
+        each(recs)?;
+    }
+    Ok(())
+}
+
+fn write_pending(
+    rt: &Runtime,
+    reader: &LogReader,
+    env: &crate::service::Env,
+    p: &Pending,
+    handle: &tokio::runtime::Handle,
+) -> Result<(), String> {
+    let plan = &rt.plan;
+    let mut errors: Vec<u8> = Vec::new();
+    let entry = p.key.rsplit('/').next().unwrap_or(&p.key).to_owned();
+    let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
+    let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
+        let mut enc = Encoder::new(plan.compression, w, &entry)?;
+        let mut wrote = false;
+        read_range(reader, p.from, p.to, chunk, |recs| {
+            for (r, outcome) in recs.iter().zip(process(rt, env, &recs, handle)) {
+                match outcome {
+                    Outcome::Ok(d) => {
+                        enc.write_all(&d)?;
+                        if plan.processing.append_delimiter {
+                            enc.write_all(b"\n")?;
+                        }
+                        wrote = true;
+                    }
+                    Outcome::Dropped => {}
+                    Outcome::Failed { code, message } => errors.extend(
+                        ErrorRecord {
+                            attempts_made: plan.processing.lambda.as_ref().map_or(1, |l| l.retries + 1),
+                            arrival_ms: r.timestamp_ms,
+                            code: &code,
+                            message: &message,
+                            ending_ms: env.clock.now_ms(),
+                            raw: &r.data,
+                            lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
+                        }
+                        .to_line(),
+                    ),
+                }
+            }
+            Ok(())
+        })?;
+        enc.finish()?;
+        Ok(wrote)
+    };
+    let encoding = plan.compression.content_encoding();
+    let written = env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
+    tracing::debug!(key = %p.key, ?written, "delivered an object");
+    if !errors.is_empty() {
+        let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
+            w.write_all(&errors)?;
+            Ok(true)
+        };
+        let _: Written = env.buckets.write(&plan.bucket, &p.error_key, None, &mut fill)?;
+    }
+    Ok(())
+}
+
+/// Each record's outcome: itself, or what the transformation function made of it.
+fn process(
+    rt: &Runtime,
+    env: &crate::service::Env,
+    recs: &[ReadRecord],
+    handle: &tokio::runtime::Handle,
+) -> Vec<Outcome> {
+    let Some(l) = &rt.plan.processing.lambda else {
+        return recs.iter().map(|r| Outcome::Ok(r.data.to_vec())).collect();
+    };
+    let ids: Vec<String> = recs.iter().map(|r| record_id(rt.incarnation, r.key)).collect();
+    let input: Vec<InRecord<'_>> = recs
+        .iter()
+        .zip(&ids)
+        .map(|(r, id)| InRecord {
+            record_id: id,
+            arrival_ms: r.timestamp_ms,
+            data: &r.data,
+        })
+        .collect();
+    let event = transform::event(&uuid(), &rt.arn, &env.region, &input);
+    let mut last = String::new();
+    for attempt in 0..=l.retries {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))));
+        }
+        match handle.block_on(env.functions.invoke(&l.arn, event.clone())) {
+            Ok(answer) => return transform::outcomes(&input, &answer),
+            Err(e) => last = e,
+        }
+    }
+    input
+        .iter()
+        .map(|_| Outcome::Failed {
+            code: "Lambda.FunctionError".into(),
+            message: format!("The Lambda function was successfully invoked but it returned an error result: {last}"),
+        })
+        .collect()
+}

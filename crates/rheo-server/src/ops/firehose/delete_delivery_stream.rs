@@ -1,0 +1,8 @@
+//! DeleteDeliveryStream.
+
+use rheo_delivery::{Delivery, DeliveryError};
+use serde_json::Value;
+
+pub fn handle(d: &Delivery, input: &Value) -> Result<Value, DeliveryError> {
+    d.delete(super::name(input))
+}

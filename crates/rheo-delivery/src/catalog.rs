@@ -33,6 +33,16 @@ pub struct StreamDef {
     pub encryption: Option<(String, Option<String>)>,
     #[serde(default)]
     pub direct_put: Option<serde_json::Value>,
+    /// A Kinesis stream source: its ARN, the role given, and when reading started.
+    #[serde(default)]
+    pub source: Option<KinesisSource>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KinesisSource {
+    pub stream_arn: String,
+    pub role_arn: String,
+    pub start_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

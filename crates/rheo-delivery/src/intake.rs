@@ -12,8 +12,11 @@ use tokio::sync::{oneshot, watch};
 /// The key and arrival time each record got.
 pub type Appended = Result<Vec<(u64, i64)>, String>;
 
+/// A record to append: its origin (empty for a record put directly) and its data.
+pub type Frame = (bytes::Bytes, bytes::Bytes);
+
 struct Append {
-    records: Vec<bytes::Bytes>,
+    records: Vec<Frame>,
     reply: oneshot::Sender<Appended>,
 }
 
@@ -43,12 +46,12 @@ impl Intake {
                 let mut assigned = Vec::new();
                 for a in &batch {
                     let mut keys = Vec::with_capacity(a.records.len());
-                    for r in &a.records {
+                    for (origin, data) in &a.records {
                         frames.push(NewRecord {
                             key: next,
                             timestamp_ms: now,
-                            partition_key: b"",
-                            data: r,
+                            partition_key: origin,
+                            data,
                         });
                         keys.push((next, now));
                         next += 1;
@@ -76,7 +79,7 @@ impl Intake {
     }
 
     /// Appends records durably; their keys and arrival time.
-    pub async fn append(&self, records: Vec<bytes::Bytes>) -> Appended {
+    pub async fn append(&self, records: Vec<Frame>) -> Appended {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Append { records, reply })

@@ -2,7 +2,8 @@
 //! the S3 destination and its checks (`spec`), prefixes (`prefix`, pure), object formats
 //! (`compress`), the transformation function's contract (`transform`, pure), the durable intake
 //! every put is acknowledged from (`intake`), the worker that buffers and writes objects
-//! (`worker`), and one method per operation (`service`). Buckets and functions are reached
+//! (`worker`), a Kinesis stream read into the intake (`source`), and one method per operation
+//! (`service`). Buckets and functions are reached
 //! through the [`Buckets`] and [`Functions`] seams, which the server implements over the
 //! tenant's own services.
 
@@ -13,6 +14,7 @@ pub mod compress;
 mod intake;
 pub mod prefix;
 pub mod service;
+pub mod source;
 pub mod spec;
 pub mod transform;
 mod worker;

@@ -2,7 +2,7 @@
 //! members (already checked against the model) and returning the response's, with errors as
 //! [`DeliveryError`] values the server names.
 
-use crate::catalog::{CatalogFile, StreamDef};
+use crate::catalog::{CatalogFile, KinesisSource, StreamDef};
 use crate::intake::Intake;
 use crate::spec::{self, Spec};
 use crate::worker::{Runtime, Worker, record_id};
@@ -12,6 +12,7 @@ use rheo_types::clock::Clock;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -45,6 +46,7 @@ pub struct DeliveryConfig {
 
 /// What workers share.
 pub(crate) struct Env {
+    pub engine: rheo_engine::Engine,
     pub disk: Arc<dyn Disk>,
     pub clock: Arc<dyn Clock>,
     pub buckets: Arc<dyn Buckets>,
@@ -92,11 +94,13 @@ impl Delivery {
         config: DeliveryConfig,
         clock: Arc<dyn Clock>,
         disk: Arc<dyn Disk>,
+        engine: rheo_engine::Engine,
         buckets: Arc<dyn Buckets>,
         functions: Arc<dyn Functions>,
     ) -> std::io::Result<Delivery> {
         let catalog = CatalogFile::load(&*disk, &config.dir)?;
         let env = Arc::new(Env {
+            engine,
             disk,
             clock,
             buckets,
@@ -147,6 +151,7 @@ impl Delivery {
             arn: self.arn(&def.name),
             version: def.version,
             incarnation: def.incarnation,
+            source_arn: def.source.as_ref().map(|s| s.stream_arn.clone()),
             plan: spec::plan(&def.destination).map_err(DeliveryError::InvalidArgument)?,
         })
     }
@@ -164,6 +169,23 @@ impl Delivery {
             self.runtime_of(def).map_err(|e| std::io::Error::other(e.to_string()))?,
         )));
         let (stop, stop_rx) = watch::channel(false);
+        let source_saved = Arc::new(AtomicU64::new(u64::MAX));
+        if let Some(src) = &def.source {
+            let stream = rheo_types::Arn::parse(&src.stream_arn)
+                .map_err(|e| std::io::Error::other(format!("{e:?}")))?
+                .stream;
+            let pump = crate::source::Pump {
+                engine: env.engine.clone(),
+                stream,
+                intake: intake.clone(),
+                dir: dir.clone(),
+                disk: env.disk.clone(),
+                stop: stop_rx.clone(),
+                saved: source_saved.clone(),
+            };
+            source_saved.store(0, Ordering::SeqCst);
+            tokio::spawn(pump.run());
+        }
         let worker = Worker {
             runtime: runtime.clone(),
             reader: intake.reader.clone(),
@@ -171,6 +193,7 @@ impl Delivery {
             stop: stop_rx,
             dir,
             env: env.clone(),
+            source_saved,
         };
         tokio::spawn(worker.run());
         let running = Running {
@@ -201,11 +224,26 @@ impl Delivery {
     pub fn create(&self, input: &Value) -> Result<Value> {
         let name = s(input, "DeliveryStreamName").unwrap_or_default().to_owned();
         let kind = s(input, "DeliveryStreamType").unwrap_or("DirectPut").to_owned();
-        if kind != "DirectPut" {
-            return Err(DeliveryError::InvalidArgument(format!(
-                "DeliveryStreamType {kind} is not supported by Rheo yet; use DirectPut."
-            )));
-        }
+        let now = self.inner.env.clock.now_ms();
+        let source = match (kind.as_str(), input.get("KinesisStreamSourceConfiguration")) {
+            ("DirectPut", None) => None,
+            ("KinesisStreamAsSource", Some(c)) => Some(self.kinesis_source(c, now)?),
+            ("DirectPut", Some(_)) => {
+                return Err(DeliveryError::InvalidArgument(
+                    "KinesisStreamSourceConfiguration is only allowed for the KinesisStreamAsSource type.".into(),
+                ));
+            }
+            ("KinesisStreamAsSource", None) => {
+                return Err(DeliveryError::InvalidArgument(
+                    "KinesisStreamSourceConfiguration is required for the KinesisStreamAsSource type.".into(),
+                ));
+            }
+            (other, _) => {
+                return Err(DeliveryError::InvalidArgument(format!(
+                    "DeliveryStreamType {other} is not supported by Rheo yet; use DirectPut or KinesisStreamAsSource."
+                )));
+            }
+        };
         let destinations = [
             "S3DestinationConfiguration",
             "ExtendedS3DestinationConfiguration",
@@ -269,13 +307,41 @@ impl Delivery {
                 tags,
                 encryption,
                 direct_put: input.get("DirectPutSourceConfiguration").cloned(),
+                source: source.as_ref().map(|(s, _)| s.clone()),
             };
+            if let Some((_, positions)) = &source {
+                // Where the source starts is saved before the stream exists.
+                let dir = self.inner.config.dir.join(def.incarnation.to_string());
+                positions.save(&*self.inner.env.disk, &dir).map_err(io)?;
+            }
             cat.next_incarnation = def.incarnation + 1;
             cat.streams.insert(name.clone(), def.clone());
             Ok(def)
         })?;
         self.start(&def).map_err(io)?;
         Ok(json!({ "DeliveryStreamARN": arn }))
+    }
+
+    /// A Kinesis source's definition and the positions it starts from (each shard's end).
+    fn kinesis_source(&self, c: &Value, now: i64) -> Result<(KinesisSource, crate::source::SourceCheckpoint)> {
+        let arn = s(c, "KinesisStreamARN").unwrap_or_default();
+        let parsed = rheo_types::Arn::parse(arn).map_err(|_| {
+            DeliveryError::InvalidArgument(format!("KinesisStreamARN {arn} is not a valid stream ARN."))
+        })?;
+        let cfg = &self.inner.config;
+        if parsed.account != cfg.account || parsed.region != cfg.region {
+            return Err(DeliveryError::InvalidArgument(format!(
+                "The Kinesis stream {arn} is not in this account and region."
+            )));
+        }
+        let positions =
+            crate::source::latest(&self.inner.env.engine, &parsed.stream).map_err(DeliveryError::InvalidArgument)?;
+        let src = KinesisSource {
+            stream_arn: arn.to_owned(),
+            role_arn: s(c, "RoleARN").unwrap_or_default().to_owned(),
+            start_ms: now,
+        };
+        Ok((src, positions))
     }
 
     /// DescribeDeliveryStream.
@@ -310,7 +376,13 @@ impl Delivery {
         if def.version > 1 {
             d["LastUpdateTimestamp"] = json!(def.update_ms as f64 / 1000.0);
         }
-        if let Some(hint) = &def.direct_put {
+        if let Some(src) = &def.source {
+            d["Source"] = json!({ "KinesisStreamSourceDescription": {
+                "KinesisStreamARN": src.stream_arn,
+                "RoleARN": src.role_arn,
+                "DeliveryStartTimestamp": src.start_ms as f64 / 1000.0,
+            }});
+        } else if let Some(hint) = &def.direct_put {
             d["Source"] = json!({ "DirectPutSourceDescription": hint });
         }
         Ok(json!({ "DeliveryStreamDescription": d }))
@@ -352,7 +424,13 @@ impl Delivery {
         Ok(json!({}))
     }
 
+    /// The intake of a DirectPut stream (a Kinesis-sourced one takes no puts).
     fn intake(&self, name: &str) -> Result<(Intake, u64)> {
+        if self.catalog().streams.get(name).is_some_and(|d| d.source.is_some()) {
+            return Err(DeliveryError::InvalidArgument(
+                "This operation is not permitted on KinesisStreamAsSource delivery stream type.".into(),
+            ));
+        }
         let running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
         running
             .get(name)
@@ -368,7 +446,7 @@ impl Delivery {
     pub async fn put_record(&self, name: &str, data: bytes::Bytes) -> Result<Value> {
         let (intake, incarnation) = self.intake(name)?;
         let keys = intake
-            .append(vec![data])
+            .append(vec![(bytes::Bytes::new(), data)])
             .await
             .map_err(DeliveryError::ServiceUnavailable)?;
         let key = keys.first().map_or(0, |k| k.0);
@@ -386,7 +464,8 @@ impl Delivery {
         }
         let n = records.len();
         let encrypted = self.encrypted(name);
-        match intake.append(records).await {
+        let frames = records.into_iter().map(|d| (bytes::Bytes::new(), d)).collect();
+        match intake.append(frames).await {
             Ok(keys) => {
                 let entries: Vec<Value> = keys
                     .iter()

@@ -18,6 +18,17 @@ pub struct InRecord<'a> {
     pub record_id: &'a str,
     pub arrival_ms: i64,
     pub data: &'a [u8],
+    /// Where a record read from a Kinesis stream came from.
+    pub kinesis: Option<KinesisMeta>,
+}
+
+/// `kinesisRecordMetadata`.
+#[derive(Debug, Clone)]
+pub struct KinesisMeta {
+    pub shard_id: String,
+    pub partition_key: String,
+    pub sequence_number: String,
+    pub arrival_ms: i64,
 }
 
 /// What became of one record.
@@ -29,26 +40,44 @@ pub enum Outcome {
 }
 
 /// The event for one invocation.
-pub fn event(invocation_id: &str, stream_arn: &str, region: &str, records: &[InRecord<'_>]) -> Vec<u8> {
+pub fn event(
+    invocation_id: &str,
+    stream_arn: &str,
+    source_arn: Option<&str>,
+    region: &str,
+    records: &[InRecord<'_>],
+) -> Vec<u8> {
     let b64 = &base64::engine::general_purpose::STANDARD;
     let records: Vec<serde_json::Value> = records
         .iter()
         .map(|r| {
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "recordId": r.record_id,
                 "approximateArrivalTimestamp": r.arrival_ms,
                 "data": b64.encode(r.data),
-            })
+            });
+            if let Some(k) = &r.kinesis {
+                v["kinesisRecordMetadata"] = serde_json::json!({
+                    "shardId": k.shard_id,
+                    "partitionKey": k.partition_key,
+                    "approximateArrivalTimestamp": k.arrival_ms,
+                    "sequenceNumber": k.sequence_number,
+                    "subsequenceNumber": 0,
+                });
+            }
+            v
         })
         .collect();
-    serde_json::json!({
+    let mut event = serde_json::json!({
         "invocationId": invocation_id,
         "deliveryStreamArn": stream_arn,
         "region": region,
         "records": records,
-    })
-    .to_string()
-    .into_bytes()
+    });
+    if let Some(a) = source_arn {
+        event["sourceKinesisStreamArn"] = serde_json::json!(a);
+    }
+    event.to_string().into_bytes()
 }
 
 #[derive(Deserialize)]
@@ -170,24 +199,28 @@ mod tests {
                 record_id: "a",
                 arrival_ms: 1,
                 data: b"x",
+                kinesis: None,
             },
             InRecord {
                 record_id: "b",
                 arrival_ms: 2,
                 data: b"y",
+                kinesis: None,
             },
             InRecord {
                 record_id: "c",
                 arrival_ms: 3,
                 data: b"z",
+                kinesis: None,
             },
             InRecord {
                 record_id: "d",
                 arrival_ms: 4,
                 data: b"w",
+                kinesis: None,
             },
         ];
-        let ev: serde_json::Value = serde_json::from_slice(&event("inv", "arn:s", "us-east-1", &recs)).unwrap();
+        let ev: serde_json::Value = serde_json::from_slice(&event("inv", "arn:s", None, "us-east-1", &recs)).unwrap();
         assert_eq!(ev["records"][1]["recordId"], "b");
         assert_eq!(ev["records"][1]["data"], "eQ==");
         assert_eq!(ev["records"][1]["approximateArrivalTimestamp"], 2);

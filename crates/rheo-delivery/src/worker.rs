@@ -24,6 +24,8 @@ pub struct Runtime {
     pub arn: String,
     pub version: u64,
     pub incarnation: u64,
+    /// The Kinesis stream read into the intake, if any.
+    pub source_arn: Option<String>,
     pub plan: Plan,
 }
 
@@ -34,6 +36,9 @@ pub(crate) struct Worker {
     pub stop: watch::Receiver<bool>,
     pub dir: std::path::PathBuf,
     pub env: Arc<crate::service::Env>,
+    /// The intake key a source's saved checkpoint covers (`u64::MAX` without a source): the
+    /// intake is trimmed only below it, so a source can recover its positions from the frames.
+    pub source_saved: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The records buffered for the next object.
@@ -89,7 +94,8 @@ impl Worker {
                         cp = next;
                         buf = Buffer::default();
                         backoff = Duration::from_millis(500);
-                        let _ = self.reader.trim_below_key(cp.next);
+                        let saved = self.source_saved.load(std::sync::atomic::Ordering::SeqCst);
+                        let _ = self.reader.trim_below_key(cp.next.min(saved.saturating_add(1)));
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, key = %p.key, "delivering an object failed; retrying");
@@ -358,9 +364,15 @@ fn process(
             record_id: id,
             arrival_ms: r.timestamp_ms,
             data: &r.data,
+            kinesis: crate::source::Origin::decode(&r.partition_key).map(|o| transform::KinesisMeta {
+                shard_id: rheo_types::ShardId(o.shard).to_string(),
+                partition_key: o.partition_key,
+                sequence_number: o.sequence_number,
+                arrival_ms: r.timestamp_ms,
+            }),
         })
         .collect();
-    let event = transform::event(&uuid(), &rt.arn, &env.region, &input);
+    let event = transform::event(&uuid(), &rt.arn, rt.source_arn.as_deref(), &env.region, &input);
     let mut last = String::new();
     for attempt in 0..=l.retries {
         if attempt > 0 {

@@ -129,6 +129,7 @@ pub(crate) fn open(tenant: &Arc<TenantState>, externals: &Externals) -> std::io:
         config,
         tenant.engine.clock(),
         tenant.engine.disk(),
+        tenant.engine.clone(),
         Arc::new(buckets),
         Arc::new(TenantFunctions(Arc::downgrade(tenant))),
     )

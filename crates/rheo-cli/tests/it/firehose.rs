@@ -516,3 +516,105 @@ async fn a_python_function_transforms_drops_and_fails_records() {
         }
     }
 }
+
+/// A delivery stream reading a Kinesis stream from its creation on, across a reshard: every
+/// record delivered once, parents before children (so each key's records keep their order
+/// within each object), and its own PutRecord refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kinesis_source_is_delivered_once_across_a_reshard() {
+    let server = TestServer::start().await;
+    let (c, s3, k) = (
+        firehose_client(&server.url()),
+        s3_client(&server.url()),
+        server.client(),
+    );
+    s3.create_bucket().bucket("from-kinesis").send().await.unwrap();
+    crate::common::create_active(&k, "clicks", 1).await;
+    crate::common::put(&k, "clicks", "early", "before the delivery stream").await;
+    c.create_delivery_stream()
+        .delivery_stream_name("clicks-to-s3")
+        .delivery_stream_type(aws_sdk_firehose::types::DeliveryStreamType::KinesisStreamAsSource)
+        .kinesis_stream_source_configuration(
+            aws_sdk_firehose::types::KinesisStreamSourceConfiguration::builder()
+                .kinesis_stream_arn(server.arn("clicks"))
+                .role_arn(ROLE)
+                .build()
+                .unwrap(),
+        )
+        .extended_s3_destination_configuration(destination("from-kinesis", 1, 0).prefix("clicks/").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let d = c
+        .describe_delivery_stream()
+        .delivery_stream_name("clicks-to-s3")
+        .send()
+        .await
+        .unwrap();
+    let src = d.delivery_stream_description().unwrap().source().unwrap();
+    assert_eq!(
+        src.kinesis_stream_source_description().unwrap().kinesis_stream_arn(),
+        Some(server.arn("clicks").as_str())
+    );
+    let e = c
+        .put_record()
+        .delivery_stream_name("clicks-to-s3")
+        .record(Record::builder().data(Blob::new("x")).build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidArgumentException"));
+
+    let keys = ["a", "b", "c", "d"];
+    for n in 0..10 {
+        for key in keys {
+            crate::common::put(&k, "clicks", key, format!("{key}:{n}\n")).await;
+        }
+    }
+    k.update_shard_count()
+        .stream_name("clicks")
+        .target_shard_count(2)
+        .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
+        .send()
+        .await
+        .unwrap();
+    crate::common::wait_active(&k, "clicks").await;
+    for n in 10..20 {
+        for key in keys {
+            crate::common::put(&k, "clicks", key, format!("{key}:{n}\n")).await;
+        }
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for _ in 0..200 {
+        let found = keys_now(&s3, "from-kinesis", "clicks/").await;
+        lines.clear();
+        for key in &found {
+            let text = String::from_utf8(body(&s3, "from-kinesis", key).await).unwrap();
+            for key in keys {
+                let order: Vec<u32> = text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(&format!("{key}:")))
+                    .map(|n| n.parse().unwrap())
+                    .collect();
+                assert!(order.windows(2).all(|w| w[0] < w[1]), "order of {key} in {text}");
+            }
+            lines.extend(text.lines().map(str::to_owned));
+        }
+        if lines.len() >= 80 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    lines.sort();
+    let mut want: Vec<String> = (0..20).flat_map(|n| keys.map(|k| format!("{k}:{n}"))).collect();
+    want.sort();
+    assert_eq!(lines, want, "every record after the creation, once");
+}
+
+async fn keys_now(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    let out = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.unwrap();
+    out.contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}

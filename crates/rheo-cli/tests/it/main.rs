@@ -13,6 +13,7 @@ mod extras;
 mod fanout;
 mod faults;
 mod firehose;
+mod firehose_crash;
 mod fuzz;
 mod hardening;
 mod kinesis_queues;

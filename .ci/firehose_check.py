@@ -1,0 +1,108 @@
+"""Drives a running Rheo's delivery streams with boto3 (create, describe, update with its
+version check, tags, PutRecordBatch, a Kinesis stream as the source) and reads the delivered
+gzip JSON lines with DuckDB's read_json over Rheo's S3 endpoint.
+
+Usage: python firehose_check.py http://127.0.0.1:PORT
+"""
+
+import glob
+import gzip
+import json
+import os
+import sys
+import time
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+url = sys.argv[1]
+kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDCI",
+          aws_secret_access_key="secret", config=Config(retries={"max_attempts": 1}))
+fh, kinesis = boto3.client("firehose", **kw), boto3.client("kinesis", **kw)
+kw["config"] = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
+s3 = boto3.client("s3", **kw)
+ROLE = "arn:aws:iam::000000000000:role/firehose"
+
+
+def objects(bucket, prefix, want_lines, timeout=30):
+    """The decoded lines of the objects under prefix, once there are want_lines of them."""
+    deadline = time.time() + timeout
+    while True:
+        lines = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+                if o["Key"].endswith(".gz"):
+                    body = gzip.decompress(body)
+                lines += body.decode().splitlines()
+        if len(lines) >= want_lines or time.time() > deadline:
+            return lines
+        time.sleep(0.2)
+
+
+s3.create_bucket(Bucket="hose-lake")
+arn = fh.create_delivery_stream(
+    DeliveryStreamName="events",
+    DeliveryStreamType="DirectPut",
+    ExtendedS3DestinationConfiguration={
+        "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::hose-lake",
+        "Prefix": "events/year=!{timestamp:yyyy}/",
+        "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+        "CompressionFormat": "GZIP",
+    },
+    Tags=[{"Key": "team", "Value": "data"}],
+)["DeliveryStreamARN"]
+assert arn.endswith(":deliverystream/events"), arn
+d = fh.describe_delivery_stream(DeliveryStreamName="events")["DeliveryStreamDescription"]
+assert d["DeliveryStreamStatus"] == "ACTIVE" and d["VersionId"] == "1", d
+dest = d["Destinations"][0]
+assert dest["ExtendedS3DestinationDescription"]["CompressionFormat"] == "GZIP", dest
+assert fh.list_tags_for_delivery_stream(DeliveryStreamName="events")["Tags"] == [{"Key": "team", "Value": "data"}]
+assert "events" in fh.list_delivery_streams()["DeliveryStreamNames"]
+try:
+    fh.update_destination(DeliveryStreamName="events", CurrentDeliveryStreamVersionId="7",
+                          DestinationId=dest["DestinationId"], ExtendedS3DestinationUpdate={"Prefix": "x/"})
+    raise AssertionError("a stale version id is refused")
+except botocore.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "ConcurrentModificationException", e.response
+
+for batch in range(3):
+    records = [{"Data": (json.dumps({"batch": batch, "v": v}) + "\n").encode()} for v in range(100)]
+    r = fh.put_record_batch(DeliveryStreamName="events", Records=records)
+    assert r["FailedPutCount"] == 0 and len(r["RequestResponses"]) == 100, r
+lines = objects("hose-lake", "events/", 300)
+assert sorted(json.loads(l)["v"] for l in lines) == sorted(list(range(100)) * 3), len(lines)
+
+import duckdb
+
+ext = glob.glob(os.path.join(os.path.dirname(duckdb.__file__), "..", "duckdb_extension_httpfs", "**",
+                             "httpfs.duckdb_extension"), recursive=True)
+con = duckdb.connect()
+con.execute(f"LOAD '{ext[0]}'")
+host = url.split("://", 1)[1]
+con.execute(f"""CREATE SECRET rheo (TYPE s3, KEY_ID 'AKIDCI', SECRET 'secret', REGION 'us-east-1',
+                ENDPOINT '{host}', URL_STYLE 'path', USE_SSL false)""")
+rows = con.execute("""SELECT batch, count(*), sum(v) FROM read_json('s3://hose-lake/events/*/*.gz',
+                      format='newline_delimited', compression='gzip') GROUP BY batch ORDER BY batch""").fetchall()
+assert rows == [(0, 100, 4950), (1, 100, 4950), (2, 100, 4950)], rows
+
+# A Kinesis stream as the source: records put to the stream after the delivery stream exists.
+kinesis.create_stream(StreamName="clicks", ShardCount=2)
+kinesis.get_waiter("stream_exists").wait(StreamName="clicks", WaiterConfig={"Delay": 1})
+stream_arn = kinesis.describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"]["StreamARN"]
+fh.create_delivery_stream(
+    DeliveryStreamName="clicks-to-s3", DeliveryStreamType="KinesisStreamAsSource",
+    KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": ROLE},
+    ExtendedS3DestinationConfiguration={"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::hose-lake", "Prefix": "clicks/",
+                                        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}},
+)
+src = fh.describe_delivery_stream(DeliveryStreamName="clicks-to-s3")["DeliveryStreamDescription"]["Source"]
+assert src["KinesisStreamSourceDescription"]["KinesisStreamARN"] == stream_arn, src
+kinesis.put_records(StreamName="clicks", Records=[
+    {"Data": (json.dumps({"click": i}) + "\n").encode(), "PartitionKey": f"user-{i % 7}"} for i in range(50)])
+lines = objects("hose-lake", "clicks/", 50)
+assert sorted(json.loads(l)["click"] for l in lines) == list(range(50)), lines
+fh.delete_delivery_stream(DeliveryStreamName="clicks-to-s3")
+print("firehose check passed")

@@ -71,7 +71,7 @@ impl CatalogFile {
 }
 
 /// An object being delivered: its records and keys, decided before it is written.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Pending {
     pub from: u64,
     pub to: u64,
@@ -80,9 +80,15 @@ pub struct Pending {
     pub key: String,
     /// Where its failed records go, if any fail.
     pub error_key: String,
+    /// Its id (the last part of its name, and its ZIP entry's name).
+    #[serde(default)]
+    pub id: String,
+    /// The destination it was planned under: a retry writes it there, the same way.
+    #[serde(default)]
+    pub spec: Option<crate::spec::Spec>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Checkpoint {
     pub next: u64,
     pub pending: Option<Pending>,

@@ -243,6 +243,23 @@ pub fn evaluate(template: &Template, cx: &mut Context<'_>) -> Result<String, Str
     Ok(out)
 }
 
+/// Checks that a prefix stays within [`MAX_EVALUATED`] characters once evaluated (at a time
+/// whose month and weekday names are the longest).
+pub fn check_length(t: &Template, zone: &TimeZone, error_output_type: Option<&str>) -> Result<(), String> {
+    // 2025-09-17, a Wednesday in September.
+    const LONG_NAMES_MS: i64 = 1_758_067_200_000;
+    let keys = |_: &Part| Some(String::new());
+    let mut random = random_string;
+    let mut cx = Context {
+        instant_ms: LONG_NAMES_MS,
+        zone,
+        error_output_type,
+        partition_keys: &keys,
+        random: &mut random,
+    };
+    evaluate(t, &mut cx).map(|_| ())
+}
+
 /// The time `ms` formatted by a `DateTimeFormatter` pattern in `zone`.
 pub fn format_time(fields: &[Field], ms: i64, zone: &TimeZone) -> String {
     let ts = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH);

@@ -56,6 +56,9 @@ pub(crate) struct Env {
 
 struct Running {
     incarnation: u64,
+    /// Read by every put: kept here, off the catalog's lock.
+    encrypted: std::sync::atomic::AtomicBool,
+    kinesis_source: bool,
     intake: Intake,
     runtime: Arc<Mutex<Arc<Runtime>>>,
     stop: watch::Sender<bool>,
@@ -63,6 +66,9 @@ struct Running {
 
 struct Inner {
     config: DeliveryConfig,
+    /// Held by each control-plane change for its whole course: the catalog and the running
+    /// streams change together.
+    control: Mutex<()>,
     env: Arc<Env>,
     catalog: Mutex<CatalogFile>,
     running: Mutex<HashMap<String, Running>>,
@@ -110,13 +116,17 @@ impl Delivery {
         let d = Delivery {
             inner: Arc::new(Inner {
                 config,
+                control: Mutex::new(()),
                 env,
                 catalog: Mutex::new(catalog.clone()),
                 running: Mutex::new(HashMap::new()),
             }),
         };
         for def in catalog.streams.values() {
-            d.start(def)?;
+            // One stream that cannot start does not keep the others from delivering.
+            if let Err(e) = d.start(def) {
+                tracing::error!(error = %e, stream = %def.name, "a delivery stream cannot start");
+            }
         }
         Ok(d)
     }
@@ -131,6 +141,10 @@ impl Delivery {
             "Firehose {name} under account {} not found.",
             self.inner.config.account
         ))
+    }
+
+    fn control(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner.control.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn catalog(&self) -> std::sync::MutexGuard<'_, CatalogFile> {
@@ -152,6 +166,7 @@ impl Delivery {
             version: def.version,
             incarnation: def.incarnation,
             source_arn: def.source.as_ref().map(|s| s.stream_arn.clone()),
+            spec: def.destination.clone(),
             plan: spec::plan(&def.destination).map_err(DeliveryError::InvalidArgument)?,
         })
     }
@@ -198,15 +213,21 @@ impl Delivery {
         tokio::spawn(worker.run());
         let running = Running {
             incarnation: def.incarnation,
+            encrypted: std::sync::atomic::AtomicBool::new(def.encryption.is_some()),
+            kinesis_source: def.source.is_some(),
             intake,
             runtime,
             stop,
         };
-        self.inner
+        let old = self
+            .inner
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(def.name.clone(), running);
+        if let Some(old) = old {
+            let _ = old.stop.send(true);
+        }
         Ok(())
     }
 
@@ -222,6 +243,7 @@ impl Delivery {
 
     /// CreateDeliveryStream.
     pub fn create(&self, input: &Value) -> Result<Value> {
+        let _control = self.control();
         let name = s(input, "DeliveryStreamName").unwrap_or_default().to_owned();
         let kind = s(input, "DeliveryStreamType").unwrap_or("DirectPut").to_owned();
         let now = self.inner.env.clock.now_ms();
@@ -318,7 +340,11 @@ impl Delivery {
             cat.streams.insert(name.clone(), def.clone());
             Ok(def)
         })?;
-        self.start(&def).map_err(io)?;
+        if let Err(e) = self.start(&def) {
+            // Not serving, so not created.
+            let _ = self.change(|cat| Ok(cat.streams.remove(&name)));
+            return Err(io(e));
+        }
         Ok(json!({ "DeliveryStreamARN": arn }))
     }
 
@@ -406,6 +432,7 @@ impl Delivery {
 
     /// DeleteDeliveryStream: the stream goes at once with its records not yet delivered.
     pub fn delete(&self, name: &str) -> Result<Value> {
+        let _control = self.control();
         let def = self.change(|cat| {
             let def = cat.streams.remove(name);
             def.ok_or_else(|| self.not_found(name))
@@ -420,42 +447,39 @@ impl Delivery {
             let _ = r.stop.send(true);
         }
         let dir = self.inner.config.dir.join(def.incarnation.to_string());
-        let _ = std::fs::remove_dir_all(dir);
+        if let Err(e) = self.inner.env.disk.remove_dir_all(&dir) {
+            tracing::warn!(error = %e, dir = %dir.display(), "a deleted delivery stream's data was not removed");
+        }
         Ok(json!({}))
     }
 
     /// The intake of a DirectPut stream (a Kinesis-sourced one takes no puts).
-    fn intake(&self, name: &str) -> Result<(Intake, u64)> {
-        if self.catalog().streams.get(name).is_some_and(|d| d.source.is_some()) {
+    /// The stream's intake, incarnation and whether it is encrypted.
+    fn intake(&self, name: &str) -> Result<(Intake, u64, bool)> {
+        let running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
+        let r = running.get(name).ok_or_else(|| self.not_found(name))?;
+        if r.kinesis_source {
             return Err(DeliveryError::InvalidArgument(
                 "This operation is not permitted on KinesisStreamAsSource delivery stream type.".into(),
             ));
         }
-        let running = self.inner.running.lock().unwrap_or_else(|p| p.into_inner());
-        running
-            .get(name)
-            .map(|r| (r.intake.clone(), r.incarnation))
-            .ok_or_else(|| self.not_found(name))
-    }
-
-    fn encrypted(&self, name: &str) -> bool {
-        self.catalog().streams.get(name).is_some_and(|d| d.encryption.is_some())
+        Ok((r.intake.clone(), r.incarnation, r.encrypted.load(Ordering::Relaxed)))
     }
 
     /// PutRecord: the record's id once it is on disk.
     pub async fn put_record(&self, name: &str, data: bytes::Bytes) -> Result<Value> {
-        let (intake, incarnation) = self.intake(name)?;
+        let (intake, incarnation, encrypted) = self.intake(name)?;
         let keys = intake
             .append(vec![(bytes::Bytes::new(), data)])
             .await
             .map_err(DeliveryError::ServiceUnavailable)?;
         let key = keys.first().map_or(0, |k| k.0);
-        Ok(json!({ "RecordId": record_id(incarnation, key), "Encrypted": self.encrypted(name) }))
+        Ok(json!({ "RecordId": record_id(incarnation, key), "Encrypted": encrypted }))
     }
 
     /// PutRecordBatch: every record on disk, or every record failed.
     pub async fn put_record_batch(&self, name: &str, records: Vec<bytes::Bytes>) -> Result<Value> {
-        let (intake, incarnation) = self.intake(name)?;
+        let (intake, incarnation, encrypted) = self.intake(name)?;
         let total: usize = records.iter().map(|r| r.len()).sum();
         if total > MAX_BATCH_BYTES {
             return Err(DeliveryError::InvalidArgument(format!(
@@ -463,7 +487,6 @@ impl Delivery {
             )));
         }
         let n = records.len();
-        let encrypted = self.encrypted(name);
         let frames = records.into_iter().map(|d| (bytes::Bytes::new(), d)).collect();
         match intake.append(frames).await {
             Ok(keys) => {
@@ -486,6 +509,7 @@ impl Delivery {
 
     /// UpdateDestination: the given members replace the destination's; the version moves on.
     pub fn update_destination(&self, input: &Value) -> Result<Value> {
+        let _control = self.control();
         let name = s(input, "DeliveryStreamName").unwrap_or_default();
         let current = s(input, "CurrentDeliveryStreamVersionId").unwrap_or_default();
         let id = s(input, "DestinationId").unwrap_or_default();
@@ -584,11 +608,16 @@ impl Delivery {
     /// StartDeliveryStreamEncryption / StopDeliveryStreamEncryption: recorded (Rheo's disk
     /// encryption is the host's).
     pub fn set_encryption(&self, name: &str, config: Option<&Value>) -> Result<Value> {
+        let _control = self.control();
         self.change(|cat| {
             let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
             def.encryption = config.map(encryption_of);
             Ok(json!({}))
-        })
+        })?;
+        if let Some(r) = self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+            r.encrypted.store(config.is_some(), Ordering::Relaxed);
+        }
+        Ok(json!({}))
     }
 
     /// Stops every worker (the records stay in the intake for the next open).

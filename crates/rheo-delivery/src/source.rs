@@ -131,7 +131,7 @@ impl Pump {
                 return;
             }
         };
-        while !*self.stop.borrow() {
+        while !*self.stop.borrow() && self.stop.has_changed().is_ok() {
             let mut feed = match self.engine.feed(&self.stream) {
                 Ok(f) => f,
                 Err(_) => {

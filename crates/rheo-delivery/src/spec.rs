@@ -96,15 +96,26 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         .filter(|e| !e.is_empty())
         .unwrap_or(compression.extension())
         .to_owned();
+    let prefix = Template::parse(prefix_raw.unwrap_or_default())?;
+    let error_prefix = error_raw.map(Template::parse).transpose()?;
+    let zone = prefix::zone(str_of(spec, "CustomTimeZone"))?;
+    for (t, kind) in [
+        (Some(&prefix), None),
+        (error_prefix.as_ref(), Some("processing-failed")),
+    ] {
+        if let Some(t) = t {
+            prefix::check_length(t, &zone, kind)?;
+        }
+    }
     Ok(Plan {
         bucket,
-        prefix: Template::parse(prefix_raw.unwrap_or_default())?,
-        error_prefix: error_raw.map(Template::parse).transpose()?,
+        prefix,
+        error_prefix,
         size_bytes: size.map_or(5, |s| s.max(1) as u64) * MIB,
         interval_ms: interval.unwrap_or(300).max(0) * 1000,
         compression,
         extension,
-        zone: prefix::zone(str_of(spec, "CustomTimeZone"))?,
+        zone,
         processing: processing(spec.get("ProcessingConfiguration"))?,
     })
 }
@@ -168,8 +179,11 @@ fn processing(config: Option<&Value>) -> Result<Processing, String> {
 /// description requires.
 pub fn describe(spec: &Spec) -> Value {
     let mut d = spec.clone();
-    d.entry("BufferingHints")
-        .or_insert_with(|| json!({"SizeInMBs": 5, "IntervalInSeconds": 300}));
+    let hints = d.entry("BufferingHints").or_insert_with(|| json!({}));
+    if let Some(h) = hints.as_object_mut() {
+        h.entry("SizeInMBs").or_insert(json!(5));
+        h.entry("IntervalInSeconds").or_insert(json!(300));
+    }
     d.entry("CompressionFormat").or_insert_with(|| json!("UNCOMPRESSED"));
     d.entry("EncryptionConfiguration")
         .or_insert_with(|| json!({"NoEncryptionConfig": "NoEncryption"}));

@@ -36,7 +36,12 @@ pub struct KinesisMeta {
 pub enum Outcome {
     Ok(Vec<u8>),
     Dropped,
-    Failed { code: String, message: String },
+    /// `attempts`: the calls made for it.
+    Failed {
+        code: String,
+        message: String,
+        attempts: u32,
+    },
 }
 
 /// The event for one invocation.
@@ -101,6 +106,7 @@ pub fn outcomes(records: &[InRecord<'_>], answer: &[u8]) -> Vec<Outcome> {
             .map(|_| Outcome::Failed {
                 code: code.to_owned(),
                 message: message.to_owned(),
+                attempts: 1,
             })
             .collect()
     };
@@ -156,6 +162,7 @@ fn failed(code: &str, message: &str) -> Outcome {
     Outcome::Failed {
         code: code.to_owned(),
         message: message.to_owned(),
+        attempts: 1,
     }
 }
 

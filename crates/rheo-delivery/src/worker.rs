@@ -5,14 +5,15 @@
 //! the checkpoint past it and trims the intake. A crash repeats the saved object with the same
 //! keys: a record is delivered once into Rheo's buckets, never twice.
 
-use crate::Written;
 use crate::catalog::{Checkpoint, Pending};
 use crate::compress::Encoder;
 use crate::prefix::{self, Context, Part};
 use crate::spec::Plan;
 use crate::transform::{self, ErrorRecord, InRecord, Outcome};
+use rheo_log::Disk;
 use rheo_log::{LogReader, ReadRecord};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -26,6 +27,8 @@ pub struct Runtime {
     pub incarnation: u64,
     /// The Kinesis stream read into the intake, if any.
     pub source_arn: Option<String>,
+    /// The destination as set (saved with each planned object), and its plan.
+    pub spec: crate::spec::Spec,
     pub plan: Plan,
 }
 
@@ -63,8 +66,9 @@ impl Worker {
         self.runtime.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Asked to stop, or its stream is gone (the sender dropped).
     fn stopped(&self) -> bool {
-        *self.stop.borrow()
+        *self.stop.borrow() || self.stop.has_changed().is_err()
     }
 
     pub async fn run(mut self) {
@@ -92,6 +96,7 @@ impl Worker {
                             continue;
                         }
                         cp = next;
+                        Stage::clear(&*disk, &self.dir);
                         buf = Buffer::default();
                         backoff = Duration::from_millis(500);
                         let saved = self.source_saved.load(std::sync::atomic::Ordering::SeqCst);
@@ -116,6 +121,8 @@ impl Worker {
             if buf.full || now >= due {
                 let Some(to) = buf.last else { continue };
                 let p = pending(&rt, cp.next, to, oldest);
+                // A stage left by the object before belongs to no object now.
+                Stage::clear(&*disk, &self.dir);
                 let next = Checkpoint {
                     next: cp.next,
                     pending: Some(p),
@@ -203,7 +210,8 @@ impl Worker {
         let rt = self.runtime();
         let (reader, env, p) = (self.reader.clone(), self.env.clone(), p.clone());
         let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || write_pending(&rt, &reader, &env, &p, &handle))
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write_pending(&rt, &reader, &env, &dir, &p, &handle))
             .await
             .map_err(|e| e.to_string())?
     }
@@ -255,6 +263,8 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
         oldest_ms,
         key: format!("{main}{suffix}{}", plan.extension),
         error_key: format!("{error}{suffix}"),
+        id,
+        spec: Some(rt.spec.clone()),
     }
 }
 
@@ -289,71 +299,198 @@ fn read_range(
     Ok(())
 }
 
+/// Writes a pending object (and its failed records' object), each created only if absent,
+/// with the settings it was planned under.
 fn write_pending(
     rt: &Runtime,
     reader: &LogReader,
     env: &crate::service::Env,
+    dir: &Path,
     p: &Pending,
     handle: &tokio::runtime::Handle,
 ) -> Result<(), String> {
-    let plan = &rt.plan;
-    let mut errors: Vec<u8> = Vec::new();
-    let entry = p.key.rsplit('/').next().unwrap_or(&p.key).to_owned();
-    let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
-    let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
-        let mut enc = Encoder::new(plan.compression, w, &entry)?;
-        let mut wrote = false;
-        read_range(reader, p.from, p.to, chunk, |recs| {
-            for (r, outcome) in recs.iter().zip(process(rt, env, &recs, handle)) {
-                match outcome {
-                    Outcome::Ok(d) => {
-                        enc.write_all(&d)?;
-                        if plan.processing.append_delimiter {
-                            enc.write_all(b"\n")?;
-                        }
-                        wrote = true;
-                    }
-                    Outcome::Dropped => {}
-                    Outcome::Failed { code, message } => errors.extend(
-                        ErrorRecord {
-                            attempts_made: plan.processing.lambda.as_ref().map_or(1, |l| l.retries + 1),
-                            arrival_ms: r.timestamp_ms,
-                            code: &code,
-                            message: &message,
-                            ending_ms: env.clock.now_ms(),
-                            raw: &r.data,
-                            lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
-                        }
-                        .to_line(),
-                    ),
-                }
-            }
-            Ok(())
-        })?;
-        enc.finish()?;
-        Ok(wrote)
+    let plan = match &p.spec {
+        Some(spec) => crate::spec::plan(spec)?,
+        None => rt.plan.clone(),
     };
     let encoding = plan.compression.content_encoding();
-    let written = env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
-    tracing::debug!(key = %p.key, ?written, "delivered an object");
-    if !errors.is_empty() {
-        let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
-            w.write_all(&errors)?;
-            Ok(true)
-        };
-        let _: Written = env.buckets.write(&plan.bucket, &p.error_key, None, &mut fill)?;
+    if plan.processing.lambda.is_none() {
+        // Without a function the bytes are a function of the records: written straight through.
+        let mut fill = |w: &mut dyn Write| encode(rt, &plan, env, reader, p, handle, w, &mut std::io::sink());
+        env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
+        return Ok(());
+    }
+    // A function's answers may differ on a retry: they are staged once, durably, and the two
+    // objects are written from the stage, so a retry writes exactly what the first try did.
+    let stage = Stage::new(dir);
+    if !stage.done(&*env.disk) {
+        stage.write(&*env.disk, |main, errors| {
+            encode(rt, &plan, env, reader, p, handle, main, errors)
+        })?;
+    }
+    let (main_len, errors_len) = stage.lens(&*env.disk)?;
+    if main_len > 0 {
+        let mut fill = |w: &mut dyn Write| stage.copy(&*env.disk, MAIN, w);
+        env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
+    }
+    if errors_len > 0 {
+        let mut fill = |w: &mut dyn Write| stage.copy(&*env.disk, ERRORS, w);
+        env.buckets.write(&plan.bucket, &p.error_key, None, &mut fill)?;
     }
     Ok(())
+}
+
+/// Processes `p`'s records: delivered ones into `main` (compressed), failed ones as AWS's error
+/// records into `errors`. Whether anything was delivered.
+#[allow(clippy::too_many_arguments)]
+fn encode(
+    rt: &Runtime,
+    plan: &Plan,
+    env: &crate::service::Env,
+    reader: &LogReader,
+    p: &Pending,
+    handle: &tokio::runtime::Handle,
+    main: &mut dyn Write,
+    errors: &mut dyn Write,
+) -> std::io::Result<bool> {
+    let entry = if p.id.is_empty() { uuid() } else { p.id.clone() };
+    let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
+    let mut enc = Encoder::new(plan.compression, main, &entry)?;
+    let mut wrote = false;
+    read_range(reader, p.from, p.to, chunk, |recs| {
+        for (r, outcome) in recs.iter().zip(process(rt, plan, env, &recs, handle)) {
+            match outcome {
+                Outcome::Ok(d) => {
+                    enc.write_all(&d)?;
+                    if plan.processing.append_delimiter {
+                        enc.write_all(b"\n")?;
+                    }
+                    wrote = true;
+                }
+                Outcome::Dropped => {}
+                Outcome::Failed {
+                    code,
+                    message,
+                    attempts,
+                } => errors.write_all(
+                    &ErrorRecord {
+                        attempts_made: attempts,
+                        arrival_ms: r.timestamp_ms,
+                        code: &code,
+                        message: &message,
+                        ending_ms: env.clock.now_ms(),
+                        raw: &r.data,
+                        lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
+                    }
+                    .to_line(),
+                )?,
+            }
+        }
+        Ok(())
+    })?;
+    enc.finish()?;
+    Ok(wrote)
+}
+
+const MAIN: &str = "stage.main";
+const ERRORS: &str = "stage.errors";
+const DONE: &str = "stage.done";
+
+/// The staged output of the pending object: its bytes and its failed records, then a marker
+/// once both are synced. Removed when the checkpoint moves past the object.
+struct Stage {
+    dir: PathBuf,
+}
+
+/// Writes into a disk file from its start.
+struct FileWriter {
+    file: Arc<dyn rheo_log::DiskFile>,
+    at: u64,
+}
+
+impl Write for FileWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write_all_at(buf, self.at)?;
+        self.at += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stage {
+    fn new(dir: &Path) -> Stage {
+        Stage { dir: dir.to_path_buf() }
+    }
+
+    fn done(&self, disk: &dyn Disk) -> bool {
+        disk.open(&self.dir.join(DONE), false).is_ok()
+    }
+
+    fn create(&self, disk: &dyn Disk, name: &str) -> std::io::Result<FileWriter> {
+        let file = disk.open(&self.dir.join(name), true)?;
+        file.set_len(0)?;
+        Ok(FileWriter { file, at: 0 })
+    }
+
+    fn write(
+        &self,
+        disk: &dyn Disk,
+        f: impl FnOnce(&mut dyn Write, &mut dyn Write) -> std::io::Result<bool>,
+    ) -> Result<(), String> {
+        let run = || -> std::io::Result<()> {
+            let (mut main, mut errors) = (self.create(disk, MAIN)?, self.create(disk, ERRORS)?);
+            if !f(&mut main, &mut errors)? {
+                main.file.set_len(0)?;
+            }
+            main.file.sync()?;
+            errors.file.sync()?;
+            disk.open(&self.dir.join(DONE), true)?.sync()?;
+            disk.sync_dir(&self.dir)
+        };
+        run().map_err(|e| format!("staging an object failed: {e}"))
+    }
+
+    fn lens(&self, disk: &dyn Disk) -> Result<(u64, u64), String> {
+        let len = |n: &str| disk.open(&self.dir.join(n), false).and_then(|f| f.size());
+        Ok((
+            len(MAIN).map_err(|e| e.to_string())?,
+            len(ERRORS).map_err(|e| e.to_string())?,
+        ))
+    }
+
+    fn copy(&self, disk: &dyn Disk, name: &str, w: &mut dyn Write) -> std::io::Result<bool> {
+        let file = disk.open(&self.dir.join(name), false)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 0u64;
+        loop {
+            let n = rheo_log::disk::read_full_at(&*file, &mut buf, at)?;
+            if n == 0 {
+                return Ok(true);
+            }
+            w.write_all(&buf[..n])?;
+            at += n as u64;
+        }
+    }
+
+    /// Removes the stage (the object it held is delivered).
+    fn clear(disk: &dyn Disk, dir: &Path) {
+        for n in [DONE, MAIN, ERRORS] {
+            let _ = disk.remove_file(&dir.join(n));
+        }
+    }
 }
 
 /// Each record's outcome: itself, or what the transformation function made of it.
 fn process(
     rt: &Runtime,
+    plan: &Plan,
     env: &crate::service::Env,
     recs: &[ReadRecord],
     handle: &tokio::runtime::Handle,
 ) -> Vec<Outcome> {
-    let Some(l) = &rt.plan.processing.lambda else {
+    let Some(l) = &plan.processing.lambda else {
         return recs.iter().map(|r| Outcome::Ok(r.data.to_vec())).collect();
     };
     let ids: Vec<String> = recs.iter().map(|r| record_id(rt.incarnation, r.key)).collect();
@@ -379,7 +516,15 @@ fn process(
             std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))));
         }
         match handle.block_on(env.functions.invoke(&l.arn, event.clone())) {
-            Ok(answer) => return transform::outcomes(&input, &answer),
+            Ok(answer) => {
+                let mut out = transform::outcomes(&input, &answer);
+                for o in &mut out {
+                    if let Outcome::Failed { attempts, .. } = o {
+                        *attempts = attempt + 1;
+                    }
+                }
+                return out;
+            }
             Err(e) => last = e,
         }
     }
@@ -387,7 +532,8 @@ fn process(
         .iter()
         .map(|_| Outcome::Failed {
             code: "Lambda.FunctionError".into(),
-            message: format!("The Lambda function was successfully invoked but it returned an error result: {last}"),
+            message: format!("The Lambda function could not process the records: {last}"),
+            attempts: l.retries + 1,
         })
         .collect()
 }

@@ -27,7 +27,13 @@ pub async fn dispatch(d: &Delivery, action: &str, input: Node<'_>) -> Reply {
     let out = match action {
         "PutRecord" => put_record::handle(d, crate::ops::parse(input)?).await,
         "PutRecordBatch" => put_record_batch::handle(d, crate::ops::parse(input)?).await,
-        _ => whole(d, action, crate::ops::parse(input)?),
+        _ => {
+            // Control-plane changes save the catalog (fsync): off the async threads.
+            let (d, action, input) = (d.clone(), action.to_owned(), crate::ops::parse(input)?);
+            tokio::task::spawn_blocking(move || whole(&d, &action, input))
+                .await
+                .map_err(|_| crate::error::ApiError::internal())?
+        }
     };
     crate::ops::json(&out.map_err(api_error)?)
 }

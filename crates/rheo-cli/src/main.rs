@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_firehose;
 mod bench_s3;
 mod bench_sqs;
 mod config;
@@ -32,6 +33,8 @@ enum Command {
     BenchSqs(bench_sqs::BenchSqsArgs),
     /// Measure an S3 endpoint (Rheo, moto's server, ...).
     BenchS3(bench_s3::BenchS3Args),
+    /// Measure a Firehose endpoint delivering into its S3 API (Rheo, moto's server, ...).
+    BenchFirehose(bench_firehose::BenchFirehoseArgs),
     /// Print a function's log lines from a running server.
     Logs(logs::LogsArgs),
 }
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(args) => runtime.block_on(bench::run(args)),
         Command::BenchSqs(args) => runtime.block_on(bench_sqs::run(args)),
         Command::BenchS3(args) => runtime.block_on(bench_s3::run(args)),
+        Command::BenchFirehose(args) => runtime.block_on(bench_firehose::run(args)),
         Command::Logs(args) => runtime.block_on(logs::run(args)),
     }
 }

@@ -355,7 +355,9 @@ fn encode(
 ) -> std::io::Result<bool> {
     let entry = if p.id.is_empty() { uuid() } else { p.id.clone() };
     let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
-    let mut enc = Encoder::new(plan.compression, main, &entry)?;
+    // Records are small writes: gathered into 1 MiB ones.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, main);
+    let mut enc = Encoder::new(plan.compression, &mut buffered, &entry)?;
     let mut wrote = false;
     read_range(reader, p.from, p.to, chunk, |recs| {
         for (r, outcome) in recs.iter().zip(process(rt, plan, env, &recs, handle)) {
@@ -389,6 +391,7 @@ fn encode(
         Ok(())
     })?;
     enc.finish()?;
+    buffered.flush()?;
     Ok(wrote)
 }
 

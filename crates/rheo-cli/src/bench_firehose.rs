@@ -181,6 +181,9 @@ fn batch_body(stream: &str, seq: u64) -> Bytes {
     Bytes::from(serde_json::json!({ "DeliveryStreamName": stream, "Records": records }).to_string())
 }
 
+/// A table row: its label, its figure, and whether higher is better.
+type Row = (&'static str, fn(&Results) -> f64, bool);
+
 #[derive(Clone, Copy, Default)]
 struct Results {
     raw_mib_s: f64,
@@ -327,7 +330,7 @@ pub async fn run(args: BenchFirehoseArgs) -> anyhow::Result<()> {
         all.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(" | ")
     );
     println!("|---|{}", "---|".repeat(all.len()));
-    let rows: [(&str, fn(&Results) -> f64, bool); 6] = [
+    let rows: [Row; 6] = [
         ("PutRecordBatch → objects, uncompressed (MiB/s)", |r| r.raw_mib_s, true),
         (
             "PutRecordBatch → objects, uncompressed (records/s)",

@@ -6,6 +6,7 @@ Usage: python s3_external_check.py RHEO_URL MOTO_URL   (Rheo started with
 """
 
 import io
+import json
 import os
 import sys
 
@@ -41,4 +42,25 @@ try:
     raise SystemExit("a deleted object is still on the store")
 except moto.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] in ("404", "NoSuchKey"), e.response
+
+# A delivery stream writing gzip objects into the external bucket: they land on moto.
+import gzip
+import time
+
+fh = boto3.client("firehose", endpoint_url=rheo_url, region_name="us-east-1", aws_access_key_id="AKIDCI",
+                  aws_secret_access_key="secret")
+fh.create_delivery_stream(DeliveryStreamName="to-moto", ExtendedS3DestinationConfiguration={
+    "RoleARN": "arn:aws:iam::000000000000:role/f", "BucketARN": "arn:aws:s3:::ext-lake", "Prefix": "delivered/",
+    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}, "CompressionFormat": "GZIP"})
+fh.put_record_batch(DeliveryStreamName="to-moto", Records=[{"Data": f'{{"n": {i}}}\n'.encode()} for i in range(50)])
+got = []
+for _ in range(150):
+    got = []
+    for o in moto.list_objects_v2(Bucket="moto-lake", Prefix="delivered/").get("Contents", []):
+        assert o["Key"].endswith(".gz"), o["Key"]
+        got += gzip.decompress(moto.get_object(Bucket="moto-lake", Key=o["Key"])["Body"].read()).decode().splitlines()
+    if len(got) >= 50:
+        break
+    time.sleep(0.2)
+assert sorted(json.loads(l)["n"] for l in got) == list(range(50)), got
 print("s3 external store check passed (moto)")

@@ -618,3 +618,113 @@ async fn keys_now(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<St
         .filter_map(|o| o.key().map(str::to_owned))
         .collect()
 }
+
+/// A delivery stream writing into a bucket on an external S3-compatible store (another Rheo
+/// server, with its own credentials): the objects land there, created only if absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_into_an_external_store() {
+    let remote = TestServer::with(crate::common::Options {
+        credentials: vec!["AKIDREMOTE:remotesecret"],
+        ..Default::default()
+    })
+    .await;
+    let store = crate::s3::s3_client_with(&remote.url(), true, "AKIDREMOTE", "remotesecret");
+    store.create_bucket().bucket("remote-lake").send().await.unwrap();
+    let front = TestServer::with(crate::common::Options {
+        s3_external: vec![
+            rheo_objects::external::ExternalConfig::parse_spec(&format!(
+                "name=lake,bucket=remote-lake,endpoint={},access-key-id=AKIDREMOTE,secret-access-key=remotesecret",
+                remote.url()
+            ))
+            .unwrap(),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let c = firehose_client(&front.url());
+    create(
+        &c,
+        "to-lake",
+        destination("lake", 1, 0)
+            .prefix("landed/")
+            .compression_format(CompressionFormat::Gzip)
+            .build()
+            .unwrap(),
+    )
+    .await;
+    put_lines(&c, "to-lake", &lines(100)).await;
+    let mut text = String::new();
+    for _ in 0..200 {
+        text.clear();
+        for key in keys_now(&store, "remote-lake", "landed/").await {
+            assert!(key.ends_with(".gz"), "{key}");
+            let raw = body(&store, "remote-lake", &key).await;
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_string(&mut text)
+                .unwrap();
+        }
+        if text.lines().count() >= 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut got: Vec<&str> = text.lines().collect();
+    got.sort();
+    let want = lines(100);
+    let mut want: Vec<&str> = want.iter().map(|l| l.trim_end()).collect();
+    want.sort();
+    assert_eq!(got, want, "every record in the external store, once");
+}
+
+/// A delivered object is announced like any other: an ObjectCreated event in a queue.
+#[tokio::test]
+async fn delivered_objects_are_announced() {
+    let server = TestServer::start().await;
+    let (c, s3, sqs) = (firehose_client(&server.url()), s3_client(&server.url()), server.sqs());
+    s3.create_bucket().bucket("announced").send().await.unwrap();
+    let q = sqs.create_queue().queue_name("new-objects").send().await.unwrap();
+    let q = q.queue_url().unwrap().to_owned();
+    s3.put_bucket_notification_configuration()
+        .bucket("announced")
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .queue_configurations(
+                    aws_sdk_s3::types::QueueConfiguration::builder()
+                        .queue_arn("arn:aws:sqs:us-east-1:000000000000:new-objects")
+                        .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    create(
+        &c,
+        "announcer",
+        destination("announced", 1, 0).prefix("out/").build().unwrap(),
+    )
+    .await;
+    put_lines(&c, "announcer", &lines(3)).await;
+    let key = keys(&s3, "announced", "out/", 1).await.remove(0);
+    for _ in 0..100 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&q)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages() {
+            let v: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            if let Some(r) = v["Records"].get(0) {
+                assert_eq!(r["eventName"], "ObjectCreated:Put");
+                assert_eq!(r["s3"]["object"]["key"], key);
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no event for {key}");
+}

@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod compress;
 mod intake;
+pub mod jq;
 pub mod prefix;
 pub mod service;
 pub mod source;

@@ -86,6 +86,9 @@ pub struct Pending {
     /// The destination it was planned under: a retry writes it there, the same way.
     #[serde(default)]
     pub spec: Option<crate::spec::Spec>,
+    /// `<stream>-<version>-<time>-<id>`: what follows each object's prefix.
+    #[serde(default)]
+    pub suffix: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

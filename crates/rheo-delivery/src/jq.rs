@@ -105,7 +105,10 @@ fn to_json(v: &Val) -> Json {
             Num::Int(i) => Json::from(*i as i64),
             Num::Float(f) if f.fract() == 0.0 && f.abs() < MAX_SAFE => Json::from(*f as i64),
             Num::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-            Num::BigInt(_) | Num::Dec(_) => n.to_string().parse::<serde_json::Number>().map_or(Json::Null, Json::Number),
+            Num::BigInt(_) | Num::Dec(_) => n
+                .to_string()
+                .parse::<serde_json::Number>()
+                .map_or(Json::Null, Json::Number),
         },
         Val::TStr(b) | Val::BStr(b) => Json::String(String::from_utf8_lossy(b).into_owned()),
         Val::Arr(a) => Json::Array(a.iter().map(to_json).collect()),
@@ -165,17 +168,29 @@ mod tests {
                 r#"{"customer_id":"c1","ts":1700000000}"#,
                 r#"{"customer_id":"c1","year":"2023"}"#,
             ),
-            (r#"{y:.ts|strftime("%Y/%m/%d/%H")}"#, r#"{"ts":1700000000.5}"#, r#"{"y":"2023/11/14/22"}"#),
+            (
+                r#"{y:.ts|strftime("%Y/%m/%d/%H")}"#,
+                r#"{"ts":1700000000.5}"#,
+                r#"{"y":"2023/11/14/22"}"#,
+            ),
             ("{a:.x.y}", r#"{"x":{"y":3}}"#, r#"{"a":3}"#),
             ("{a:.x.y}", "{}", r#"{"a":null}"#),
             ("{a:(.x|tonumber)}", r#"{"x":"42"}"#, r#"{"a":42}"#),
-            ("{a:(.f|tostring), b:(4/2|tostring), c:.f}", r#"{"f":2.0}"#, r#"{"a":"2","b":"2","c":2}"#),
+            (
+                "{a:(.f|tostring), b:(4/2|tostring), c:.f}",
+                r#"{"f":2.0}"#,
+                r#"{"a":"2","b":"2","c":2}"#,
+            ),
             (
                 r#"{c:(.c // "unknown"), d:(.d|ascii_downcase)}"#,
                 r#"{"d":"ABC"}"#,
                 r#"{"c":"unknown","d":"abc"}"#,
             ),
-            ("{t:(.ts|todate)}", r#"{"ts":1700000000}"#, r#"{"t":"2023-11-14T22:13:20Z"}"#),
+            (
+                "{t:(.ts|todate)}",
+                r#"{"ts":1700000000}"#,
+                r#"{"t":"2023-11-14T22:13:20Z"}"#,
+            ),
             (
                 "{n:(.items|length), first:.items[0].id}",
                 r#"{"items":[{"id":"x"},{"id":"y"}]}"#,
@@ -186,14 +201,21 @@ mod tests {
         for (query, input, recorded) in cases {
             let q = Query::compile(query).unwrap();
             let got = q.run(&serde_json::from_str(input).unwrap()).unwrap();
-            assert_eq!(got, serde_json::from_str::<Json>(recorded).unwrap(), "{query} on {input}");
+            assert_eq!(
+                got,
+                serde_json::from_str::<Json>(recorded).unwrap(),
+                "{query} on {input}"
+            );
             if jq_present {
                 let want: Json = serde_json::from_str(&jq16(query, input).unwrap()).unwrap();
                 assert_eq!(got, want, "{query} on {input}, live jq");
             }
         }
         let q = Query::compile(r#"{y:.ts|strftime("%Y")}"#).unwrap();
-        assert_eq!(q.run(&serde_json::json!({"ts": 1700000000})).unwrap(), serde_json::json!({"y": "2023"}));
+        assert_eq!(
+            q.run(&serde_json::json!({"ts": 1700000000})).unwrap(),
+            serde_json::json!({"y": "2023"})
+        );
     }
 
     #[test]
@@ -203,7 +225,10 @@ mod tests {
         let q = Query::compile("{a:(.x|tonumber)}").unwrap();
         assert!(q.run(&serde_json::json!({"x": "nope"})).is_err());
         let q = Query::compile("halt_error").unwrap();
-        assert!(q.run(&serde_json::json!({"x": 1})).is_err(), "halt ends the query, not the process");
+        assert!(
+            q.run(&serde_json::json!({"x": 1})).is_err(),
+            "halt ends the query, not the process"
+        );
         let q = Query::compile("{h: env.HOME}").unwrap();
         assert_eq!(q.run(&serde_json::json!({})).unwrap(), serde_json::json!({"h": null}));
         assert_eq!(key_text(&serde_json::json!(7)), Some("7".into()));

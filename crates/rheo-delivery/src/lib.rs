@@ -17,6 +17,7 @@ pub mod prefix;
 pub mod service;
 pub mod source;
 pub mod spec;
+mod stage;
 pub mod transform;
 mod worker;
 

@@ -14,6 +14,18 @@ pub type Spec = Map<String, Value>;
 pub struct Processing {
     pub lambda: Option<LambdaProcessor>,
     pub append_delimiter: bool,
+    /// MetadataExtraction's jq query (partition keys from the records).
+    pub metadata_query: Option<std::sync::Arc<crate::jq::Query>>,
+    pub deaggregation: Option<Deaggregation>,
+}
+
+/// RecordDeAggregation: how one record holds several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deaggregation {
+    /// Concatenated JSON objects (or JSON lines).
+    Json,
+    /// Records separated by the delimiter.
+    Delimited(Vec<u8>),
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +48,8 @@ pub struct Plan {
     pub extension: String,
     pub zone: jiff::tz::TimeZone,
     pub processing: Processing,
+    /// Dynamic partitioning: one object per evaluated prefix.
+    pub dynamic: bool,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -67,9 +81,6 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         .and_then(|d| d.get("Enabled"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    if dynamic {
-        return Err("Dynamic partitioning is not supported by Rheo yet.".into());
-    }
     if spec
         .get("DataFormatConversionConfiguration")
         .is_some_and(|d| d.get("Enabled").and_then(Value::as_bool).unwrap_or(true))
@@ -107,6 +118,8 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
             prefix::check_length(t, &zone, kind)?;
         }
     }
+    let processing = processing(spec.get("ProcessingConfiguration"))?;
+    check_processing(&processing, &prefix, dynamic)?;
     Ok(Plan {
         bucket,
         prefix,
@@ -116,7 +129,8 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         compression,
         extension,
         zone,
-        processing: processing(spec.get("ProcessingConfiguration"))?,
+        processing,
+        dynamic,
     })
 }
 
@@ -169,10 +183,53 @@ fn processing(config: Option<&Value>) -> Result<Processing, String> {
                 });
             }
             "AppendDelimiterToRecord" => out.append_delimiter = true,
+            "MetadataExtraction" => {
+                let query = param("MetadataExtractionQuery")
+                    .ok_or("The MetadataExtraction processor requires the MetadataExtractionQuery parameter.")?;
+                match param("JsonParsingEngine") {
+                    None | Some("JQ-1.6") => {}
+                    Some(other) => return Err(format!("JsonParsingEngine {other} is not supported; use JQ-1.6.")),
+                }
+                out.metadata_query = Some(std::sync::Arc::new(crate::jq::Query::compile(query)?));
+            }
+            "RecordDeAggregation" => {
+                out.deaggregation = Some(match param("SubRecordType") {
+                    Some("JSON") | None => Deaggregation::Json,
+                    Some("DELIMITED") => {
+                        use base64::Engine as _;
+                        let d = param("Delimiter").ok_or("A DELIMITED RecordDeAggregation requires a Delimiter.")?;
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(d)
+                            .map_err(|_| format!("The Delimiter {d} is not base64."))?;
+                        if bytes.is_empty() {
+                            return Err("The Delimiter is empty.".into());
+                        }
+                        Deaggregation::Delimited(bytes)
+                    }
+                    Some(other) => return Err(format!("SubRecordType {other} is not JSON or DELIMITED.")),
+                });
+            }
             other => return Err(format!("The processor type {other} is not supported by Rheo yet.")),
         }
     }
     Ok(out)
+}
+
+/// What partition keys need: a query for `partitionKeyFromQuery`, a function for
+/// `partitionKeyFromLambda`, dynamic partitioning for either, and for the processors that make
+/// them.
+fn check_processing(p: &Processing, prefix: &Template, dynamic: bool) -> Result<(), String> {
+    use crate::prefix::Part;
+    if prefix.has(|x| matches!(x, Part::PartitionKeyFromQuery(_))) && p.metadata_query.is_none() {
+        return Err("partitionKeyFromQuery needs a MetadataExtraction processor.".into());
+    }
+    if prefix.has(|x| matches!(x, Part::PartitionKeyFromLambda(_))) && p.lambda.is_none() {
+        return Err("partitionKeyFromLambda needs a Lambda processor.".into());
+    }
+    if !dynamic && (p.metadata_query.is_some() || p.deaggregation.is_some()) {
+        return Err("MetadataExtraction and RecordDeAggregation need dynamic partitioning enabled.".into());
+    }
+    Ok(())
 }
 
 /// The destination as Describe gives it: what was set, with the defaults of the members the

@@ -34,7 +34,11 @@ pub struct KinesisMeta {
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Ok(Vec<u8>),
+    /// Delivered, with the partition keys the function gave (`metadata.partitionKeys`).
+    Ok {
+        data: Vec<u8>,
+        keys: Option<std::collections::BTreeMap<String, String>>,
+    },
     Dropped,
     /// `attempts`: the calls made for it.
     Failed {
@@ -96,6 +100,13 @@ struct AnswerRecord {
     record_id: Option<String>,
     result: Option<String>,
     data: Option<String>,
+    metadata: Option<AnswerMetadata>,
+}
+
+#[derive(Deserialize)]
+struct AnswerMetadata {
+    #[serde(rename = "partitionKeys")]
+    partition_keys: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// Reads a function's answer: one outcome per given record, in their order.
@@ -141,7 +152,14 @@ pub fn outcomes(records: &[InRecord<'_>], answer: &[u8]) -> Vec<Outcome> {
             };
             match a.result.as_deref() {
                 Some("Ok") => match base64::engine::general_purpose::STANDARD.decode(a.data.unwrap_or_default()) {
-                    Ok(d) => Outcome::Ok(d),
+                    Ok(data) => Outcome::Ok {
+                        data,
+                        keys: a.metadata.and_then(|m| m.partition_keys).map(|k| {
+                            k.into_iter()
+                                .filter_map(|(name, v)| crate::jq::key_text(&v).map(|t| (name, t)))
+                                .collect()
+                        }),
+                    },
                     Err(_) => failed("Lambda.InvalidData", "The returned data is not valid base64."),
                 },
                 Some("Dropped") => Outcome::Dropped,
@@ -236,7 +254,13 @@ mod tests {
             {"recordId":"b","result":"Dropped","data":""},
             {"recordId":"c","result":"ProcessingFailed","data":"eg=="}]}"#;
         let out = outcomes(&recs, answer);
-        assert_eq!(out[0], Outcome::Ok(b"XX".to_vec()));
+        assert_eq!(
+            out[0],
+            Outcome::Ok {
+                data: b"XX".to_vec(),
+                keys: None
+            }
+        );
         assert_eq!(out[1], Outcome::Dropped);
         assert!(matches!(&out[2], Outcome::Failed { code, .. } if code == "Lambda.ProcessingFailedStatus"));
         assert!(matches!(&out[3], Outcome::Failed { code, .. } if code == "Lambda.MissingRecordId"));

@@ -9,11 +9,11 @@ use crate::catalog::{Checkpoint, Pending};
 use crate::compress::Encoder;
 use crate::prefix::{self, Context, Part};
 use crate::spec::Plan;
-use crate::transform::{self, ErrorRecord, InRecord, Outcome};
-use rheo_log::Disk;
+use crate::transform::{self, InRecord, Outcome};
+
 use rheo_log::{LogReader, ReadRecord};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -96,7 +96,7 @@ impl Worker {
                             continue;
                         }
                         cp = next;
-                        Stage::clear(&*disk, &self.dir);
+                        crate::stage::Stage::clear(&*disk, &self.dir);
                         buf = Buffer::default();
                         backoff = Duration::from_millis(500);
                         let saved = self.source_saved.load(std::sync::atomic::Ordering::SeqCst);
@@ -122,7 +122,7 @@ impl Worker {
                 let Some(to) = buf.last else { continue };
                 let p = pending(&rt, cp.next, to, oldest);
                 // A stage left by the object before belongs to no object now.
-                Stage::clear(&*disk, &self.dir);
+                crate::stage::Stage::clear(&*disk, &self.dir);
                 let next = Checkpoint {
                     next: cp.next,
                     pending: Some(p),
@@ -250,6 +250,8 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
     };
     // The plan was checked: a prefix that fails here has only partition keys, which are
     // refused at creation until dynamic partitioning exists.
+    // With dynamic partitioning each partition's prefix is evaluated when its records are
+    // staged; `key` is then unused.
     let main = prefix::evaluate(&plan.prefix, &mut cx).unwrap_or_default();
     cx.error_output_type = Some("processing-failed");
     let error = match &plan.error_prefix {
@@ -265,6 +267,7 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
         error_key: format!("{error}{suffix}"),
         id,
         spec: Some(rt.spec.clone()),
+        suffix,
     }
 }
 
@@ -277,7 +280,7 @@ fn uuid() -> String {
 }
 
 /// Reads `from..=to` from the intake, a chunk at a time.
-fn read_range(
+pub(crate) fn read_range(
     reader: &LogReader,
     from: u64,
     to: u64,
@@ -313,80 +316,41 @@ fn write_pending(
         Some(spec) => crate::spec::plan(spec)?,
         None => rt.plan.clone(),
     };
-    let encoding = plan.compression.content_encoding();
-    if plan.processing.lambda.is_none() {
-        // Without a function the bytes are a function of the records: written straight through.
-        let mut fill = |w: &mut dyn Write| encode(rt, &plan, env, reader, p, handle, w, &mut std::io::sink());
+    let staged = plan.processing.lambda.is_some() || plan.dynamic || plan.processing.deaggregation.is_some();
+    if !staged {
+        // The bytes are a function of the records: written straight through.
+        let encoding = plan.compression.content_encoding();
+        let mut fill = |w: &mut dyn Write| encode(&plan, reader, p, w);
         env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
         return Ok(());
     }
-    // A function's answers may differ on a retry: they are staged once, durably, and the two
-    // objects are written from the stage, so a retry writes exactly what the first try did.
-    let stage = Stage::new(dir);
-    if !stage.done(&*env.disk) {
-        stage.write(&*env.disk, |main, errors| {
-            encode(rt, &plan, env, reader, p, handle, main, errors)
-        })?;
+    // A function's answers may differ on a retry, and partitions make several objects: the
+    // records are processed once into a durable stage, and the objects written from it.
+    let stage = crate::stage::Stage {
+        disk: &*env.disk,
+        dir: dir.to_path_buf(),
+    };
+    if !stage.done() {
+        crate::stage::Stage::clear(&*env.disk, dir);
+        stage.fill(rt, &plan, env, reader, p, handle)?;
     }
-    let (main_len, errors_len) = stage.lens(&*env.disk)?;
-    if main_len > 0 {
-        let mut fill = |w: &mut dyn Write| stage.copy(&*env.disk, MAIN, w);
-        env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
-    }
-    if errors_len > 0 {
-        let mut fill = |w: &mut dyn Write| stage.copy(&*env.disk, ERRORS, w);
-        env.buckets.write(&plan.bucket, &p.error_key, None, &mut fill)?;
-    }
-    Ok(())
+    stage.deliver(&plan, env, p)
 }
 
-/// Processes `p`'s records: delivered ones into `main` (compressed), failed ones as AWS's error
-/// records into `errors`. Whether anything was delivered.
-#[allow(clippy::too_many_arguments)]
-fn encode(
-    rt: &Runtime,
-    plan: &Plan,
-    env: &crate::service::Env,
-    reader: &LogReader,
-    p: &Pending,
-    handle: &tokio::runtime::Handle,
-    main: &mut dyn Write,
-    errors: &mut dyn Write,
-) -> std::io::Result<bool> {
+/// Writes `p`'s records straight into `main` (compressed): no function, no partitions.
+fn encode(plan: &Plan, reader: &LogReader, p: &Pending, main: &mut dyn Write) -> std::io::Result<bool> {
     let entry = if p.id.is_empty() { uuid() } else { p.id.clone() };
-    let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
     // Records are small writes: gathered into 1 MiB ones.
     let mut buffered = std::io::BufWriter::with_capacity(1 << 20, main);
     let mut enc = Encoder::new(plan.compression, &mut buffered, &entry)?;
     let mut wrote = false;
-    read_range(reader, p.from, p.to, chunk, |recs| {
-        for (r, outcome) in recs.iter().zip(process(rt, plan, env, &recs, handle)) {
-            match outcome {
-                Outcome::Ok(d) => {
-                    enc.write_all(&d)?;
-                    if plan.processing.append_delimiter {
-                        enc.write_all(b"\n")?;
-                    }
-                    wrote = true;
-                }
-                Outcome::Dropped => {}
-                Outcome::Failed {
-                    code,
-                    message,
-                    attempts,
-                } => errors.write_all(
-                    &ErrorRecord {
-                        attempts_made: attempts,
-                        arrival_ms: r.timestamp_ms,
-                        code: &code,
-                        message: &message,
-                        ending_ms: env.clock.now_ms(),
-                        raw: &r.data,
-                        lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
-                    }
-                    .to_line(),
-                )?,
+    read_range(reader, p.from, p.to, 1 << 20, |recs| {
+        for r in &recs {
+            enc.write_all(&r.data)?;
+            if plan.processing.append_delimiter {
+                enc.write_all(b"\n")?;
             }
+            wrote = true;
         }
         Ok(())
     })?;
@@ -395,120 +359,54 @@ fn encode(
     Ok(wrote)
 }
 
-const MAIN: &str = "stage.main";
-const ERRORS: &str = "stage.errors";
-const DONE: &str = "stage.done";
-
-/// The staged output of the pending object: its bytes and its failed records, then a marker
-/// once both are synced. Removed when the checkpoint moves past the object.
-struct Stage {
-    dir: PathBuf,
-}
-
-/// Writes into a disk file from its start.
-struct FileWriter {
-    file: Arc<dyn rheo_log::DiskFile>,
-    at: u64,
-}
-
-impl Write for FileWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file.write_all_at(buf, self.at)?;
-        self.at += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Stage {
-    fn new(dir: &Path) -> Stage {
-        Stage { dir: dir.to_path_buf() }
-    }
-
-    fn done(&self, disk: &dyn Disk) -> bool {
-        disk.open(&self.dir.join(DONE), false).is_ok()
-    }
-
-    fn create(&self, disk: &dyn Disk, name: &str) -> std::io::Result<FileWriter> {
-        let file = disk.open(&self.dir.join(name), true)?;
-        file.set_len(0)?;
-        Ok(FileWriter { file, at: 0 })
-    }
-
-    fn write(
-        &self,
-        disk: &dyn Disk,
-        f: impl FnOnce(&mut dyn Write, &mut dyn Write) -> std::io::Result<bool>,
-    ) -> Result<(), String> {
-        let run = || -> std::io::Result<()> {
-            let (mut main, mut errors) = (self.create(disk, MAIN)?, self.create(disk, ERRORS)?);
-            if !f(&mut main, &mut errors)? {
-                main.file.set_len(0)?;
-            }
-            main.file.sync()?;
-            errors.file.sync()?;
-            disk.open(&self.dir.join(DONE), true)?.sync()?;
-            disk.sync_dir(&self.dir)
-        };
-        run().map_err(|e| format!("staging an object failed: {e}"))
-    }
-
-    fn lens(&self, disk: &dyn Disk) -> Result<(u64, u64), String> {
-        let len = |n: &str| disk.open(&self.dir.join(n), false).and_then(|f| f.size());
-        Ok((
-            len(MAIN).map_err(|e| e.to_string())?,
-            len(ERRORS).map_err(|e| e.to_string())?,
-        ))
-    }
-
-    fn copy(&self, disk: &dyn Disk, name: &str, w: &mut dyn Write) -> std::io::Result<bool> {
-        let file = disk.open(&self.dir.join(name), false)?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut at = 0u64;
-        loop {
-            let n = rheo_log::disk::read_full_at(&*file, &mut buf, at)?;
-            if n == 0 {
-                return Ok(true);
-            }
-            w.write_all(&buf[..n])?;
-            at += n as u64;
-        }
-    }
-
-    /// Removes the stage (the object it held is delivered).
-    fn clear(disk: &dyn Disk, dir: &Path) {
-        for n in [DONE, MAIN, ERRORS] {
-            let _ = disk.remove_file(&dir.join(n));
-        }
-    }
+/// A record as processing sees it: a record of the intake, or one of the records it held.
+#[derive(Debug, Clone)]
+pub(crate) struct Sub {
+    pub key: u64,
+    /// Its place in its record, when de-aggregated.
+    pub sub: Option<u32>,
+    pub arrival_ms: i64,
+    /// The intake frame's origin field (a Kinesis source's position).
+    pub origin: bytes::Bytes,
+    pub data: bytes::Bytes,
 }
 
 /// Each record's outcome: itself, or what the transformation function made of it.
-fn process(
+pub(crate) fn process(
     rt: &Runtime,
     plan: &Plan,
     env: &crate::service::Env,
-    recs: &[ReadRecord],
+    recs: &[Sub],
     handle: &tokio::runtime::Handle,
 ) -> Vec<Outcome> {
     let Some(l) = &plan.processing.lambda else {
-        return recs.iter().map(|r| Outcome::Ok(r.data.to_vec())).collect();
+        return recs
+            .iter()
+            .map(|r| Outcome::Ok {
+                data: r.data.to_vec(),
+                keys: None,
+            })
+            .collect();
     };
-    let ids: Vec<String> = recs.iter().map(|r| record_id(rt.incarnation, r.key)).collect();
+    let ids: Vec<String> = recs
+        .iter()
+        .map(|r| match r.sub {
+            None => record_id(rt.incarnation, r.key),
+            Some(i) => format!("{}{i:06}", record_id(rt.incarnation, r.key)),
+        })
+        .collect();
     let input: Vec<InRecord<'_>> = recs
         .iter()
         .zip(&ids)
         .map(|(r, id)| InRecord {
             record_id: id,
-            arrival_ms: r.timestamp_ms,
+            arrival_ms: r.arrival_ms,
             data: &r.data,
-            kinesis: crate::source::Origin::decode(&r.partition_key).map(|o| transform::KinesisMeta {
+            kinesis: crate::source::Origin::decode(&r.origin).map(|o| transform::KinesisMeta {
                 shard_id: rheo_types::ShardId(o.shard).to_string(),
                 partition_key: o.partition_key,
                 sequence_number: o.sequence_number,
-                arrival_ms: r.timestamp_ms,
+                arrival_ms: r.arrival_ms,
             }),
         })
         .collect();

@@ -728,3 +728,197 @@ async fn delivered_objects_are_announced() {
     }
     panic!("no event for {key}");
 }
+
+fn param(name: ProcessorParameterName, value: &str) -> ProcessorParameter {
+    ProcessorParameter::builder()
+        .parameter_name(name)
+        .parameter_value(value)
+        .build()
+        .unwrap()
+}
+
+/// Gathers every object under `prefix` (gzip decoded when `.gz`) by key, once `n` lines are in.
+async fn lines_by_key(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, n: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for _ in 0..200 {
+        out.clear();
+        for key in keys_now(s3, bucket, prefix).await {
+            let raw = body(s3, bucket, &key).await;
+            let text = if key.ends_with(".gz") {
+                let mut t = String::new();
+                flate2::read::MultiGzDecoder::new(&raw[..])
+                    .read_to_string(&mut t)
+                    .unwrap();
+                t
+            } else {
+                String::from_utf8(raw).unwrap()
+            };
+            out.extend(text.lines().map(|l| (key.clone(), l.to_owned())));
+        }
+        if out.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    out
+}
+
+/// Dynamic partitioning from a jq query: records de-aggregated (two JSON documents per put
+/// record), keyed by `{customer, year}`, one object per evaluated prefix; a record that is not
+/// JSON goes to the error prefix.
+#[tokio::test]
+async fn dynamic_partitioning_from_a_jq_query() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    s3.create_bucket().bucket("parts").send().await.unwrap();
+    let processing = ProcessingConfiguration::builder()
+        .enabled(true)
+        .processors(
+            Processor::builder()
+                .r#type(ProcessorType::RecordDeAggregation)
+                .parameters(param(ProcessorParameterName::SubRecordType, "JSON"))
+                .build()
+                .unwrap(),
+        )
+        .processors(
+            Processor::builder()
+                .r#type(ProcessorType::MetadataExtraction)
+                .parameters(param(
+                    ProcessorParameterName::MetadataExtractionQuery,
+                    r#"{customer:.customer, year:.ts|strftime("%Y")}"#,
+                ))
+                .parameters(param(ProcessorParameterName::JsonParsingEngine, "JQ-1.6"))
+                .build()
+                .unwrap(),
+        )
+        .processors(
+            Processor::builder()
+                .r#type(ProcessorType::AppendDelimiterToRecord)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let dest = destination("parts", 64, 0)
+        .prefix("customer=!{partitionKeyFromQuery:customer}/year=!{partitionKeyFromQuery:year}/")
+        .error_output_prefix("errors/!{firehose:error-output-type}/")
+        .compression_format(CompressionFormat::Gzip)
+        .dynamic_partitioning_configuration(
+            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
+                .enabled(true)
+                .build(),
+        )
+        .processing_configuration(processing)
+        .build()
+        .unwrap();
+    create(&c, "partitioned", dest).await;
+    // Partition keys need their processor, and an error prefix.
+    let e = c
+        .create_delivery_stream()
+        .delivery_stream_name("no-query")
+        .extended_s3_destination_configuration(
+            destination("parts", 64, 0)
+                .prefix("c=!{partitionKeyFromQuery:c}/")
+                .error_output_prefix("e/!{firehose:error-output-type}/")
+                .dynamic_partitioning_configuration(
+                    aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
+                        .enabled(true)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidArgumentException"), "{e:?}");
+
+    let mut input = Vec::new();
+    for i in 0..30 {
+        let (a, b) = (["a", "b", "c"][i % 3], ["a", "b", "c"][(i + 1) % 3]);
+        let ts = if i % 2 == 0 { 1_700_000_000 } else { 1_600_000_000 };
+        input.push(format!(
+            "{{\"customer\":\"{a}\",\"ts\":{ts},\"i\":{i}}}{{\"customer\":\"{b}\",\"ts\":{ts},\"i\":{}}}",
+            i + 100
+        ));
+    }
+    input.push("not json at all".to_owned());
+    put_lines(&c, "partitioned", &input).await;
+    let got = lines_by_key(&s3, "parts", "customer=", 60).await;
+    assert_eq!(got.len(), 60, "{got:?}");
+    for (key, line) in &got {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let year = if v["ts"] == 1_700_000_000 { "2023" } else { "2020" };
+        let prefix = format!(
+            "customer={}/year={year}/partitioned-1-",
+            v["customer"].as_str().unwrap()
+        );
+        assert!(key.starts_with(&prefix), "{line} in {key}");
+    }
+    let partitions: std::collections::BTreeSet<&str> = got.iter().map(|(k, _)| k.rsplit_once('/').unwrap().0).collect();
+    assert_eq!(partitions.len(), 6, "{partitions:?}");
+    let errors = lines_by_key(&s3, "parts", "errors/", 1).await;
+    assert_eq!(errors.len(), 1);
+    let e: serde_json::Value = serde_json::from_str(&errors[0].1).unwrap();
+    assert!(errors[0].0.starts_with("errors/processing-failed/"), "{}", errors[0].0);
+    assert_eq!(e["errorCode"], "DynamicPartitioning.MetadataExtractionFailed");
+}
+
+const PARTITIONER: &str = r#"
+import base64, json
+
+def handler(event, context):
+    out = []
+    for r in event["records"]:
+        d = json.loads(base64.b64decode(r["data"]))
+        out.append({"recordId": r["recordId"], "result": "Ok", "data": r["data"],
+                    "metadata": {"partitionKeys": {"kind": d["kind"]}}})
+    return {"records": out}
+"#;
+
+/// Dynamic partitioning from the transformation function's `metadata.partitionKeys`.
+#[tokio::test]
+async fn dynamic_partitioning_from_the_function() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    let lambda = crate::common::lambda_client(&server.url());
+    crate::lambda::create_python(&lambda, "partitioner", PARTITIONER, &[]).await;
+    s3.create_bucket().bucket("kinds").send().await.unwrap();
+    let processing = ProcessingConfiguration::builder()
+        .enabled(true)
+        .processors(
+            Processor::builder()
+                .r#type(ProcessorType::Lambda)
+                .parameters(param(
+                    ProcessorParameterName::LambdaArn,
+                    "arn:aws:lambda:us-east-1:000000000000:function:partitioner",
+                ))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let dest = destination("kinds", 64, 0)
+        .prefix("kind=!{partitionKeyFromLambda:kind}/")
+        .error_output_prefix("errors/!{firehose:error-output-type}/")
+        .dynamic_partitioning_configuration(
+            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
+                .enabled(true)
+                .build(),
+        )
+        .processing_configuration(processing)
+        .build()
+        .unwrap();
+    create(&c, "by-kind", dest).await;
+    let input: Vec<String> = (0..40)
+        .map(|i| format!("{{\"kind\":\"{}\",\"i\":{i}}}\n", ["click", "view"][i % 2]))
+        .collect();
+    put_lines(&c, "by-kind", &input).await;
+    let got = lines_by_key(&s3, "kinds", "kind=", 40).await;
+    assert_eq!(got.len(), 40);
+    for (key, line) in &got {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            key.starts_with(&format!("kind={}/by-kind-1-", v["kind"].as_str().unwrap())),
+            "{line} in {key}"
+        );
+    }
+}

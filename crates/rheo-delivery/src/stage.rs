@@ -1,0 +1,441 @@
+//! The staged path of an object's delivery, taken when its bytes are not a function of its
+//! records alone (a transformation function answers differently on a retry) or when they go
+//! to several objects (dynamic partitioning). The records are processed once, in order:
+//! de-aggregated, transformed, given their partition keys, and appended raw to one file per
+//! evaluated prefix (at most [`MAX_PARTITIONS`] per object) or to the failed records' file; a
+//! manifest names each file's object key; a marker says the stage is whole (everything synced).
+//! The objects are then written from the stage, compressed as they are copied, each created only
+//! if absent; a retry after a crash writes them again from the same stage, so each record is in
+//! exactly one object.
+//!
+//! Files in the stream's directory: `stage.p<N>` (a partition's records), `stage.errors` (AWS's
+//! error records, one JSON document per line), `stage.manifest` (JSON: `[[key, file], ...]`),
+//! `stage.done`. They are removed when the checkpoint moves past the object, and before the next
+//! object is planned.
+
+use crate::catalog::Pending;
+use crate::compress::Encoder;
+use crate::prefix::{self, Context, Part};
+use crate::spec::{Deaggregation, Plan};
+use crate::transform::{ErrorRecord, Outcome};
+use crate::worker::{Runtime, Sub};
+use rheo_log::{Disk, DiskFile, LogReader};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Most partitions one object's records may open (AWS's active-partition quota); the records
+/// of more go to the error prefix.
+pub const MAX_PARTITIONS: usize = 500;
+
+const MANIFEST: &str = "stage.manifest";
+const ERRORS: &str = "stage.errors";
+const DONE: &str = "stage.done";
+
+/// Writes into a disk file from its start.
+pub(crate) struct FileWriter {
+    file: Arc<dyn DiskFile>,
+    at: u64,
+}
+
+impl Write for FileWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write_all_at(buf, self.at)?;
+        self.at += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) struct Stage<'a> {
+    pub disk: &'a dyn Disk,
+    pub dir: PathBuf,
+}
+
+impl Stage<'_> {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn done(&self) -> bool {
+        self.disk.open(&self.path(DONE), false).is_ok()
+    }
+
+    fn create(&self, name: &str) -> std::io::Result<std::io::BufWriter<FileWriter>> {
+        let file = self.disk.open(&self.path(name), true)?;
+        file.set_len(0)?;
+        Ok(std::io::BufWriter::with_capacity(16 * 1024, FileWriter { file, at: 0 }))
+    }
+
+    /// The objects to write: key and staged file.
+    pub fn manifest(&self) -> Result<Vec<(String, String)>, String> {
+        let bytes = rheo_log::disk::read_all(self.disk, &self.path(MANIFEST)).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+
+    pub fn errors_len(&self) -> u64 {
+        self.disk
+            .open(&self.path(ERRORS), false)
+            .and_then(|f| f.size())
+            .unwrap_or(0)
+    }
+
+    /// Copies a staged file into `w`.
+    pub fn copy(&self, name: &str, w: &mut dyn Write) -> std::io::Result<()> {
+        let file = self.disk.open(&self.path(name), false)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 0u64;
+        loop {
+            let n = rheo_log::disk::read_full_at(&*file, &mut buf, at)?;
+            if n == 0 {
+                return Ok(());
+            }
+            w.write_all(&buf[..n])?;
+            at += n as u64;
+        }
+    }
+
+    /// Removes every staged file (the object they held is delivered, or a new one is planned).
+    pub fn clear(disk: &dyn Disk, dir: &Path) {
+        for f in disk.list(dir).unwrap_or_default() {
+            if f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("stage.")) {
+                let _ = disk.remove_file(&f);
+            }
+        }
+    }
+
+    /// Processes `p`'s records into the stage, and marks it whole.
+    pub fn fill(
+        &self,
+        rt: &Runtime,
+        plan: &Plan,
+        env: &crate::service::Env,
+        reader: &LogReader,
+        p: &Pending,
+        handle: &tokio::runtime::Handle,
+    ) -> Result<(), String> {
+        let run = || -> std::io::Result<()> {
+            let mut parts = Partitions::new(self, rt, plan, p);
+            let mut errors = self.create(ERRORS)?;
+            let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
+            crate::worker::read_range(reader, p.from, p.to, chunk, |recs| {
+                let subs = deaggregate(&recs, plan.processing.deaggregation.as_ref());
+                for (sub, outcome) in subs.iter().zip(crate::worker::process(rt, plan, env, &subs, handle)) {
+                    let failure = match outcome {
+                        Outcome::Ok { data, keys } => match parts.place(&data, keys.as_ref()) {
+                            Ok(w) => {
+                                w.write_all(&data)?;
+                                if plan.processing.append_delimiter {
+                                    w.write_all(b"\n")?;
+                                }
+                                None
+                            }
+                            Err((code, message)) => Some((code, message, 1)),
+                        },
+                        Outcome::Dropped => None,
+                        Outcome::Failed {
+                            code,
+                            message,
+                            attempts,
+                        } => Some((code, message, attempts)),
+                    };
+                    if let Some((code, message, attempts)) = failure {
+                        errors.write_all(
+                            &ErrorRecord {
+                                attempts_made: attempts,
+                                arrival_ms: sub.arrival_ms,
+                                code: &code,
+                                message: &message,
+                                ending_ms: env.clock.now_ms(),
+                                raw: &sub.data,
+                                lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
+                            }
+                            .to_line(),
+                        )?;
+                    }
+                }
+                Ok(())
+            })?;
+            let mut files = parts.finish()?;
+            files.push(errors.into_inner().map_err(|e| e.into_error())?.file);
+            for f in &files {
+                f.sync()?;
+            }
+            let manifest = serde_json::to_vec(&parts.manifest).map_err(std::io::Error::other)?;
+            rheo_log::disk::replace_file(self.disk, &self.path(MANIFEST), &manifest)?;
+            self.disk.open(&self.path(DONE), true)?.sync()?;
+            self.disk.sync_dir(&self.dir)
+        };
+        run().map_err(|e| format!("staging an object failed: {e}"))
+    }
+
+    /// Writes the staged objects (compressed as they are copied), then the failed records.
+    pub fn deliver(&self, plan: &Plan, env: &crate::service::Env, p: &Pending) -> Result<(), String> {
+        let encoding = plan.compression.content_encoding();
+        for (key, file) in self.manifest()? {
+            let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
+                let mut enc = Encoder::new(plan.compression, w, &p.id)?;
+                self.copy(&file, &mut enc)?;
+                enc.finish()?;
+                Ok(true)
+            };
+            env.buckets.write(&plan.bucket, &key, encoding, &mut fill)?;
+        }
+        if self.errors_len() > 0 {
+            let mut fill = |w: &mut dyn Write| self.copy(ERRORS, w).map(|()| true);
+            env.buckets.write(&plan.bucket, &p.error_key, None, &mut fill)?;
+        }
+        Ok(())
+    }
+}
+
+/// The staged files of one object's partitions, by the values of their keys.
+struct Partitions<'s, 'a> {
+    stage: &'s Stage<'a>,
+    plan: &'s Plan,
+    p: &'s Pending,
+    index: HashMap<String, usize>,
+    files: Vec<std::io::BufWriter<FileWriter>>,
+    manifest: Vec<(String, String)>,
+}
+
+impl<'s, 'a> Partitions<'s, 'a> {
+    fn new(stage: &'s Stage<'a>, _rt: &Runtime, plan: &'s Plan, p: &'s Pending) -> Partitions<'s, 'a> {
+        Partitions {
+            stage,
+            plan,
+            p,
+            index: HashMap::new(),
+            files: Vec::new(),
+            manifest: Vec::new(),
+        }
+    }
+
+    /// The file a delivered record goes to, or why it cannot be placed (AWS's code, a message).
+    fn place(
+        &mut self,
+        data: &[u8],
+        lambda: Option<&BTreeMap<String, String>>,
+    ) -> Result<&mut std::io::BufWriter<FileWriter>, (String, String)> {
+        let (identity, values) = if self.plan.dynamic {
+            self.keys(data, lambda)?
+        } else {
+            (String::new(), HashMap::new())
+        };
+        let i = match self.index.get(&identity) {
+            Some(i) => *i,
+            None => {
+                if self.files.len() >= MAX_PARTITIONS {
+                    return Err((
+                        "DynamicPartitioning.ActivePartitionsLimitExceeded".into(),
+                        format!("The object's records opened more than {MAX_PARTITIONS} partitions."),
+                    ));
+                }
+                let key = if self.plan.dynamic {
+                    let lookup = |part: &Part| match part {
+                        Part::PartitionKeyFromQuery(k) => values.get(&format!("q:{k}")).cloned(),
+                        Part::PartitionKeyFromLambda(k) => values.get(&format!("l:{k}")).cloned(),
+                        _ => None,
+                    };
+                    let mut random = prefix::random_string;
+                    let mut cx = Context {
+                        instant_ms: self.p.oldest_ms,
+                        zone: &self.plan.zone,
+                        error_output_type: None,
+                        partition_keys: &lookup,
+                        random: &mut random,
+                    };
+                    let prefix = prefix::evaluate(&self.plan.prefix, &mut cx)
+                        .map_err(|m| ("DynamicPartitioning.PrefixEvaluationFailed".to_owned(), m))?;
+                    format!("{prefix}{}{}", self.p.suffix, self.plan.extension)
+                } else {
+                    self.p.key.clone()
+                };
+                let name = format!("stage.p{}", self.files.len());
+                let w = self
+                    .stage
+                    .create(&name)
+                    .map_err(|e| ("InternalFailure".to_owned(), e.to_string()))?;
+                self.files.push(w);
+                self.manifest.push((key, name));
+                self.index.insert(identity, self.files.len() - 1);
+                self.files.len() - 1
+            }
+        };
+        Ok(&mut self.files[i])
+    }
+
+    /// A record's partition keys: from the query on its JSON and from the function.
+    #[allow(clippy::type_complexity)]
+    fn keys(
+        &self,
+        data: &[u8],
+        lambda: Option<&BTreeMap<String, String>>,
+    ) -> Result<(String, HashMap<String, String>), (String, String)> {
+        let mut values = HashMap::new();
+        if let Some(q) = &self.plan.processing.metadata_query {
+            let failed = |m: String| ("DynamicPartitioning.MetadataExtractionFailed".to_owned(), m);
+            let json: serde_json::Value =
+                serde_json::from_slice(data).map_err(|e| failed(format!("The record is not JSON: {e}")))?;
+            let out = q.run(&json).map_err(failed)?;
+            let obj = out
+                .as_object()
+                .ok_or_else(|| failed("The MetadataExtractionQuery did not give an object.".into()))?;
+            for (k, v) in obj {
+                if let Some(t) = crate::jq::key_text(v) {
+                    values.insert(format!("q:{k}"), t);
+                }
+            }
+        }
+        for (k, v) in lambda.into_iter().flatten() {
+            values.insert(format!("l:{k}"), v.clone());
+        }
+        // Every key the prefix names must have a value.
+        let mut identity = String::new();
+        for part in &self.plan.prefix.parts {
+            let (tag, k) = match part {
+                Part::PartitionKeyFromQuery(k) => ("q", k),
+                Part::PartitionKeyFromLambda(k) => ("l", k),
+                _ => continue,
+            };
+            let name = format!("{tag}:{k}");
+            let v = values.get(&name).ok_or_else(|| {
+                (
+                    "DynamicPartitioning.MetadataExtractionFailed".to_owned(),
+                    format!("The partition key {k} has no value for the record."),
+                )
+            })?;
+            identity.push_str(&name);
+            identity.push('\u{0}');
+            identity.push_str(v);
+            identity.push('\u{0}');
+        }
+        Ok((identity, values))
+    }
+
+    fn finish(&mut self) -> std::io::Result<Vec<Arc<dyn DiskFile>>> {
+        let mut out = Vec::new();
+        for w in std::mem::take(&mut self.files) {
+            out.push(w.into_inner().map_err(|e| e.into_error())?.file);
+        }
+        Ok(out)
+    }
+}
+
+/// Splits records that hold several (RecordDeAggregation); each keeps its record's arrival.
+pub(crate) fn deaggregate(recs: &[rheo_log::ReadRecord], how: Option<&Deaggregation>) -> Vec<Sub> {
+    let mut out = Vec::new();
+    for r in recs {
+        let whole = |out: &mut Vec<Sub>| {
+            out.push(Sub {
+                key: r.key,
+                sub: None,
+                arrival_ms: r.timestamp_ms,
+                origin: r.partition_key.clone(),
+                data: r.data.clone(),
+            })
+        };
+        let pieces: Vec<bytes::Bytes> = match how {
+            None => {
+                whole(&mut out);
+                continue;
+            }
+            Some(Deaggregation::Json) => {
+                let mut pieces = Vec::new();
+                let mut it = serde_json::Deserializer::from_slice(&r.data).into_iter::<serde::de::IgnoredAny>();
+                let mut start = 0;
+                while let Some(Ok(_)) = it.next() {
+                    let end = it.byte_offset();
+                    let piece = r.data.slice(start..end);
+                    let trimmed = trim(&piece);
+                    if !trimmed.is_empty() {
+                        pieces.push(r.data.slice_ref(trimmed));
+                    }
+                    start = end;
+                }
+                if trim(&r.data[start..]).is_empty() {
+                    pieces
+                } else {
+                    Vec::new()
+                }
+            }
+            Some(Deaggregation::Delimited(d)) => split(&r.data, d),
+        };
+        if pieces.is_empty() {
+            // Not splittable as configured: delivered as it is.
+            whole(&mut out);
+            continue;
+        }
+        for (i, data) in pieces.into_iter().enumerate() {
+            out.push(Sub {
+                key: r.key,
+                sub: Some(i as u32),
+                arrival_ms: r.timestamp_ms,
+                origin: r.partition_key.clone(),
+                data,
+            });
+        }
+    }
+    out
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+fn split(data: &bytes::Bytes, delimiter: &[u8]) -> Vec<bytes::Bytes> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + delimiter.len() <= data.len() {
+        if &data[i..i + delimiter.len()] == delimiter {
+            if i > start {
+                out.push(data.slice(start..i));
+            }
+            i += delimiter.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    if start < data.len() {
+        out.push(data.slice(start..));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(data: &str) -> rheo_log::ReadRecord {
+        rheo_log::ReadRecord {
+            key: 1,
+            timestamp_ms: 5,
+            partition_key: bytes::Bytes::new(),
+            data: bytes::Bytes::from(data.to_owned()),
+        }
+    }
+
+    #[test]
+    fn records_are_deaggregated() {
+        let subs = deaggregate(&[rec("{\"a\":1}{\"a\":2}\n{\"a\":3}\n")], Some(&Deaggregation::Json));
+        let got: Vec<&[u8]> = subs.iter().map(|s| &s.data[..]).collect();
+        assert_eq!(got, [&b"{\"a\":1}"[..], b"{\"a\":2}", b"{\"a\":3}"]);
+        let subs = deaggregate(&[rec("x####y####z")], Some(&Deaggregation::Delimited(b"####".to_vec())));
+        let got: Vec<&[u8]> = subs.iter().map(|s| &s.data[..]).collect();
+        assert_eq!(got, [&b"x"[..], b"y", b"z"]);
+        // Not JSON: delivered whole.
+        let subs = deaggregate(&[rec("{\"a\":1} nope")], Some(&Deaggregation::Json));
+        assert_eq!(subs.len(), 1);
+        assert_eq!(deaggregate(&[rec("abc")], None)[0].sub, None);
+    }
+}

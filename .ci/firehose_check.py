@@ -88,6 +88,32 @@ rows = con.execute("""SELECT batch, count(*), sum(v) FROM read_json('s3://hose-l
                       format='newline_delimited', compression='gzip') GROUP BY batch ORDER BY batch""").fetchall()
 assert rows == [(0, 100, 4950), (1, 100, 4950), (2, 100, 4950)], rows
 
+# Dynamic partitioning from a jq query, read back by DuckDB as hive partitions.
+fh.create_delivery_stream(
+    DeliveryStreamName="by-customer",
+    ExtendedS3DestinationConfiguration={
+        "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::hose-lake",
+        "Prefix": "dp/customer=!{partitionKeyFromQuery:customer}/",
+        "ErrorOutputPrefix": "dp-errors/!{firehose:error-output-type}/",
+        "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 0},
+        "CompressionFormat": "GZIP",
+        "DynamicPartitioningConfiguration": {"Enabled": True},
+        "ProcessingConfiguration": {"Enabled": True, "Processors": [
+            {"Type": "MetadataExtraction", "Parameters": [
+                {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer:.customer}"},
+                {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+            {"Type": "AppendDelimiterToRecord"}]},
+    },
+)
+fh.put_record_batch(DeliveryStreamName="by-customer", Records=[
+    {"Data": json.dumps({"customer": f"c{i % 4}", "v": i}).encode()} for i in range(200)])
+lines = objects("hose-lake", "dp/", 200)
+assert len(lines) == 200, len(lines)
+rows = con.execute("""SELECT customer, count(*), sum(v) FROM read_json('s3://hose-lake/dp/*/*.gz',
+                      format='newline_delimited', compression='gzip', hive_partitioning=true)
+                      GROUP BY customer ORDER BY customer""").fetchall()
+assert rows == [(f"c{c}", 50, sum(range(c, 200, 4))) for c in range(4)], rows
+
 # A Kinesis stream as the source: records put to the stream after the delivery stream exists.
 kinesis.create_stream(StreamName="clicks", ShardCount=2)
 kinesis.get_waiter("stream_exists").wait(StreamName="clicks", WaiterConfig={"Delay": 1})

@@ -544,10 +544,16 @@ impl Delivery {
                 )));
             }
             let merged: Spec = spec::merge(&def.destination, &update);
-            let was_dynamic = def.destination.get("DynamicPartitioningConfiguration").cloned();
-            if merged.get("DynamicPartitioningConfiguration") != was_dynamic.as_ref() && was_dynamic.is_none() {
+            let enabled = |s: &Spec| {
+                s.get("DynamicPartitioningConfiguration")
+                    .and_then(|d| d.get("Enabled"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+            };
+            if enabled(&merged) != enabled(&def.destination) {
                 return Err(DeliveryError::InvalidArgument(
-                    "Dynamic partitioning can be enabled only when a Firehose stream is created.".into(),
+                    "Dynamic partitioning can be enabled only when a Firehose stream is created, and never disabled."
+                        .into(),
                 ));
             }
             spec::plan(&merged).map_err(DeliveryError::InvalidArgument)?;

@@ -128,7 +128,16 @@ src = fh.describe_delivery_stream(DeliveryStreamName="clicks-to-s3")["DeliverySt
 assert src["KinesisStreamSourceDescription"]["KinesisStreamARN"] == stream_arn, src
 kinesis.put_records(StreamName="clicks", Records=[
     {"Data": (json.dumps({"click": i}) + "\n").encode(), "PartitionKey": f"user-{i % 7}"} for i in range(50)])
-lines = objects("hose-lake", "clicks/", 50)
-assert sorted(json.loads(l)["click"] for l in lines) == list(range(50)), lines
+# A record aggregated by the KPL's format (aws-kinesis-agg, the reference aggregator): its
+# user records are delivered one by one.
+from aws_kinesis_agg.aggregator import RecordAggregator
+
+agg = RecordAggregator()
+for i in range(50, 53):
+    agg.add_user_record(f"user-{i}", (json.dumps({"click": i}) + "\n").encode())
+pk, ehk, blob = agg.clear_and_get().get_contents()
+kinesis.put_record(StreamName="clicks", Data=blob, PartitionKey=pk)
+lines = objects("hose-lake", "clicks/", 53)
+assert sorted(json.loads(l)["click"] for l in lines) == list(range(53)), lines
 fh.delete_delivery_stream(DeliveryStreamName="clicks-to-s3")
 print("firehose check passed")

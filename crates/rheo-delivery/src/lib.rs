@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod compress;
 mod intake;
 pub mod jq;
+mod kpl;
 pub mod prefix;
 pub mod service;
 pub mod source;

@@ -61,28 +61,56 @@ impl SourceCheckpoint {
 pub struct Origin {
     pub shard: u32,
     pub key: u64,
+    /// Its place among the user records of a KPL-aggregated record.
+    pub subsequence: u32,
     pub sequence_number: String,
     pub partition_key: String,
 }
 
 impl Origin {
     pub fn encode(&self) -> Vec<u8> {
-        format!(
-            "{}|{}|{}|{}",
-            self.shard, self.key, self.sequence_number, self.partition_key
-        )
-        .into_bytes()
+        let Origin {
+            shard,
+            key,
+            subsequence,
+            sequence_number,
+            partition_key,
+        } = self;
+        format!("{shard}|{key}|{subsequence}|{sequence_number}|{partition_key}").into_bytes()
     }
 
     pub fn decode(b: &[u8]) -> Option<Origin> {
         let s = std::str::from_utf8(b).ok()?;
-        let mut it = s.splitn(4, '|');
+        let mut it = s.splitn(5, '|');
         Some(Origin {
             shard: it.next()?.parse().ok()?,
             key: it.next()?.parse().ok()?,
+            subsequence: it.next()?.parse().ok()?,
             sequence_number: it.next()?.to_owned(),
             partition_key: it.next()?.to_owned(),
         })
+    }
+}
+
+/// A Kinesis record's intake frames: its user records if the KPL aggregated it, else itself.
+fn frames_of(shard: u32, r: &rheo_engine::kqueues::FeedRecord) -> Vec<crate::intake::Frame> {
+    let origin = |subsequence: usize, partition_key: &str| {
+        let o = Origin {
+            shard,
+            key: r.key,
+            subsequence: u32::try_from(subsequence).unwrap_or(u32::MAX),
+            sequence_number: r.sequence_number.to_string(),
+            partition_key: partition_key.to_owned(),
+        };
+        bytes::Bytes::from(o.encode())
+    };
+    match crate::kpl::deaggregate(&r.data) {
+        Some(users) => users
+            .into_iter()
+            .enumerate()
+            .map(|(i, (pk, data))| (origin(i, &pk), bytes::Bytes::from(data)))
+            .collect(),
+        None => vec![(origin(0, &r.partition_key), r.data.clone())],
     }
 }
 
@@ -168,18 +196,7 @@ impl Pump {
                     }
                 };
                 if let Some(last) = records.last().map(|r| r.key) {
-                    let frames = records
-                        .iter()
-                        .map(|r| {
-                            let o = Origin {
-                                shard: id,
-                                key: r.key,
-                                sequence_number: r.sequence_number.to_string(),
-                                partition_key: r.partition_key.clone(),
-                            };
-                            (bytes::Bytes::from(o.encode()), r.data.clone())
-                        })
-                        .collect();
+                    let frames = records.iter().flat_map(|r| frames_of(id, r)).collect();
                     let keys = match self.intake.append(frames).await {
                         Ok(k) => k,
                         Err(e) => {

@@ -26,6 +26,7 @@ pub struct InRecord<'a> {
 #[derive(Debug, Clone)]
 pub struct KinesisMeta {
     pub shard_id: String,
+    pub subsequence: u32,
     pub partition_key: String,
     pub sequence_number: String,
     pub arrival_ms: i64,
@@ -71,7 +72,7 @@ pub fn event(
                     "partitionKey": k.partition_key,
                     "approximateArrivalTimestamp": k.arrival_ms,
                     "sequenceNumber": k.sequence_number,
-                    "subsequenceNumber": 0,
+                    "subsequenceNumber": k.subsequence,
                 });
             }
             v

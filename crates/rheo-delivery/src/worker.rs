@@ -404,6 +404,7 @@ pub(crate) fn process(
             data: &r.data,
             kinesis: crate::source::Origin::decode(&r.origin).map(|o| transform::KinesisMeta {
                 shard_id: rheo_types::ShardId(o.shard).to_string(),
+                subsequence: o.subsequence,
                 partition_key: o.partition_key,
                 sequence_number: o.sequence_number,
                 arrival_ms: r.arrival_ms,

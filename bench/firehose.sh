@@ -33,7 +33,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; moto $("
 dd_line=$(dd if=/dev/zero of="$work/dd.bin" bs=1M count=1024 conv=fsync 2>&1 | tail -1)
 rm -f "$work/dd.bin"
 echo "dd 1 GiB with fsync on this disk: $dd_line" >&2
-"$target/release/rheo" bench-firehose "$@" \
+"$target/release/rheo" bench-firehose --pid "$rheo_pid" "$@" \
   --target "rheo=$rheo_url" \
   --target "moto=http://127.0.0.1:$mport"
 echo >&2

@@ -32,6 +32,12 @@ pub struct BenchFirehoseArgs {
     /// Put-to-object latency samples.
     #[arg(long, default_value_t = 20)]
     pub samples: usize,
+    /// Active partitions in the dynamic-partitioning phase (0: no such phase).
+    #[arg(long, default_value_t = 500)]
+    pub partitions: usize,
+    /// The first target's process, whose resident memory is sampled in that phase.
+    #[arg(long)]
+    pub pid: Option<u32>,
 }
 
 const RECORDS: usize = 500;
@@ -122,6 +128,26 @@ impl Target {
         .await
     }
 
+    /// A GZIP stream partitioned by the records' `p` member (a jq query), 64 MiB or 1 s.
+    async fn create_partitioned(&self, name: &str, bucket: &str) -> anyhow::Result<()> {
+        let body = serde_json::json!({
+            "DeliveryStreamName": name,
+            "ExtendedS3DestinationConfiguration": {
+                "RoleARN": "arn:aws:iam::000000000000:role/bench",
+                "BucketARN": format!("arn:aws:s3:::{bucket}"),
+                "Prefix": format!("{name}/p=!{{partitionKeyFromQuery:p}}/"),
+                "ErrorOutputPrefix": format!("{name}-errors/!{{firehose:error-output-type}}/"),
+                "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 1},
+                "CompressionFormat": "GZIP",
+                "DynamicPartitioningConfiguration": {"Enabled": true},
+                "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "MetadataExtraction", "Parameters": [
+                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{p:.p}"},
+                    {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]},
+            }
+        });
+        self.firehose("CreateDeliveryStream", body).await.map(|_| ())
+    }
+
     async fn create_stream(
         &self,
         name: &str,
@@ -160,13 +186,16 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// A PutRecordBatch body of compressible JSON-like records.
-fn batch_body(stream: &str, seq: u64) -> Bytes {
+/// A PutRecordBatch body of compressible JSON-like records, their `p` member spread over
+/// `partitions` values.
+fn batch_body(stream: &str, seq: u64, partitions: usize) -> Bytes {
     let b64 = &base64::engine::general_purpose::STANDARD;
     let mut records = Vec::with_capacity(RECORDS);
     for i in 0..RECORDS {
+        let p = (seq as usize * RECORDS + i) % partitions.max(1);
         let head = format!(
-            "{{\"id\":{seq}{i:03},\"user\":\"user-{}\",\"page\":\"/docs/{}\",\"pad\":\"",
+            "{{\"p\":\"p{p}\",\"id\":{},\"user\":\"user-{}\",\"page\":\"/docs/{}\",\"pad\":\"",
+            seq * 1000 + i as u64,
             i % 97,
             i % 13
         );
@@ -194,6 +223,10 @@ struct Results {
     latency_p99_ms: f64,
     delivered_ok: bool,
     gzipped: bool,
+    /// The partitioned phase: MiB/s, and the server's resident MiB before and at most during it.
+    parts_mib_s: Option<f64>,
+    rss_before_mib: Option<f64>,
+    rss_peak_mib: Option<f64>,
 }
 
 /// Puts for `seconds`, then waits until the listing stops growing; the bytes put and the
@@ -206,18 +239,25 @@ async fn throughput(
     bucket: &str,
     stream: &str,
     gzip: bool,
+    partitions: usize,
 ) -> anyhow::Result<(u64, f64, bool, bool)> {
-    t.create_stream(stream, bucket, 64, 1, gzip).await?;
+    if partitions > 0 {
+        t.create_partitioned(stream, bucket).await?;
+    } else {
+        t.create_stream(stream, bucket, 64, 1, gzip).await?;
+    }
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
     for w in 0..args.concurrency {
-        let (t, stream) = (t.clone(), stream.to_owned());
+        let (t, stream, partitions) = (t.clone(), stream.to_owned(), partitions);
         tasks.push(tokio::spawn(async move {
             let mut put = 0u64;
             let mut seq = w as u64 * 1_000_000;
             while Instant::now() < deadline {
-                let out = t.firehose_raw("PutRecordBatch", batch_body(&stream, seq)).await?;
+                let out = t
+                    .firehose_raw("PutRecordBatch", batch_body(&stream, seq, partitions))
+                    .await?;
                 if out["FailedPutCount"].as_u64().unwrap_or(0) != 0 {
                     bail!("a batch was not taken: {out}");
                 }
@@ -254,6 +294,9 @@ async fn throughput(
             }
         };
     }
+    if back != bytes {
+        eprintln!("{stream}: {back} bytes read back of {bytes} put");
+    }
     Ok((bytes, secs, back == bytes, formatted))
 }
 
@@ -282,16 +325,54 @@ async fn latency(t: &Target, bucket: &str, samples: usize) -> anyhow::Result<(f6
     Ok((at(0.5), at(0.99)))
 }
 
-async fn measure(t: &Target, args: &BenchFirehoseArgs) -> anyhow::Result<Results> {
+/// A process's resident memory now (VmRSS), in MiB.
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+async fn measure(t: &Target, args: &BenchFirehoseArgs, first: bool) -> anyhow::Result<Results> {
     let bucket = format!("bench-firehose-{}", std::process::id());
     t.call(t.s3("PUT", &format!("/{bucket}")).body(Full::new(Bytes::new()))?)
         .await?;
     let mib = |b: u64, s: f64| b as f64 / (1024.0 * 1024.0) / s;
     let records = |b: u64, s: f64| b as f64 / RECORD_BYTES as f64 / s;
-    let (raw, raw_s, raw_ok, _) = throughput(t, args, &bucket, "raw", false).await?;
+    let (raw, raw_s, raw_ok, _) = throughput(t, args, &bucket, "raw", false, 0).await?;
     sync_disk().await;
-    let (gz, gz_s, gz_ok, gzipped) = throughput(t, args, &bucket, "gzip", true).await?;
+    let (gz, gz_s, gz_ok, gzipped) = throughput(t, args, &bucket, "gzip", true, 0).await?;
     let (p50, p99) = latency(t, &bucket, args.samples).await?;
+    let (mut parts_mib_s, mut rss_before, mut rss_peak) = (None, None, None);
+    if args.partitions > 0 {
+        sync_disk().await;
+        let pid = if first { args.pid } else { None };
+        rss_before = pid.and_then(rss_mib);
+        // The server's resident memory, sampled every 100 ms through the phase.
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let sampler = pid.map(|pid| {
+            let peak = peak.clone();
+            tokio::spawn(async move {
+                loop {
+                    let kib = rss_mib(pid).map_or(0, |m| (m * 1024.0) as u64);
+                    peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        });
+        match throughput(t, args, &bucket, "parts", true, args.partitions).await {
+            Ok((b, secs, true, _)) => parts_mib_s = Some(mib(b, secs)),
+            Ok((b, secs, false, _)) => {
+                eprintln!("the partitioned phase did not deliver every byte: {b} put, {secs:.1} s")
+            }
+
+            Err(e) => eprintln!("the partitioned phase failed: {e:#}"),
+        }
+        if let Some(s) = sampler {
+            s.abort();
+            rss_peak = Some(peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0);
+        }
+    }
     Ok(Results {
         raw_mib_s: mib(raw, raw_s),
         raw_records_s: records(raw, raw_s),
@@ -301,6 +382,9 @@ async fn measure(t: &Target, args: &BenchFirehoseArgs) -> anyhow::Result<Results
         latency_p99_ms: p99,
         delivered_ok: raw_ok && gz_ok,
         gzipped,
+        parts_mib_s,
+        rss_before_mib: rss_before,
+        rss_peak_mib: rss_peak,
     })
 }
 
@@ -318,7 +402,9 @@ pub async fn run(args: BenchFirehoseArgs) -> anyhow::Result<()> {
             http: Client::builder(TokioExecutor::new()).build_http(),
         };
         eprintln!("measuring {name} at {url}");
-        let r = measure(&t, &args).await.with_context(|| format!("measuring {name}"))?;
+        let r = measure(&t, &args, all.is_empty())
+            .await
+            .with_context(|| format!("measuring {name}"))?;
         sync_disk().await;
         all.push((name.to_owned(), r));
     }
@@ -375,5 +461,22 @@ pub async fn run(args: BenchFirehoseArgs) -> anyhow::Result<()> {
     println!("| every byte put read back from the objects | {} |", ok.join(" | "));
     let gz: Vec<&str> = all.iter().map(|(_, r)| if r.gzipped { "yes" } else { "NO" }).collect();
     println!("| GZIP stream's objects are gzip | {} |", gz.join(" | "));
+    if args.partitions > 0 {
+        let cell = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.1}"));
+        let parts: Vec<String> = all.iter().map(|(_, r)| cell(r.parts_mib_s)).collect();
+        println!(
+            "| {} partitions by a jq query, GZIP (MiB/s) | {} |",
+            args.partitions,
+            parts.join(" | ")
+        );
+        let rss: Vec<String> = all
+            .iter()
+            .map(|(_, r)| format!("{} → {}", cell(r.rss_before_mib), cell(r.rss_peak_mib)))
+            .collect();
+        println!(
+            "| server RSS before → peak during that phase (MiB) | {} |",
+            rss.join(" | ")
+        );
+    }
     Ok(())
 }

@@ -36,6 +36,9 @@ pub struct StreamDef {
     /// A Kinesis stream source: its ARN, the role given, and when reading started.
     #[serde(default)]
     pub source: Option<KinesisSource>,
+    /// A Kinesis channel this stream runs.
+    #[serde(default)]
+    pub channel: Option<crate::channel::ChannelDef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -29,6 +29,9 @@ pub enum Compression {
     Snappy,
     #[serde(rename = "HADOOP_SNAPPY")]
     HadoopSnappy,
+    /// Kinesis channels' `ZSTD` (Firehose has none): one zstd frame.
+    #[serde(rename = "ZSTD")]
+    Zstd,
 }
 
 impl Compression {
@@ -50,6 +53,7 @@ impl Compression {
             Compression::Zip => "ZIP",
             Compression::Snappy => "Snappy",
             Compression::HadoopSnappy => "HADOOP_SNAPPY",
+            Compression::Zstd => "ZSTD",
         }
     }
 
@@ -60,6 +64,7 @@ impl Compression {
             Compression::Gzip => ".gz",
             Compression::Zip => ".zip",
             Compression::Snappy | Compression::HadoopSnappy => ".snappy",
+            Compression::Zstd => ".zst",
         }
     }
 
@@ -71,6 +76,7 @@ impl Compression {
             Compression::Zip => Some("zip"),
             Compression::Snappy => Some("snappy-java"),
             Compression::HadoopSnappy => Some("hadoop-snappy"),
+            Compression::Zstd => Some("zstd"),
         }
     }
 }
@@ -82,6 +88,7 @@ pub enum Encoder<W: Write> {
     Gzip(Box<flate2::write::GzEncoder<W>>),
     Zip(Box<zip::ZipWriter<zip::write::StreamWriter<W>>>),
     Blocks(Box<BlockWriter<W>>),
+    Zstd(Box<zstd::stream::write::Encoder<'static, W>>),
 }
 
 impl<W: Write> Encoder<W> {
@@ -107,6 +114,7 @@ impl<W: Write> Encoder<W> {
                 Encoder::Blocks(Box::new(BlockWriter::new(out, 32 * 1024, false)))
             }
             Compression::HadoopSnappy => Encoder::Blocks(Box::new(BlockWriter::new(out, 256 * 1024, true))),
+            Compression::Zstd => Encoder::Zstd(Box::new(zstd::stream::write::Encoder::new(out, 3)?)),
         })
     }
 
@@ -116,6 +124,7 @@ impl<W: Write> Encoder<W> {
             Encoder::Gzip(g) => g.finish(),
             Encoder::Zip(z) => Ok(z.finish().map_err(io::Error::other)?.into_inner()),
             Encoder::Blocks(b) => (*b).finish(),
+            Encoder::Zstd(z) => z.finish(),
         }
     }
 }
@@ -127,6 +136,7 @@ impl<W: Write> Write for Encoder<W> {
             Encoder::Gzip(g) => g.write(buf),
             Encoder::Zip(z) => z.write(buf),
             Encoder::Blocks(b) => b.write(buf),
+            Encoder::Zstd(z) => z.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -256,6 +266,8 @@ mod tests {
         let mut back = Vec::new();
         flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut back).unwrap();
         assert_eq!(back, data);
+        let zs = encode(Compression::Zstd, &data);
+        assert_eq!(zstd::stream::decode_all(&zs[..]).unwrap(), data);
         let z = encode(Compression::Zip, &data);
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(z)).unwrap();
         assert_eq!(archive.len(), 1);

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod channel;
 pub mod compress;
 mod intake;
 pub mod jq;

@@ -31,6 +31,8 @@ pub enum DeliveryError {
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -281,7 +283,9 @@ impl Delivery {
         let given: Vec<&str> = destinations.into_iter().filter(|d| input.get(*d).is_some()).collect();
         let destination = match given.as_slice() {
             ["S3DestinationConfiguration"] | ["ExtendedS3DestinationConfiguration"] => {
-                input[given[0]].as_object().cloned().unwrap_or_default()
+                let mut d = input[given[0]].as_object().cloned().unwrap_or_default();
+                d.remove(spec::CHANNEL_KEY);
+                d
             }
             [] => {
                 return Err(DeliveryError::InvalidArgument(
@@ -330,6 +334,7 @@ impl Delivery {
                 encryption,
                 direct_put: input.get("DirectPutSourceConfiguration").cloned(),
                 source: source.as_ref().map(|(s, _)| s.clone()),
+                channel: None,
             };
             if let Some((_, positions)) = &source {
                 // Where the source starts is saved before the stream exists.
@@ -348,8 +353,99 @@ impl Delivery {
         Ok(json!({ "DeliveryStreamARN": arn }))
     }
 
+    /// The account's region and id.
+    pub(crate) fn place(&self) -> (&str, &str) {
+        (&self.inner.config.region, &self.inner.config.account)
+    }
+
+    /// Every definition (delivery streams and channels).
+    pub(crate) fn defs(&self) -> Vec<StreamDef> {
+        self.catalog().streams.values().cloned().collect()
+    }
+
+    /// The stream an ARN names, if it is on demand: its name and creation time.
+    pub(crate) fn on_demand_stream(&self, arn: &str) -> Result<(String, i64)> {
+        let parsed = rheo_types::Arn::parse(arn)
+            .map_err(|_| DeliveryError::InvalidArgument(format!("StreamARN {arn} is not a valid stream ARN.")))?;
+        let (on_demand, created_ms) = self
+            .inner
+            .env
+            .engine
+            .stream_mode(&parsed.stream)
+            .ok_or_else(|| DeliveryError::ResourceNotFound(format!("Stream {} not found.", parsed.stream)))?;
+        if !on_demand {
+            return Err(DeliveryError::Validation(
+                "Channels are supported only for data streams with the on-demand capacity mode.".into(),
+            ));
+        }
+        Ok((parsed.stream.to_string(), created_ms))
+    }
+
+    /// Creates a hidden delivery stream (a channel's) reading `stream_arn` from now on.
+    pub(crate) fn create_internal(
+        &self,
+        name: &str,
+        kind: &str,
+        destination: Spec,
+        channel: Option<crate::channel::ChannelDef>,
+        stream_arn: &str,
+    ) -> Result<StreamDef> {
+        let _control = self.control();
+        let now = self.inner.env.clock.now_ms();
+        let (source, positions) = self.kinesis_source(&json!({"KinesisStreamARN": stream_arn}), now)?;
+        let def = self.change(|cat| {
+            let def = StreamDef {
+                name: name.to_owned(),
+                incarnation: cat.next_incarnation.max(1),
+                kind: kind.to_owned(),
+                create_ms: now,
+                update_ms: now,
+                version: 1,
+                destination,
+                tags: Default::default(),
+                encryption: None,
+                direct_put: None,
+                source: Some(source),
+                channel,
+            };
+            let dir = self.inner.config.dir.join(def.incarnation.to_string());
+            positions.save(&*self.inner.env.disk, &dir).map_err(io)?;
+            cat.next_incarnation = def.incarnation + 1;
+            cat.streams.insert(name.to_owned(), def.clone());
+            Ok(def)
+        })?;
+        if let Err(e) = self.start(&def) {
+            let _ = self.change(|cat| Ok(cat.streams.remove(name)));
+            return Err(io(e));
+        }
+        Ok(def)
+    }
+
+    /// Changes a definition and the running stream's settings with it.
+    pub(crate) fn update_internal(&self, name: &str, f: impl FnOnce(&mut StreamDef)) -> Result<StreamDef> {
+        let _control = self.control();
+        let now = self.inner.env.clock.now_ms();
+        let def = self.change(|cat| {
+            let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
+            f(def);
+            spec::plan(&def.destination).map_err(DeliveryError::InvalidArgument)?;
+            def.version += 1;
+            def.update_ms = now;
+            Ok(def.clone())
+        })?;
+        let rt = self.runtime_of(&def)?;
+        if let Some(r) = self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+            *r.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(rt);
+        }
+        Ok(def)
+    }
+
     /// A Kinesis source's definition and the positions it starts from (each shard's end).
-    fn kinesis_source(&self, c: &Value, now: i64) -> Result<(KinesisSource, crate::source::SourceCheckpoint)> {
+    pub(crate) fn kinesis_source(
+        &self,
+        c: &Value,
+        now: i64,
+    ) -> Result<(KinesisSource, crate::source::SourceCheckpoint)> {
         let arn = s(c, "KinesisStreamARN").unwrap_or_default();
         let parsed = rheo_types::Arn::parse(arn).map_err(|_| {
             DeliveryError::InvalidArgument(format!("KinesisStreamARN {arn} is not a valid stream ARN."))
@@ -423,7 +519,7 @@ impl Delivery {
         let mut names = cat
             .streams
             .values()
-            .filter(|d| kind.is_none_or(|k| d.kind == k))
+            .filter(|d| d.channel.is_none() && kind.is_none_or(|k| d.kind == k))
             .filter(|d| after.is_none_or(|a| d.name.as_str() > a))
             .map(|d| d.name.clone());
         let page: Vec<String> = names.by_ref().take(limit).collect();
@@ -517,7 +613,11 @@ impl Delivery {
             input.get("ExtendedS3DestinationUpdate"),
             input.get("S3DestinationUpdate"),
         ) {
-            (Some(u), None) | (None, Some(u)) => u.as_object().cloned().unwrap_or_default(),
+            (Some(u), None) | (None, Some(u)) => {
+                let mut u = u.as_object().cloned().unwrap_or_default();
+                u.remove(spec::CHANNEL_KEY);
+                u
+            }
             (None, None) => {
                 return Err(DeliveryError::InvalidArgument(
                     "An S3 or ExtendedS3 destination update must be given.".into(),

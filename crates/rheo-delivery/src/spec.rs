@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 /// The destination's members as given (ExtendedS3DestinationConfiguration's names).
 pub type Spec = Map<String, Value>;
 
+/// The member a channel's synthesized destination carries its own settings in (never taken
+/// from a request).
+pub const CHANNEL_KEY: &str = "RheoChannel";
+
 /// Processing of the records before they are buffered into objects.
 #[derive(Debug, Clone, Default)]
 pub struct Processing {
@@ -50,6 +54,8 @@ pub struct Plan {
     pub processing: Processing,
     /// Dynamic partitioning: one object per evaluated prefix.
     pub dynamic: bool,
+    /// A Kinesis channel's naming, record checks and dead letters.
+    pub channel: Option<crate::channel::ChannelPlan>,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -120,6 +126,18 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
     }
     let processing = processing(spec.get("ProcessingConfiguration"))?;
     check_processing(&processing, &prefix, dynamic)?;
+    let (channel, compression) = match spec.get(CHANNEL_KEY) {
+        Some(c) => {
+            let (plan, compression) = crate::channel::plan_of(c)?;
+            (Some(plan), compression)
+        }
+        None => (None, compression),
+    };
+    let extension = if channel.is_some() {
+        compression.extension().to_owned()
+    } else {
+        extension
+    };
     Ok(Plan {
         bucket,
         prefix,
@@ -131,6 +149,7 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         zone,
         processing,
         dynamic,
+        channel,
     })
 }
 

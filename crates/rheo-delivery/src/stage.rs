@@ -124,11 +124,17 @@ impl Stage<'_> {
             crate::worker::read_range(reader, p.from, p.to, chunk, |recs| {
                 let subs = deaggregate(&recs, plan.processing.deaggregation.as_ref());
                 for (sub, outcome) in subs.iter().zip(crate::worker::process(rt, plan, env, &subs, handle)) {
+                    let invalid = |data: &[u8]| plan.channel.as_ref().and_then(|c| c.invalid(data));
                     let failure = match outcome {
+                        Outcome::Ok { data, .. } if invalid(&data).is_some() => {
+                            let (code, message) = invalid(&data).unwrap_or_default();
+                            Some((code.to_owned(), message, 1))
+                        }
                         Outcome::Ok { data, keys } => match parts.place(&data, keys.as_ref()) {
                             Ok(w) => {
                                 w.write_all(&data)?;
-                                if plan.processing.append_delimiter {
+                                let line = plan.channel.as_ref().is_some_and(|c| c.lines()) && !data.ends_with(b"\n");
+                                if plan.processing.append_delimiter || line {
                                     w.write_all(b"\n")?;
                                 }
                                 None
@@ -143,6 +149,10 @@ impl Stage<'_> {
                         } => Some((code, message, attempts)),
                     };
                     if let Some((code, message, attempts)) = failure {
+                        if let Some(ch) = &plan.channel {
+                            errors.write_all(&channel_error(rt, ch, sub, &code, &message))?;
+                            continue;
+                        }
                         errors.write_all(
                             &ErrorRecord {
                                 attempts_made: attempts,
@@ -185,11 +195,32 @@ impl Stage<'_> {
             env.buckets.write(&plan.bucket, &key, encoding, &mut fill)?;
         }
         if self.errors_len() > 0 {
+            let bucket = plan.channel.as_ref().map_or(&plan.bucket, |c| &c.dlq_bucket);
             let mut fill = |w: &mut dyn Write| self.copy(ERRORS, w).map(|()| true);
-            env.buckets.write(&plan.bucket, &p.error_key, None, &mut fill)?;
+            env.buckets.write(bucket, &p.error_key, None, &mut fill)?;
         }
         Ok(())
     }
+}
+
+/// A channel's dead letter: where the record was and why it failed, not its data (the docs:
+/// "record identifiers and error context, not full record payloads").
+fn channel_error(rt: &Runtime, ch: &crate::channel::ChannelPlan, sub: &Sub, code: &str, message: &str) -> Vec<u8> {
+    let origin = crate::source::Origin::decode(&sub.origin);
+    let mut line = serde_json::json!({
+        "channelName": ch.name,
+        "streamARN": rt.source_arn,
+        "shardId": origin.as_ref().map(|o| rheo_types::ShardId(o.shard).to_string()),
+        "sequenceNumber": origin.as_ref().map(|o| o.sequence_number.clone()),
+        "subSequenceNumber": origin.as_ref().map(|o| o.subsequence),
+        "approximateArrivalTimestamp": sub.arrival_ms,
+        "errorCode": code,
+        "errorMessage": message,
+    })
+    .to_string()
+    .into_bytes();
+    line.push(b'\n');
+    line
 }
 
 /// The staged files of one object's partitions, by the values of their keys.

@@ -259,6 +259,18 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
         None => prefix::evaluate(&plan.prefix, &mut cx),
     }
     .unwrap_or_default();
+    if let Some(ch) = &plan.channel {
+        return Pending {
+            from,
+            to,
+            oldest_ms,
+            key: ch.key(oldest_ms, &plan.extension, &id),
+            error_key: format!("{}{}-{id}", ch.dlq_prefix, ch.name),
+            id,
+            spec: Some(rt.spec.clone()),
+            suffix,
+        };
+    }
     Pending {
         from,
         to,
@@ -316,7 +328,10 @@ fn write_pending(
         Some(spec) => crate::spec::plan(spec)?,
         None => rt.plan.clone(),
     };
-    let staged = plan.processing.lambda.is_some() || plan.dynamic || plan.processing.deaggregation.is_some();
+    let staged = plan.processing.lambda.is_some()
+        || plan.dynamic
+        || plan.processing.deaggregation.is_some()
+        || plan.channel.as_ref().is_some_and(|c| c.lines());
     if !staged {
         // The bytes are a function of the records: written straight through.
         let encoding = plan.compression.content_encoding();

@@ -333,6 +333,14 @@ impl Engine {
         }
     }
 
+    /// Whether a stream that exists now is on demand, and when it was created (for the
+    /// services that accept only on-demand streams).
+    pub fn stream_mode(&self, name: &StreamName) -> Option<(bool, i64)> {
+        let now = self.now();
+        let p = self.inner.published(name, now)?;
+        Some((p.meta.mode == crate::catalog::StreamMode::OnDemand, p.meta.created_ms))
+    }
+
     /// The stream's records as its queues read them: each shard still holding records, with
     /// its parents, read by position without GetRecords' iterators and limits.
     pub fn feed(&self, name: &StreamName) -> Result<Feed, Error> {

@@ -722,6 +722,14 @@ async fn read_and_dispatch(
             .map(ResponseBody::full);
     }
     let action = route.op.name.as_str();
+    if route.service == Service::Kinesis && crate::ops::kinesis::channels::is_channel_action(action) {
+        let input = router::checked_input(route.service.model(), route.op, &body)?;
+        let default = tenant.tenant == app.tenants.default_tenant().tenant;
+        let delivery = tenant.delivery(&app.s3_external, default)?;
+        return crate::ops::kinesis::channels::dispatch(&delivery, action, input)
+            .await
+            .map(ResponseBody::full);
+    }
     let fault = tenant.faults.for_action(action);
     if let Some(f) = &fault {
         if f.latency_ms > 0 {

@@ -4,6 +4,7 @@
 mod aws_cases;
 mod capacity;
 mod cbor;
+mod channels;
 mod common;
 mod control;
 mod crash;

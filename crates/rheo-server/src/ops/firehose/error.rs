@@ -1,4 +1,5 @@
-//! Firehose's error names: every delivery outcome a client sees is named here.
+//! Firehose's error names (and Kinesis channels', which are the same): every delivery outcome a
+//! client sees is named here.
 
 use crate::error::ApiError;
 use http::StatusCode;
@@ -11,6 +12,7 @@ pub fn api_error(e: DeliveryError) -> ApiError {
         DeliveryError::ResourceNotFound(m) => ("ResourceNotFoundException", m),
         DeliveryError::LimitExceeded(m) => ("LimitExceededException", m),
         DeliveryError::ConcurrentModification(m) => ("ConcurrentModificationException", m),
+        DeliveryError::Validation(m) => ("ValidationException", m),
         DeliveryError::ServiceUnavailable(m) => {
             tracing::error!(error = %m, "a delivery stream refused records");
             return ApiError {

@@ -4,6 +4,7 @@
 pub mod acknowledge_dead_letter_queue_records;
 pub mod acknowledge_queue_records;
 pub mod add_tags_to_stream;
+pub mod channels;
 pub mod create_queue;
 pub mod create_stream;
 pub mod decrease_stream_retention_period;

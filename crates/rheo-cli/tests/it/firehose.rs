@@ -81,6 +81,21 @@ async fn body(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
     out.body.collect().await.unwrap().into_bytes().to_vec()
 }
 
+/// One PutRecord of `x`.
+async fn put_one(
+    c: &Client,
+    name: &str,
+) -> Result<
+    aws_sdk_firehose::operation::put_record::PutRecordOutput,
+    aws_sdk_firehose::error::SdkError<aws_sdk_firehose::operation::put_record::PutRecordError>,
+> {
+    c.put_record()
+        .delivery_stream_name(name)
+        .record(Record::builder().data(Blob::new("x")).build().unwrap())
+        .send()
+        .await
+}
+
 async fn put_lines(c: &Client, name: &str, lines: &[String]) {
     for chunk in lines.chunks(500) {
         let records: Vec<Record> = chunk
@@ -227,26 +242,14 @@ async fn control_plane() {
         .send()
         .await
         .unwrap();
-    let put = c
-        .put_record()
-        .delivery_stream_name("hose")
-        .record(Record::builder().data(Blob::new("x")).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let put = put_one(&c, "hose").await.unwrap();
     assert_eq!(put.encrypted(), Some(true));
     c.delete_delivery_stream()
         .delivery_stream_name("hose")
         .send()
         .await
         .unwrap();
-    let e = c
-        .put_record()
-        .delivery_stream_name("hose")
-        .record(Record::builder().data(Blob::new("x")).build().unwrap())
-        .send()
-        .await
-        .unwrap_err();
+    let e = put_one(&c, "hose").await.unwrap_err();
     assert_eq!(e.code(), Some("ResourceNotFoundException"));
 }
 
@@ -556,13 +559,7 @@ async fn a_kinesis_source_is_delivered_once_across_a_reshard() {
         src.kinesis_stream_source_description().unwrap().kinesis_stream_arn(),
         Some(server.arn("clicks").as_str())
     );
-    let e = c
-        .put_record()
-        .delivery_stream_name("clicks-to-s3")
-        .record(Record::builder().data(Blob::new("x")).build().unwrap())
-        .send()
-        .await
-        .unwrap_err();
+    let e = put_one(&c, "clicks-to-s3").await.unwrap_err();
     assert_eq!(e.code(), Some("InvalidArgumentException"));
 
     let keys = ["a", "b", "c", "d"];

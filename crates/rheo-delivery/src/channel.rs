@@ -292,6 +292,10 @@ impl Delivery {
     pub fn create_channel(&self, input: &Value) -> Result<Value> {
         let invalid = |m: &str| Err(DeliveryError::InvalidArgument(m.to_owned()));
         let name = input["ChannelName"].as_str().unwrap_or_default().to_owned();
+        if name.chars().all(|c| c == '.') {
+            // It would make `.` or `..` segments in the channel's keys.
+            return invalid("A channel name cannot be made of periods only.");
+        }
         let streams = input["StreamConfigurationList"].as_array().cloned().unwrap_or_default();
         let [stream] = streams.as_slice() else {
             return invalid("A channel reads exactly one stream: StreamConfigurationList must have one entry.");
@@ -369,23 +373,24 @@ impl Delivery {
         };
         let spec = spec_of(&channel);
         crate::spec::plan(&spec).map_err(DeliveryError::InvalidArgument)?;
-        let existing = self.defs();
-        if existing
-            .iter()
-            .any(|d| d.channel.as_ref().is_some_and(|c| c.name == name))
-        {
-            return Err(DeliveryError::ResourceInUse(format!("Channel {name} already exists.")));
-        }
-        if existing
-            .iter()
-            .any(|d| d.channel.as_ref().is_some_and(|c| c.stream_arn == stream_arn))
-        {
-            return Err(DeliveryError::LimitExceeded(format!(
-                "The stream {stream_name} already has a channel to a general purpose Amazon S3 bucket (one per stream)."
-            )));
-        }
-        let def = self.create_internal(&key_of(&id), "Channel", spec, Some(channel), &stream_arn)?;
-        Ok(json!({ "ChannelDescription": self.channel_description(&def) }))
+        // Checked with the catalog locked: of two racing creates, one wins.
+        let unique = |existing: &mut dyn Iterator<Item = &StreamDef>| {
+            for c in existing.filter_map(|d| d.channel.as_ref()) {
+                if c.name == name {
+                    return Err(DeliveryError::ResourceInUse(format!("Channel {name} already exists.")));
+                }
+                if c.stream_arn == stream_arn {
+                    return Err(DeliveryError::LimitExceeded(format!(
+                        "The stream {stream_name} already has a channel to a general purpose Amazon S3 bucket (one per stream)."
+                    )));
+                }
+            }
+            Ok(())
+        };
+        let def = self.create_internal(&key_of(&id), "Channel", spec, Some(channel), &stream_arn, &unique)?;
+        let mut d = self.channel_description(&def);
+        d["ChannelStatus"] = json!("CREATING");
+        Ok(json!({ "ChannelDescription": d }))
     }
 
     /// DescribeChannel.
@@ -473,7 +478,10 @@ impl Delivery {
             }
             def.destination = spec_of(c);
         })?;
-        Ok(json!({ "ChannelDescription": self.channel_description(&def) }))
+        // Applied at once; the response says UPDATING, as AWS's does.
+        let mut d = self.channel_description(&def);
+        d["ChannelStatus"] = json!("UPDATING");
+        Ok(json!({ "ChannelDescription": d }))
     }
 
     /// DeleteChannel: delivery stops; what was delivered stays.

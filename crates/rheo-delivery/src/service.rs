@@ -389,11 +389,13 @@ impl Delivery {
         destination: Spec,
         channel: Option<crate::channel::ChannelDef>,
         stream_arn: &str,
+        unique: &dyn Fn(&mut dyn Iterator<Item = &StreamDef>) -> Result<()>,
     ) -> Result<StreamDef> {
         let _control = self.control();
         let now = self.inner.env.clock.now_ms();
         let (source, positions) = self.kinesis_source(&json!({"KinesisStreamARN": stream_arn}), now)?;
         let def = self.change(|cat| {
+            unique(&mut cat.streams.values())?;
             let def = StreamDef {
                 name: name.to_owned(),
                 incarnation: cat.next_incarnation.max(1),

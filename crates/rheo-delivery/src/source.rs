@@ -295,7 +295,8 @@ impl Pump {
         })
         .await
         .map_err(std::io::Error::other)??;
-        self.saved.store(cp.intake_key, Ordering::SeqCst);
+        // Published once on disk: the intake is trimmed below it.
+        self.save(&cp).await;
         Ok(cp)
     }
 }

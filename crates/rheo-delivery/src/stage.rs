@@ -29,6 +29,9 @@ use std::sync::Arc;
 /// of more go to the error prefix.
 pub const MAX_PARTITIONS: usize = 500;
 
+/// Most records one record is split into (AWS's RecordDeAggregation cap).
+const MAX_SUB_RECORDS: usize = 500;
+
 const MANIFEST: &str = "stage.manifest";
 const ERRORS: &str = "stage.errors";
 const DONE: &str = "stage.done";
@@ -60,8 +63,13 @@ impl Stage<'_> {
         self.dir.join(name)
     }
 
-    pub fn done(&self) -> bool {
-        self.disk.open(&self.path(DONE), false).is_ok()
+    /// Whether the stage holds `id`'s object whole (its marker names the object).
+    pub fn done(&self, id: &str) -> std::io::Result<bool> {
+        match rheo_log::disk::read_all(self.disk, &self.path(DONE)) {
+            Ok(marker) => Ok(marker == id.as_bytes()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     fn create(&self, name: &str) -> std::io::Result<std::io::BufWriter<FileWriter>> {
@@ -76,11 +84,12 @@ impl Stage<'_> {
         serde_json::from_slice(&bytes).map_err(|e| e.to_string())
     }
 
-    pub fn errors_len(&self) -> u64 {
-        self.disk
-            .open(&self.path(ERRORS), false)
-            .and_then(|f| f.size())
-            .unwrap_or(0)
+    pub fn errors_len(&self) -> std::io::Result<u64> {
+        match self.disk.open(&self.path(ERRORS), false) {
+            Ok(f) => f.size(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// Copies a staged file into `w`.
@@ -99,12 +108,21 @@ impl Stage<'_> {
     }
 
     /// Removes every staged file (the object they held is delivered, or a new one is planned).
-    pub fn clear(disk: &dyn Disk, dir: &Path) {
-        for f in disk.list(dir).unwrap_or_default() {
+    pub fn clear(disk: &dyn Disk, dir: &Path) -> std::io::Result<()> {
+        let files = match disk.list(dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for f in files {
             if f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("stage.")) {
-                let _ = disk.remove_file(&f);
+                match disk.remove_file(&f) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
             }
         }
+        disk.sync_dir(dir)
     }
 
     /// Processes `p`'s records into the stage, and marks it whole.
@@ -176,8 +194,7 @@ impl Stage<'_> {
             }
             let manifest = serde_json::to_vec(&parts.manifest).map_err(std::io::Error::other)?;
             rheo_log::disk::replace_file(self.disk, &self.path(MANIFEST), &manifest)?;
-            self.disk.open(&self.path(DONE), true)?.sync()?;
-            self.disk.sync_dir(&self.dir)
+            rheo_log::disk::replace_file(self.disk, &self.path(DONE), p.id.as_bytes())
         };
         run().map_err(|e| format!("staging an object failed: {e}"))
     }
@@ -194,7 +211,7 @@ impl Stage<'_> {
             };
             env.buckets.write(&plan.bucket, &key, encoding, &mut fill)?;
         }
-        if self.errors_len() > 0 {
+        if self.errors_len().map_err(|e| e.to_string())? > 0 {
             let bucket = plan.channel.as_ref().map_or(&plan.bucket, |c| &c.dlq_bucket);
             let mut fill = |w: &mut dyn Write| self.copy(ERRORS, w).map(|()| true);
             env.buckets.write(bucket, &p.error_key, None, &mut fill)?;
@@ -229,6 +246,9 @@ struct Partitions<'s, 'a> {
     plan: &'s Plan,
     p: &'s Pending,
     index: HashMap<String, usize>,
+    /// Evaluated keys: two identities may evaluate to one key (`!{a}!{b}` of `1`,`23` and
+    /// `12`,`3`), which then share its file.
+    by_key: HashMap<String, usize>,
     files: Vec<std::io::BufWriter<FileWriter>>,
     manifest: Vec<(String, String)>,
 }
@@ -240,6 +260,7 @@ impl<'s, 'a> Partitions<'s, 'a> {
             plan,
             p,
             index: HashMap::new(),
+            by_key: HashMap::new(),
             files: Vec::new(),
             manifest: Vec::new(),
         }
@@ -285,12 +306,23 @@ impl<'s, 'a> Partitions<'s, 'a> {
                 } else {
                     self.p.key.clone()
                 };
+                if key == self.p.error_key {
+                    return Err((
+                        "DynamicPartitioning.PrefixEvaluationFailed".into(),
+                        "The record's object key is the error object's.".into(),
+                    ));
+                }
+                if let Some(&i) = self.by_key.get(&key) {
+                    self.index.insert(identity, i);
+                    return Ok(&mut self.files[i]);
+                }
                 let name = format!("stage.p{}", self.files.len());
                 let w = self
                     .stage
                     .create(&name)
                     .map_err(|e| ("InternalFailure".to_owned(), e.to_string()))?;
                 self.files.push(w);
+                self.by_key.insert(key.clone(), self.files.len() - 1);
                 self.manifest.push((key, name));
                 self.index.insert(identity, self.files.len() - 1);
                 self.files.len() - 1
@@ -395,8 +427,8 @@ pub(crate) fn deaggregate(recs: &[rheo_log::ReadRecord], how: Option<&Deaggregat
             }
             Some(Deaggregation::Delimited(d)) => split(&r.data, d),
         };
-        if pieces.is_empty() {
-            // Not splittable as configured: delivered as it is.
+        if pieces.is_empty() || pieces.len() > MAX_SUB_RECORDS {
+            // Not splittable as configured (or into more than AWS splits): delivered as it is.
             whole(&mut out);
             continue;
         }

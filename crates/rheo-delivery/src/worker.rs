@@ -96,7 +96,8 @@ impl Worker {
                             continue;
                         }
                         cp = next;
-                        crate::stage::Stage::clear(&*disk, &self.dir);
+                        // Cleared again before the next object is planned, if this fails.
+                        let _ = crate::stage::Stage::clear(&*disk, &self.dir);
                         buf = Buffer::default();
                         backoff = Duration::from_millis(500);
                         let saved = self.source_saved.load(std::sync::atomic::Ordering::SeqCst);
@@ -122,7 +123,11 @@ impl Worker {
                 let Some(to) = buf.last else { continue };
                 let p = pending(&rt, cp.next, to, oldest);
                 // A stage left by the object before belongs to no object now.
-                crate::stage::Stage::clear(&*disk, &self.dir);
+                if let Err(e) = crate::stage::Stage::clear(&*disk, &self.dir) {
+                    tracing::error!(error = %e, "a delivery stream's stage cannot be cleared");
+                    self.pause(backoff).await;
+                    continue;
+                }
                 let next = Checkpoint {
                     next: cp.next,
                     pending: Some(p),
@@ -345,8 +350,8 @@ fn write_pending(
         disk: &*env.disk,
         dir: dir.to_path_buf(),
     };
-    if !stage.done() {
-        crate::stage::Stage::clear(&*env.disk, dir);
+    if !stage.done(&p.id).map_err(|e| e.to_string())? {
+        crate::stage::Stage::clear(&*env.disk, dir).map_err(|e| e.to_string())?;
         stage.fill(rt, &plan, env, reader, p, handle)?;
     }
     stage.deliver(&plan, env, p)

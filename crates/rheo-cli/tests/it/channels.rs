@@ -101,7 +101,13 @@ async fn a_channel_delivers_a_stream_to_a_bucket() {
         arn,
         format!("arn:aws:kinesis:us-east-1:000000000000:channel/{}", d.channel_id())
     );
-    assert_eq!(d.channel_status().as_str(), "ACTIVE");
+    assert_eq!(
+        d.channel_status().as_str(),
+        "CREATING",
+        "as AWS answers; ready at once here"
+    );
+    let now = k.describe_channel().channel_arn(&arn).send().await.unwrap();
+    assert_eq!(now.channel_description().unwrap().channel_status().as_str(), "ACTIVE");
     let dest = d.s3_destination_configuration().unwrap();
     assert_eq!(dest.data_freshness_in_seconds(), 300);
     let dlq = dest.dead_letter_queue_s3_configuration().unwrap();

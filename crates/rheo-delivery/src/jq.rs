@@ -60,7 +60,7 @@ impl Query {
     pub fn run(&self, input: &Json) -> Result<Json, String> {
         let ctx = Ctx::<D>::new(&self.filter.lut, Vars::new([]));
         match self.filter.id.run((ctx, to_val(input))).next() {
-            Some(Ok(v)) => Ok(to_json(&v)),
+            Some(Ok(v)) => to_json(&v),
             Some(Err(e)) => Err(match e.get_err() {
                 Ok(err) => match err.into_val() {
                     Val::TStr(s) => String::from_utf8_lossy(&s).into_owned(),
@@ -79,10 +79,9 @@ fn to_val(v: &Json) -> Val {
     match v {
         Json::Null => Val::Null,
         Json::Bool(b) => Val::Bool(*b),
-        Json::Number(n) => Val::Num(if let Some(i) = n.as_i64() {
+        // jq 1.6 has only doubles: integers past 2^53 lose precision there, and here.
+        Json::Number(n) => Val::Num(if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= 1 << 53) {
             Num::from_integral(i)
-        } else if let Some(u) = n.as_u64() {
-            Num::from_integral(u)
         } else {
             let f = n.as_f64().unwrap_or(f64::NAN);
             if f.fract() == 0.0 && f.abs() < MAX_SAFE {
@@ -97,13 +96,24 @@ fn to_val(v: &Json) -> Val {
     }
 }
 
-fn to_json(v: &Val) -> Json {
-    match v {
+/// Values nested deeper than this are refused (a query can build them; serde_json and the
+/// stack cannot take them).
+const MAX_DEPTH: usize = 128;
+
+fn to_json(v: &Val) -> Result<Json, String> {
+    to_json_at(v, 0)
+}
+
+fn to_json_at(v: &Val, depth: usize) -> Result<Json, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("the query's output is nested deeper than {MAX_DEPTH}"));
+    }
+    Ok(match v {
         Val::Null => Json::Null,
         Val::Bool(b) => Json::Bool(*b),
         Val::Num(n) => match n {
             Num::Int(i) => Json::from(*i as i64),
-            Num::Float(f) if f.fract() == 0.0 && f.abs() < MAX_SAFE => Json::from(*f as i64),
+            Num::Float(f) if f.fract() == 0.0 && f.abs() <= MAX_SAFE => Json::from(*f as i64),
             Num::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Num::BigInt(_) | Num::Dec(_) => n
                 .to_string()
@@ -111,19 +121,19 @@ fn to_json(v: &Val) -> Json {
                 .map_or(Json::Null, Json::Number),
         },
         Val::TStr(b) | Val::BStr(b) => Json::String(String::from_utf8_lossy(b).into_owned()),
-        Val::Arr(a) => Json::Array(a.iter().map(to_json).collect()),
+        Val::Arr(a) => Json::Array(a.iter().map(|x| to_json_at(x, depth + 1)).collect::<Result<_, _>>()?),
         Val::Obj(o) => Json::Object(
             o.iter()
                 .map(|(k, v)| {
                     let k = match k {
                         Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
-                        other => other.to_string(),
+                        _ => "?".to_owned(),
                     };
-                    (k, to_json(v))
+                    Ok((k, to_json_at(v, depth + 1)?))
                 })
-                .collect(),
+                .collect::<Result<_, String>>()?,
         ),
-    }
+    })
 }
 
 /// A partition key's text: a string as it is, any other value as JSON; null is no key.
@@ -233,5 +243,11 @@ mod tests {
         assert_eq!(q.run(&serde_json::json!({})).unwrap(), serde_json::json!({"h": null}));
         assert_eq!(key_text(&serde_json::json!(7)), Some("7".into()));
         assert_eq!(key_text(&Json::Null), None);
+        let q = Query::compile("reduce range(1000) as $i (.; [.])").unwrap();
+        assert!(q.run(&serde_json::json!(1)).is_err(), "too deep for a partition key");
+        // jq 1.6 turns 9007199254740993 into 9007199254740992.
+        let q = Query::compile("{a:.n}").unwrap();
+        let big: Json = serde_json::from_str(r#"{"n":9007199254740993}"#).unwrap();
+        assert_eq!(q.run(&big).unwrap()["a"], serde_json::json!(9_007_199_254_740_992u64));
     }
 }

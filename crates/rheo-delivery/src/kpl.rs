@@ -8,6 +8,9 @@ use prost::Message as _;
 
 const MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
 
+/// Most user records one aggregated record is split into.
+const MAX_USER_RECORDS: usize = 100_000;
+
 #[derive(Clone, PartialEq, prost::Message)]
 struct AggregatedRecord {
     #[prost(string, repeated, tag = "1")]
@@ -48,6 +51,11 @@ pub fn deaggregate(data: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
         return None;
     }
     let agg = AggregatedRecord::decode(message).ok()?;
+    // Partition keys are at most 256 characters in Kinesis; a record whose table says otherwise,
+    // or that claims more user records than a record can reasonably hold, is not the KPL's.
+    if agg.partition_key_table.iter().any(|k| k.len() > 256) || agg.records.len() > MAX_USER_RECORDS {
+        return None;
+    }
     agg.records
         .into_iter()
         .map(|r| {

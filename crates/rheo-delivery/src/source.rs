@@ -63,6 +63,8 @@ pub struct Origin {
     pub key: u64,
     /// Its place among the user records of a KPL-aggregated record.
     pub subsequence: u32,
+    /// When Kinesis took it (milliseconds).
+    pub arrival_ms: i64,
     pub sequence_number: String,
     pub partition_key: String,
 }
@@ -73,22 +75,32 @@ impl Origin {
             shard,
             key,
             subsequence,
+            arrival_ms,
             sequence_number,
             partition_key,
         } = self;
-        format!("{shard}|{key}|{subsequence}|{sequence_number}|{partition_key}").into_bytes()
+        format!("{shard}|{key}|{subsequence}|{arrival_ms}|{sequence_number}|{partition_key}").into_bytes()
     }
 
     pub fn decode(b: &[u8]) -> Option<Origin> {
         let s = std::str::from_utf8(b).ok()?;
-        let mut it = s.splitn(5, '|');
+        let mut it = s.splitn(6, '|');
         Some(Origin {
             shard: it.next()?.parse().ok()?,
             key: it.next()?.parse().ok()?,
             subsequence: it.next()?.parse().ok()?,
+            arrival_ms: it.next()?.parse().ok()?,
             sequence_number: it.next()?.to_owned(),
             partition_key: it.next()?.to_owned(),
         })
+    }
+
+    /// When a frame's record arrived: at Kinesis for a Kinesis source, else at the intake.
+    pub fn arrival(origin: &[u8], intake_ms: i64) -> i64 {
+        if origin.is_empty() {
+            return intake_ms;
+        }
+        Origin::decode(origin).map_or(intake_ms, |o| o.arrival_ms)
     }
 }
 
@@ -99,6 +111,7 @@ fn frames_of(shard: u32, r: &rheo_engine::kqueues::FeedRecord) -> Vec<crate::int
             shard,
             key: r.key,
             subsequence: u32::try_from(subsequence).unwrap_or(u32::MAX),
+            arrival_ms: r.arrival_ms,
             sequence_number: r.sequence_number.to_string(),
             partition_key: partition_key.to_owned(),
         };
@@ -147,8 +160,9 @@ pub(crate) struct Pump {
     pub saved: Arc<AtomicU64>,
 }
 
-/// Records read per shard per append.
+/// Records read per shard per append, and their bytes at most (past the first record).
 const BATCH: usize = 1000;
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 impl Pump {
     pub async fn run(mut self) {
@@ -186,7 +200,7 @@ impl Pump {
                 }
                 let read = {
                     let (cutoff, from) = (feed.cutoff_ms, pos.next);
-                    off_worker(|| shard.read(from, BATCH, cutoff))
+                    off_worker(|| shard.read_upto(from, BATCH, BATCH_BYTES, cutoff))
                 };
                 let records = match read {
                     Ok(r) => r,
@@ -245,9 +259,12 @@ impl Pump {
         }
     }
 
-    /// Saved before the next read, retried until the disk takes it.
+    /// Saved before the next read, retried until the disk takes it (or the stream is deleted).
     async fn save(&self, cp: &SourceCheckpoint) {
         loop {
+            if *self.stop.borrow() || self.stop.has_changed().is_err() {
+                return;
+            }
             let (disk, dir, c) = (self.disk.clone(), self.dir.clone(), cp.clone());
             match tokio::task::spawn_blocking(move || c.save(&*disk, &dir)).await {
                 Ok(Ok(())) => {

@@ -19,11 +19,10 @@ use crate::prefix::{self, Context, Part};
 use crate::spec::{Deaggregation, Plan};
 use crate::transform::{ErrorRecord, Outcome};
 use crate::worker::{Runtime, Sub};
-use rheo_log::{Disk, DiskFile, LogReader};
+use rheo_log::{Disk, LogReader};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Most partitions one object's records may open (AWS's active-partition quota); the records
 /// of more go to the error prefix.
@@ -36,15 +35,17 @@ const MANIFEST: &str = "stage.manifest";
 const ERRORS: &str = "stage.errors";
 const DONE: &str = "stage.done";
 
-/// Writes into a disk file from its start.
-pub(crate) struct FileWriter {
-    file: Arc<dyn DiskFile>,
+/// Writes into a disk file from its start, opening it for each (buffered) write, so that 500
+/// partitions do not hold 500 descriptors.
+pub(crate) struct FileWriter<'a> {
+    disk: &'a dyn Disk,
+    path: PathBuf,
     at: u64,
 }
 
-impl Write for FileWriter {
+impl Write for FileWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file.write_all_at(buf, self.at)?;
+        self.disk.open(&self.path, false)?.write_all_at(buf, self.at)?;
         self.at += buf.len() as u64;
         Ok(buf.len())
     }
@@ -58,7 +59,7 @@ pub(crate) struct Stage<'a> {
     pub dir: PathBuf,
 }
 
-impl Stage<'_> {
+impl<'a> Stage<'a> {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
@@ -72,10 +73,15 @@ impl Stage<'_> {
         }
     }
 
-    fn create(&self, name: &str) -> std::io::Result<std::io::BufWriter<FileWriter>> {
-        let file = self.disk.open(&self.path(name), true)?;
-        file.set_len(0)?;
-        Ok(std::io::BufWriter::with_capacity(16 * 1024, FileWriter { file, at: 0 }))
+    fn create(&self, name: &str) -> std::io::Result<std::io::BufWriter<FileWriter<'a>>> {
+        let path = self.path(name);
+        self.disk.open(&path, true)?.set_len(0)?;
+        let w = FileWriter {
+            disk: self.disk,
+            path,
+            at: 0,
+        };
+        Ok(std::io::BufWriter::with_capacity(16 * 1024, w))
     }
 
     /// The objects to write: key and staged file.
@@ -157,7 +163,8 @@ impl Stage<'_> {
                                 }
                                 None
                             }
-                            Err((code, message)) => Some((code, message, 1)),
+                            Err(Unplaced::Record(code, message)) => Some((code, message, 1)),
+                            Err(Unplaced::Io(e)) => return Err(e),
                         },
                         Outcome::Dropped => None,
                         Outcome::Failed {
@@ -188,9 +195,9 @@ impl Stage<'_> {
                 Ok(())
             })?;
             let mut files = parts.finish()?;
-            files.push(errors.into_inner().map_err(|e| e.into_error())?.file);
+            files.push(errors.into_inner().map_err(|e| e.into_error())?.path);
             for f in &files {
-                f.sync()?;
+                self.disk.open(f, false)?.sync()?;
             }
             let manifest = serde_json::to_vec(&parts.manifest).map_err(std::io::Error::other)?;
             rheo_log::disk::replace_file(self.disk, &self.path(MANIFEST), &manifest)?;
@@ -230,7 +237,7 @@ fn channel_error(rt: &Runtime, ch: &crate::channel::ChannelPlan, sub: &Sub, code
         "shardId": origin.as_ref().map(|o| rheo_types::ShardId(o.shard).to_string()),
         "sequenceNumber": origin.as_ref().map(|o| o.sequence_number.clone()),
         "subSequenceNumber": origin.as_ref().map(|o| o.subsequence),
-        "approximateArrivalTimestamp": sub.arrival_ms,
+        "approximateArrivalTimestamp": origin.as_ref().map_or(sub.arrival_ms, |o| o.arrival_ms),
         "errorCode": code,
         "errorMessage": message,
     })
@@ -238,6 +245,19 @@ fn channel_error(rt: &Runtime, ch: &crate::channel::ChannelPlan, sub: &Sub, code
     .into_bytes();
     line.push(b'\n');
     line
+}
+
+/// Why a record has no file: its own fault (AWS's code and a message, for the error prefix),
+/// or the disk's (the whole stage fails and is retried).
+enum Unplaced {
+    Record(String, String),
+    Io(std::io::Error),
+}
+
+impl From<(String, String)> for Unplaced {
+    fn from((code, message): (String, String)) -> Unplaced {
+        Unplaced::Record(code, message)
+    }
 }
 
 /// The staged files of one object's partitions, by the values of their keys.
@@ -249,7 +269,7 @@ struct Partitions<'s, 'a> {
     /// Evaluated keys: two identities may evaluate to one key (`!{a}!{b}` of `1`,`23` and
     /// `12`,`3`), which then share its file.
     by_key: HashMap<String, usize>,
-    files: Vec<std::io::BufWriter<FileWriter>>,
+    files: Vec<std::io::BufWriter<FileWriter<'a>>>,
     manifest: Vec<(String, String)>,
 }
 
@@ -271,7 +291,7 @@ impl<'s, 'a> Partitions<'s, 'a> {
         &mut self,
         data: &[u8],
         lambda: Option<&BTreeMap<String, String>>,
-    ) -> Result<&mut std::io::BufWriter<FileWriter>, (String, String)> {
+    ) -> Result<&mut std::io::BufWriter<FileWriter<'a>>, Unplaced> {
         let (identity, values) = if self.plan.dynamic {
             self.keys(data, lambda)?
         } else {
@@ -281,7 +301,7 @@ impl<'s, 'a> Partitions<'s, 'a> {
             Some(i) => *i,
             None => {
                 if self.files.len() >= MAX_PARTITIONS {
-                    return Err((
+                    return Err(Unplaced::Record(
                         "DynamicPartitioning.ActivePartitionsLimitExceeded".into(),
                         format!("The object's records opened more than {MAX_PARTITIONS} partitions."),
                     ));
@@ -301,13 +321,13 @@ impl<'s, 'a> Partitions<'s, 'a> {
                         random: &mut random,
                     };
                     let prefix = prefix::evaluate(&self.plan.prefix, &mut cx)
-                        .map_err(|m| ("DynamicPartitioning.PrefixEvaluationFailed".to_owned(), m))?;
+                        .map_err(|m| Unplaced::Record("DynamicPartitioning.PrefixEvaluationFailed".to_owned(), m))?;
                     format!("{prefix}{}{}", self.p.suffix, self.plan.extension)
                 } else {
                     self.p.key.clone()
                 };
                 if key == self.p.error_key {
-                    return Err((
+                    return Err(Unplaced::Record(
                         "DynamicPartitioning.PrefixEvaluationFailed".into(),
                         "The record's object key is the error object's.".into(),
                     ));
@@ -317,10 +337,7 @@ impl<'s, 'a> Partitions<'s, 'a> {
                     return Ok(&mut self.files[i]);
                 }
                 let name = format!("stage.p{}", self.files.len());
-                let w = self
-                    .stage
-                    .create(&name)
-                    .map_err(|e| ("InternalFailure".to_owned(), e.to_string()))?;
+                let w = self.stage.create(&name).map_err(Unplaced::Io)?;
                 self.files.push(w);
                 self.by_key.insert(key.clone(), self.files.len() - 1);
                 self.manifest.push((key, name));
@@ -379,10 +396,10 @@ impl<'s, 'a> Partitions<'s, 'a> {
         Ok((identity, values))
     }
 
-    fn finish(&mut self) -> std::io::Result<Vec<Arc<dyn DiskFile>>> {
+    fn finish(&mut self) -> std::io::Result<Vec<PathBuf>> {
         let mut out = Vec::new();
         for w in std::mem::take(&mut self.files) {
-            out.push(w.into_inner().map_err(|e| e.into_error())?.file);
+            out.push(w.into_inner().map_err(|e| e.into_error())?.path);
         }
         Ok(out)
     }

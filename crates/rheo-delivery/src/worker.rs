@@ -49,6 +49,9 @@ pub(crate) struct Worker {
 struct Buffer {
     last: Option<u64>,
     bytes: u64,
+    /// When the first record reached the intake (the interval counts from it).
+    first_ms: Option<i64>,
+    /// The oldest record's arrival (the object's name).
     oldest_ms: Option<i64>,
     full: bool,
 }
@@ -113,12 +116,12 @@ impl Worker {
             }
             let rt = self.runtime();
             self.fill(&mut buf, cp.next, &rt).await;
-            let Some(oldest) = buf.oldest_ms else {
+            let (Some(first), Some(oldest)) = (buf.first_ms, buf.oldest_ms) else {
                 self.wait(Duration::from_secs(3600)).await;
                 continue;
             };
             let now = self.env.clock.now_ms();
-            let due = oldest + rt.plan.interval_ms;
+            let due = first + rt.plan.interval_ms;
             if buf.full || now >= due {
                 let Some(to) = buf.last else { continue };
                 let p = pending(&rt, cp.next, to, oldest);
@@ -192,7 +195,13 @@ impl Worker {
                 }
                 b.bytes += len;
                 b.last = Some(rec.key);
-                b.oldest_ms.get_or_insert(rec.timestamp_ms);
+                // The interval runs from the oldest record's arrival in the intake; a Kinesis
+                // record's own arrival names the object (as on AWS). The two differ: a child
+                // shard's arrival times can run ahead of the clock (see rheo-engine's sequence
+                // numbers), and a backlog's lag behind it.
+                b.first_ms.get_or_insert(rec.timestamp_ms);
+                let arrival = crate::source::Origin::arrival(rec.partition_key, rec.timestamp_ms);
+                b.oldest_ms = Some(b.oldest_ms.map_or(arrival, |o| o.min(arrival)));
                 if b.bytes >= size {
                     b.full = true;
                     return false;
@@ -427,7 +436,7 @@ pub(crate) fn process(
                 subsequence: o.subsequence,
                 partition_key: o.partition_key,
                 sequence_number: o.sequence_number,
-                arrival_ms: r.arrival_ms,
+                arrival_ms: o.arrival_ms,
             }),
         })
         .collect();

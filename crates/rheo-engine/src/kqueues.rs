@@ -441,10 +441,16 @@ impl FeedShard {
 
     /// Up to `max` records from position `from`, none past retention. Blocking.
     pub fn read(&self, from: u64, max: usize, cutoff_ms: i64) -> Result<Vec<FeedRecord>, Error> {
+        self.read_upto(from, max, usize::MAX, cutoff_ms)
+    }
+
+    /// [`FeedShard::read`], stopping before `max_bytes` of data and partition keys (the first
+    /// record is always read). Blocking.
+    pub fn read_upto(&self, from: u64, max: usize, max_bytes: usize, cutoff_ms: i64) -> Result<Vec<FeedRecord>, Error> {
         let limits = ReadLimits {
             from_key: from,
             max_records: max,
-            max_bytes: usize::MAX,
+            max_bytes,
             min_timestamp_ms: cutoff_ms,
         };
         let mut out = Vec::new();

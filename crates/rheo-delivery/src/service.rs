@@ -285,8 +285,11 @@ impl Delivery {
             ["S3DestinationConfiguration"] | ["ExtendedS3DestinationConfiguration"] => {
                 let mut d = input[given[0]].as_object().cloned().unwrap_or_default();
                 d.remove(spec::CHANNEL_KEY);
+                d.remove(spec::HTTP_KEY);
                 d
             }
+            ["HttpEndpointDestinationConfiguration"] => spec::from_http(&input["HttpEndpointDestinationConfiguration"])
+                .map_err(DeliveryError::InvalidArgument)?,
             [] => {
                 return Err(DeliveryError::InvalidArgument(
                     "Exactly one destination configuration must be given.".into(),
@@ -490,11 +493,7 @@ impl Delivery {
             "DeliveryStreamType": def.kind,
             "VersionId": def.version.to_string(),
             "CreateTimestamp": def.create_ms as f64 / 1000.0,
-            "Destinations": [{
-                "DestinationId": DESTINATION_ID,
-                "S3DestinationDescription": spec::describe_plain(&def.destination),
-                "ExtendedS3DestinationDescription": spec::describe(&def.destination),
-            }],
+            "Destinations": [destination_description(&def.destination)],
             "HasMoreDestinations": false,
         });
         if def.version > 1 {
@@ -618,6 +617,7 @@ impl Delivery {
             (Some(u), None) | (None, Some(u)) => {
                 let mut u = u.as_object().cloned().unwrap_or_default();
                 u.remove(spec::CHANNEL_KEY);
+                u.remove(spec::HTTP_KEY);
                 u
             }
             (None, None) => {
@@ -644,6 +644,11 @@ impl Delivery {
                     "Cannot update firehose: {name} since the current version id: {} and specified version id: {current} do not match",
                     def.version
                 )));
+            }
+            if def.destination.contains_key(spec::HTTP_KEY) {
+                return Err(DeliveryError::InvalidArgument(
+                    "Updating an HTTP endpoint destination is not supported by Rheo yet.".into(),
+                ));
             }
             let merged: Spec = spec::merge(&def.destination, &update);
             let enabled = |s: &Spec| {
@@ -734,6 +739,21 @@ impl Delivery {
             let _ = r.stop.send(true);
         }
     }
+}
+
+/// A destination as Describe gives it: an HTTP endpoint's, or an S3 one's in both forms.
+fn destination_description(destination: &Spec) -> Value {
+    if let Some(h) = destination.get(spec::HTTP_KEY) {
+        return json!({
+            "DestinationId": DESTINATION_ID,
+            "HttpEndpointDestinationDescription": h["Description"],
+        });
+    }
+    json!({
+        "DestinationId": DESTINATION_ID,
+        "S3DestinationDescription": spec::describe_plain(destination),
+        "ExtendedS3DestinationDescription": spec::describe(destination),
+    })
 }
 
 fn encryption_of(v: &Value) -> (String, Option<String>) {

@@ -9,6 +9,9 @@ use serde_json::{Map, Value, json};
 /// The destination's members as given (ExtendedS3DestinationConfiguration's names).
 pub type Spec = Map<String, Value>;
 
+/// The member an HTTP endpoint destination's settings ride in (never taken from a request).
+pub const HTTP_KEY: &str = "RheoHttp";
+
 /// The member a channel's synthesized destination carries its own settings in (never taken
 /// from a request).
 pub const CHANNEL_KEY: &str = "RheoChannel";
@@ -56,6 +59,8 @@ pub struct Plan {
     pub dynamic: bool,
     /// A Kinesis channel's naming, record checks and dead letters.
     pub channel: Option<crate::channel::ChannelPlan>,
+    /// An HTTP endpoint the buffers go to (the bucket then holds failures and backups).
+    pub http: Option<crate::http::HttpPlan>,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -150,6 +155,7 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         processing,
         dynamic,
         channel,
+        http: spec.get(HTTP_KEY).map(crate::http::plan_of).transpose()?,
     })
 }
 
@@ -249,6 +255,85 @@ fn check_processing(p: &Processing, prefix: &Template, dynamic: bool) -> Result<
         return Err("MetadataExtraction and RecordDeAggregation need dynamic partitioning enabled.".into());
     }
     Ok(())
+}
+
+/// An HTTP endpoint destination as a synthesized destination: its S3Configuration (failed
+/// records and backups) with its own buffering, processing and endpoint settings.
+pub fn from_http(c: &Value) -> Result<Spec, String> {
+    let s3 = c
+        .get("S3Configuration")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut spec = Spec::new();
+    for k in [
+        "RoleARN",
+        "BucketARN",
+        "Prefix",
+        "ErrorOutputPrefix",
+        "CompressionFormat",
+    ] {
+        if let Some(v) = s3.get(k) {
+            spec.insert(k.into(), v.clone());
+        }
+    }
+    let hints = c.get("BufferingHints").cloned().unwrap_or_else(|| json!({}));
+    let size = hints.get("SizeInMBs").and_then(Value::as_i64).unwrap_or(5);
+    if size > 64 {
+        return Err(format!("SizeInMBs {size} is more than an HTTP endpoint's 64."));
+    }
+    let interval = hints.get("IntervalInSeconds").and_then(Value::as_i64).unwrap_or(300);
+    spec.insert(
+        "BufferingHints".into(),
+        json!({"SizeInMBs": size, "IntervalInSeconds": interval}),
+    );
+    if let Some(p) = c.get("ProcessingConfiguration") {
+        spec.insert("ProcessingConfiguration".into(), p.clone());
+    }
+    let endpoint = &c["EndpointConfiguration"];
+    let request = &c["RequestConfiguration"];
+    spec.insert(
+        HTTP_KEY.into(),
+        json!({
+            "Url": endpoint["Url"],
+            "AccessKey": endpoint["AccessKey"],
+            "ContentEncoding": request["ContentEncoding"],
+            "CommonAttributes": request["CommonAttributes"],
+            "RetryDurationInSeconds": c["RetryOptions"]["DurationInSeconds"].as_u64().unwrap_or(300),
+            "S3BackupMode": c["S3BackupMode"].as_str().unwrap_or("FailedDataOnly"),
+            "Description": describe_http(c),
+        }),
+    );
+    Ok(spec)
+}
+
+/// HttpEndpointDestinationDescription of a configuration (the access key is not shown).
+fn describe_http(c: &Value) -> Value {
+    let mut d = json!({
+        "EndpointConfiguration": {"Url": c["EndpointConfiguration"]["Url"]},
+        "BufferingHints": {
+            "SizeInMBs": c["BufferingHints"]["SizeInMBs"].as_i64().unwrap_or(5),
+            "IntervalInSeconds": c["BufferingHints"]["IntervalInSeconds"].as_i64().unwrap_or(300),
+        },
+        "RequestConfiguration": {"ContentEncoding": c["RequestConfiguration"]["ContentEncoding"].as_str().unwrap_or("NONE")},
+        "RetryOptions": {"DurationInSeconds": c["RetryOptions"]["DurationInSeconds"].as_u64().unwrap_or(300)},
+        "S3BackupMode": c["S3BackupMode"].as_str().unwrap_or("FailedDataOnly"),
+    });
+    if let Some(n) = c["EndpointConfiguration"].get("Name") {
+        d["EndpointConfiguration"]["Name"] = n.clone();
+    }
+    if let Some(a) = c["RequestConfiguration"].get("CommonAttributes") {
+        d["RequestConfiguration"]["CommonAttributes"] = a.clone();
+    }
+    for k in ["RoleARN", "ProcessingConfiguration", "CloudWatchLoggingOptions"] {
+        if let Some(v) = c.get(k) {
+            d[k] = v.clone();
+        }
+    }
+    if let Some(s3) = c.get("S3Configuration").and_then(Value::as_object) {
+        d["S3DestinationDescription"] = describe_plain(s3);
+    }
+    d
 }
 
 /// The destination as Describe gives it: what was set, with the defaults of the members the

@@ -267,7 +267,11 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
     // With dynamic partitioning each partition's prefix is evaluated when its records are
     // staged; `key` is then unused.
     let main = prefix::evaluate(&plan.prefix, &mut cx).unwrap_or_default();
-    cx.error_output_type = Some("processing-failed");
+    cx.error_output_type = Some(if plan.http.is_some() {
+        crate::http::FAILED
+    } else {
+        "processing-failed"
+    });
     let error = match &plan.error_prefix {
         Some(t) => prefix::evaluate(t, &mut cx),
         None => prefix::evaluate(&plan.prefix, &mut cx),
@@ -342,6 +346,9 @@ fn write_pending(
         Some(spec) => crate::spec::plan(spec)?,
         None => rt.plan.clone(),
     };
+    if let Some(http) = &plan.http {
+        return deliver_http(rt, &plan, http, env, reader, p, handle);
+    }
     let staged = plan.processing.lambda.is_some()
         || plan.dynamic
         || plan.processing.deaggregation.is_some()
@@ -364,6 +371,95 @@ fn write_pending(
         stage.fill(rt, &plan, env, reader, p, handle)?;
     }
     stage.deliver(&plan, env, p)
+}
+
+/// Sends `p`'s records (processed) to an HTTP endpoint as one request; what it does not take
+/// goes to the bucket under the error prefix, and with `AllData` every record goes there too.
+fn deliver_http(
+    rt: &Runtime,
+    plan: &Plan,
+    http: &crate::http::HttpPlan,
+    env: &crate::service::Env,
+    reader: &LogReader,
+    p: &Pending,
+    handle: &tokio::runtime::Handle,
+) -> Result<(), String> {
+    let mut records: Vec<(i64, Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut failed_lines = Vec::new();
+    let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
+    read_range(reader, p.from, p.to, chunk, |recs| {
+        let subs = crate::stage::deaggregate(&recs, None);
+        for (sub, outcome) in subs.iter().zip(process(rt, plan, env, &subs, handle)) {
+            match outcome {
+                Outcome::Ok { data, .. } => records.push((sub.arrival_ms, sub.data.to_vec(), data)),
+                Outcome::Dropped => {}
+                Outcome::Failed {
+                    code,
+                    message,
+                    attempts,
+                } => failed_lines.extend(
+                    transform::ErrorRecord {
+                        attempts_made: attempts,
+                        arrival_ms: sub.arrival_ms,
+                        code: &code,
+                        message: &message,
+                        ending_ms: env.clock.now_ms(),
+                        raw: &sub.data,
+                        lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
+                    }
+                    .to_line(),
+                ),
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    if !records.is_empty() {
+        let datas: Vec<Vec<u8>> = records.iter().map(|r| r.2.clone()).collect();
+        let body = crate::http::body(&p.id, env.clock.now_ms(), &datas, http.gzip).map_err(|e| e.to_string())?;
+        let (answer, attempts) = handle.block_on(crate::http::send(http, &rt.arn, &p.id, &body));
+        let failure = match answer {
+            crate::http::Answer::Taken => None,
+            crate::http::Answer::Failed { code, message } => Some((code, message)),
+            crate::http::Answer::TooLarge(m) => Some(("HttpEndpoint.PayloadTooLarge".to_owned(), m)),
+        };
+        if let Some((code, message)) = failure {
+            let b64 = &base64::engine::general_purpose::STANDARD;
+            for (arrival, raw, _) in &records {
+                let mut line = serde_json::json!({
+                    "attemptsMade": attempts,
+                    "arrivalTimestamp": arrival,
+                    "errorCode": code,
+                    "errorMessage": message,
+                    "attemptEndingTimestamp": env.clock.now_ms(),
+                    "rawData": base64::Engine::encode(b64, raw),
+                    "subsequenceNumber": 0,
+                    "dataId": p.id,
+                })
+                .to_string()
+                .into_bytes();
+                line.push(b'\n');
+                failed_lines.extend(line);
+            }
+        }
+        if http.all_data {
+            let mut fill = |w: &mut dyn Write| {
+                let mut enc = Encoder::new(plan.compression, w, &p.id)?;
+                for (_, _, data) in &records {
+                    enc.write_all(data)?;
+                }
+                enc.finish()?;
+                Ok(true)
+            };
+            env.buckets
+                .write(&plan.bucket, &p.key, plan.compression.content_encoding(), &mut fill)?;
+        }
+    }
+    if !failed_lines.is_empty() {
+        let mut fill = |w: &mut dyn Write| w.write_all(&failed_lines).map(|()| true);
+        env.buckets.write(&plan.bucket, &p.error_key, None, &mut fill)?;
+    }
+    Ok(())
 }
 
 /// Writes `p`'s records straight into `main` (compressed): no function, no partitions.

@@ -919,3 +919,197 @@ async fn dynamic_partitioning_from_the_function() {
         );
     }
 }
+
+/// A Firehose HTTP endpoint: answers each POST with the next status of `statuses` (then 200),
+/// a 200 echoing the request's id as the protocol asks; hands each request to the test.
+async fn http_endpoint(
+    statuses: Vec<u16>,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<(http::HeaderMap, Vec<u8>)>) {
+    use http_body_util::{BodyExt, Full};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ingest", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let statuses = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(statuses)));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (tx, statuses) = (tx.clone(), statuses.clone());
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (tx, statuses) = (tx.clone(), statuses.clone());
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes().to_vec();
+                        let id = parts
+                            .headers
+                            .get("x-amz-firehose-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        let _ = tx.send((parts.headers, body));
+                        let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
+                        let answer = serde_json::json!({"requestId": id, "timestamp": 1}).to_string();
+                        let mut resp = http::Response::new(Full::new(bytes::Bytes::from(answer)));
+                        *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (url, rx)
+}
+
+fn http_destination(
+    url: &str,
+    retry_s: i32,
+    all_data: bool,
+) -> aws_sdk_firehose::types::HttpEndpointDestinationConfiguration {
+    use aws_sdk_firehose::types::*;
+    HttpEndpointDestinationConfiguration::builder()
+        .endpoint_configuration(
+            HttpEndpointConfiguration::builder()
+                .url(url)
+                .name("receiver")
+                .access_key("secret-key")
+                .build()
+                .unwrap(),
+        )
+        .buffering_hints(
+            HttpEndpointBufferingHints::builder()
+                .size_in_mbs(1)
+                .interval_in_seconds(0)
+                .build(),
+        )
+        .request_configuration(
+            HttpEndpointRequestConfiguration::builder()
+                .content_encoding(ContentEncoding::Gzip)
+                .common_attributes(
+                    HttpEndpointCommonAttribute::builder()
+                        .attribute_name("env")
+                        .attribute_value("test")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .retry_options(HttpEndpointRetryOptions::builder().duration_in_seconds(retry_s).build())
+        .s3_backup_mode(if all_data {
+            HttpEndpointS3BackupMode::AllData
+        } else {
+            HttpEndpointS3BackupMode::FailedDataOnly
+        })
+        .s3_configuration(
+            S3DestinationConfiguration::builder()
+                .role_arn(ROLE)
+                .bucket_arn("arn:aws:s3:::backup")
+                .prefix("backup/")
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+/// The HTTP endpoint destination: one gzip request per buffer with the protocol's headers,
+/// retried with the same request id until taken; with AllData a copy in the bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_endpoint_gets_the_records_and_retries() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    s3.create_bucket().bucket("backup").send().await.unwrap();
+    let (url, mut requests) = http_endpoint(vec![500, 503]).await;
+    c.create_delivery_stream()
+        .delivery_stream_name("to-http")
+        .http_endpoint_destination_configuration(http_destination(&url, 60, true))
+        .send()
+        .await
+        .unwrap();
+    let d = c
+        .describe_delivery_stream()
+        .delivery_stream_name("to-http")
+        .send()
+        .await
+        .unwrap();
+    let dest = d.delivery_stream_description().unwrap().destinations()[0]
+        .http_endpoint_destination_description()
+        .unwrap();
+    assert_eq!(dest.endpoint_configuration().unwrap().url(), Some(url.as_str()));
+    put_lines(&c, "to-http", &lines(10)).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (headers, body) = tokio::time::timeout(Duration::from_secs(30), requests.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(h("x-amz-firehose-protocol-version"), "1.0");
+        assert_eq!(h("x-amz-firehose-access-key"), "secret-key");
+        assert_eq!(h("content-encoding"), "gzip");
+        assert_eq!(
+            h("x-amz-firehose-source-arn"),
+            "arn:aws:firehose:us-east-1:000000000000:deliverystream/to-http"
+        );
+        let attrs: serde_json::Value = serde_json::from_str(&h("x-amz-firehose-common-attributes")).unwrap();
+        assert_eq!(attrs, serde_json::json!({"commonAttributes": {"env": "test"}}));
+        ids.push(h("x-amz-firehose-request-id"));
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["requestId"].as_str(), Some(ids[0].as_str()));
+        let records = v["records"].as_array().unwrap();
+        use base64::Engine as _;
+        let got: String = records
+            .iter()
+            .map(|r| {
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(r["data"].as_str().unwrap())
+                        .unwrap(),
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(got, lines(10).concat());
+    }
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "one request id across retries: {ids:?}"
+    );
+    let copy = lines_by_key(&s3, "backup", "backup/", 10).await;
+    assert_eq!(copy.len(), 10, "AllData keeps a copy");
+}
+
+/// Records an endpoint does not take within the retry duration land in the backup bucket under
+/// `http-endpoint-failed`, in AWS's error-record shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_an_http_endpoint_refuses_go_to_the_bucket() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    s3.create_bucket().bucket("backup").send().await.unwrap();
+    let (url, _requests) = http_endpoint(vec![500; 100]).await;
+    c.create_delivery_stream()
+        .delivery_stream_name("refused")
+        .http_endpoint_destination_configuration(http_destination(&url, 0, false))
+        .send()
+        .await
+        .unwrap();
+    put_lines(&c, "refused", &lines(5)).await;
+    let failed = lines_by_key(&s3, "backup", "backup/http-endpoint-failed/", 5).await;
+    assert_eq!(failed.len(), 5);
+    for (_, line) in &failed {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(e["errorCode"], "HttpEndpoint.ResponseFailed");
+        assert_eq!(e["attemptsMade"], 1);
+        assert!(e["rawData"].is_string());
+    }
+}

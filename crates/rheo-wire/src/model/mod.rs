@@ -334,6 +334,15 @@ impl Model {
         }
     }
 
+    /// Replaces the pattern of string `shape` (each use says why).
+    pub fn set_pattern(&mut self, shape: &str, pattern: &str) {
+        if let Some(Kind::String { pattern: p, .. }) =
+            self.shapes.iter_mut().find(|s| s.name == shape).map(|s| &mut s.kind)
+        {
+            *p = Some(Pattern::new(pattern));
+        }
+    }
+
     /// Makes `member` of structure `shape` required: a rule Rheo keeps that the model no
     /// longer states (each use says why). Returns whether the member exists.
     pub fn require(&mut self, shape: &str, member: &str) -> bool {
@@ -398,8 +407,13 @@ pub static LOGS: LazyLock<Model> = LazyLock::new(|| {
 });
 
 /// Amazon Data Firehose (`2015-08-04`, AWS JSON 1.1).
-pub static FIREHOSE: LazyLock<Model> =
-    LazyLock::new(|| Model::from_json(include_str!("../../models/firehose.json")).expect("the Firehose model loads"));
+pub static FIREHOSE: LazyLock<Model> = LazyLock::new(|| {
+    let mut m = Model::from_json(include_str!("../../models/firehose.json")).expect("the Firehose model loads");
+    // HTTP endpoints may be plain HTTP here: a self-hosted pipeline's receivers often are
+    // (docs/compatibility.md).
+    m.set_pattern("HttpEndpointUrl", "https?://.*");
+    m
+});
 
 /// Lambda (`2015-03-31`, rest-json).
 pub static LAMBDA: LazyLock<Model> =

@@ -182,9 +182,14 @@ impl Pump {
                 }
             };
             if feed.incarnation != cp.incarnation {
-                // The stream was re-created: its shards are read from their beginning.
-                cp.incarnation = feed.incarnation;
-                cp.shards.clear();
+                // The stream was deleted and another made under its name: that is not this
+                // source (AWS refuses to delete a stream a channel reads). Nothing more is read.
+                tracing::error!(stream = %self.stream, "a delivery stream's source stream was re-created; it is no longer read");
+                tokio::select! {
+                    _ = self.stop.changed() => {}
+                    () = std::future::pending::<()>() => {}
+                }
+                return;
             }
             let present: Vec<u32> = feed.shards.iter().map(|s| s.id.0).collect();
             let mut progress = false;

@@ -68,8 +68,50 @@ async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<(St
     all
 }
 
-async fn wait_objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
+/// Moves the server's clock past the data freshness until the objects under `prefix` hold
+/// `records` records (JSON lines, or 3-byte records): the stream's records reach the channel
+/// asynchronously, so one flush may not hold them all.
+async fn flush_until(
+    server: &TestServer,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    records: usize,
+) -> Vec<(String, Vec<u8>)> {
+    for _ in 0..100 {
+        server.clock.advance_ms(300_000);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let all = objects(s3, bucket, prefix).await;
+        let count: usize = all
+            .iter()
+            .map(|(k, raw)| {
+                if k.ends_with(".gz") {
+                    let mut t = String::new();
+                    flate2::read::MultiGzDecoder::new(&raw[..])
+                        .read_to_string(&mut t)
+                        .unwrap();
+                    t.lines().count()
+                } else {
+                    zstd::stream::decode_all(&raw[..]).unwrap().len() / 3
+                }
+            })
+            .sum();
+        if count >= records {
+            return all;
+        }
+    }
+    panic!("fewer than {records} records under {prefix}");
+}
+
+/// The objects under `prefix` once there are some, moving the clock past the freshness.
+async fn wait_objects(
+    server: &TestServer,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Vec<(String, Vec<u8>)> {
     for _ in 0..200 {
+        server.clock.advance_ms(300_000);
         let all = objects(s3, bucket, prefix).await;
         if !all.is_empty() {
             return all;
@@ -127,29 +169,29 @@ async fn a_channel_delivers_a_stream_to_a_bucket() {
             .is_empty(),
         "the freshness holds them"
     );
-    server.clock.advance_ms(300_000);
-    let got = wait_objects(&s3, "channel-lake", "kinesis-channel/orders-to-lake/").await;
-    assert_eq!(got.len(), 1);
-    let (key, raw) = &got[0];
+    let put_at = server.clock_now();
+    let got = flush_until(&server, &s3, "channel-lake", "kinesis-channel/orders-to-lake/", 20).await;
     let id = d.channel_id();
-    let t = jiff::Timestamp::from_millisecond(server.clock_now() - 300_000).unwrap();
+    let t = jiff::Timestamp::from_millisecond(put_at).unwrap();
     let want = format!(
         "kinesis-channel/orders-to-lake/{id}/{}/orders-to-lake-{id}-{}-",
         t.strftime("%Y/%m/%d/%H"),
         t.strftime("%Y-%m-%d-%H-%M")
     );
-    assert!(key.starts_with(&want) && key.ends_with(".gz"), "{key} vs {want}");
     let mut text = String::new();
-    flate2::read::MultiGzDecoder::new(&raw[..])
-        .read_to_string(&mut text)
-        .unwrap();
+    for (key, raw) in &got {
+        assert!(key.starts_with(&want) && key.ends_with(".gz"), "{key} vs {want}");
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_string(&mut text)
+            .unwrap();
+    }
     // Records of different shards (an on-demand stream has several) interleave.
     let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
     lines.sort();
     let mut want: Vec<String> = (0..20).map(|i| format!("{{\"order\":{i}}}\n")).collect();
     want.sort();
     assert_eq!(lines, want, "records after the creation only, each once, one per line");
-    let dead = wait_objects(&s3, "channel-lake", "kinesis-channel/errors/orders-to-lake/").await;
+    let dead = wait_objects(&server, &s3, "channel-lake", "kinesis-channel/errors/orders-to-lake/").await;
     let e: serde_json::Value = serde_json::from_slice(&dead[0].1).unwrap();
     assert_eq!(e["errorCode"], "InvalidJsonRecord");
     assert_eq!(e["streamARN"], server.arn("orders"));
@@ -265,11 +307,12 @@ async fn a_channel_writes_zstd_with_its_template() {
     for i in 0..10u8 {
         crate::common::put(&k, "raw", "k", vec![i, 0xff, i]).await;
     }
-    server.clock.advance_ms(300_000);
-    let got = wait_objects(&s3, "zlake", "data/stream=raw/").await;
-    let (key, raw) = &got[0];
-    assert!(key.ends_with(".bin"), "{key}");
-    let bytes = zstd::stream::decode_all(&raw[..]).unwrap();
+    let got = flush_until(&server, &s3, "zlake", "data/stream=raw/", 10).await;
+    let mut bytes = Vec::new();
+    for (key, raw) in &got {
+        assert!(key.ends_with(".bin"), "{key}");
+        bytes.extend(zstd::stream::decode_all(&raw[..]).unwrap());
+    }
     let want: Vec<u8> = (0..10u8).flat_map(|i| [i, 0xff, i]).collect();
     assert_eq!(bytes, want);
 }

@@ -140,4 +140,19 @@ kinesis.put_record(StreamName="clicks", Data=blob, PartitionKey=pk)
 lines = objects("hose-lake", "clicks/", 53)
 assert sorted(json.loads(l)["click"] for l in lines) == list(range(53)), lines
 fh.delete_delivery_stream(DeliveryStreamName="clicks-to-s3")
+# The Glue data catalog (the schemas delivery streams convert with), through boto3.
+glue = boto3.client("glue", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDCI",
+                    aws_secret_access_key="secret", config=Config(retries={"max_attempts": 1}))
+glue.create_database(DatabaseInput={"Name": "analytics"})
+glue.create_table(DatabaseName="analytics", TableInput={
+    "Name": "clicks", "StorageDescriptor": {"Columns": [{"Name": "click", "Type": "int"}], "Location": "s3://hose-lake/clicks/"}})
+t = glue.get_table(DatabaseName="analytics", Name="clicks")["Table"]
+assert t["StorageDescriptor"]["Columns"] == [{"Name": "click", "Type": "int"}], t
+assert [x["Name"] for x in glue.get_tables(DatabaseName="analytics")["TableList"]] == ["clicks"]
+try:
+    glue.get_table(DatabaseName="analytics", Name="nope")
+    raise AssertionError("a missing table is an error")
+except glue.exceptions.EntityNotFoundException:
+    pass
+glue.delete_table(DatabaseName="analytics", Name="clicks")
 print("firehose check passed")

@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod channel;
 pub mod compress;
+pub mod glue;
 pub mod http;
 mod intake;
 pub mod jq;

@@ -325,6 +325,8 @@ pub struct TenantState {
     objects: Mutex<Option<crate::s3::Objects>>,
     /// The tenant's delivery streams (in `<data>/firehose`), opened on first use.
     delivery: Mutex<Option<rheo_delivery::Delivery>>,
+    /// The tenant's data catalog (in `<data>/glue`), opened on first use.
+    glue: Mutex<Option<rheo_delivery::glue::Glue>>,
 }
 
 /// Limits on tenants.
@@ -510,6 +512,7 @@ impl TenantState {
             functions_shared: limits.functions.clone(),
             objects: Mutex::new(None),
             delivery: Mutex::new(None),
+            glue: Mutex::new(None),
         }
     }
 
@@ -630,6 +633,21 @@ impl TenantState {
         })?;
         *slot = Some(d.clone());
         Ok(d)
+    }
+
+    /// The tenant's data catalog, opened on first use.
+    pub(crate) fn glue(&self) -> Result<rheo_delivery::glue::Glue, ApiError> {
+        let mut slot = self.glue.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = slot.as_ref() {
+            return Ok(g.clone());
+        }
+        let dir = self.engine.config().data_dir.join("glue");
+        let g = rheo_delivery::glue::Glue::open(self.engine.disk(), dir, self.tenant.account.clone()).map_err(|e| {
+            tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the data catalog failed");
+            ApiError::internal()
+        })?;
+        *slot = Some(g.clone());
+        Ok(g)
     }
 
     /// The tenant's SNS service if a request opened it; never opens it.

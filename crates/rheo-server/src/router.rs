@@ -1,6 +1,6 @@
 //! Picks the service and action of a request and runs its handler. Services that speak AWS
 //! JSON are told apart by the `X-Amz-Target` prefix their model names (`Kinesis_20131202.`,
-//! `AmazonSQS.`, `Firehose_20150804.`); the signature's scope must then name the same service.
+//! `AmazonSQS.`, `Firehose_20150804.`, `AWSGlue.`); the signature's scope must then name the same service.
 
 use crate::auth::TenantState;
 use crate::body::ResponseBody;
@@ -9,7 +9,7 @@ use crate::faults::FaultRule;
 use crate::ops;
 use crate::protocol::Protocol;
 use rheo_engine::Engine;
-use rheo_wire::model::{FIREHOSE, KINESIS, LOGS, Model, Node, Operation, Rejection, SQS, check_input};
+use rheo_wire::model::{FIREHOSE, GLUE, KINESIS, LOGS, Model, Node, Operation, Rejection, SQS, check_input};
 
 /// The services one port serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,7 @@ pub enum Service {
     Sqs,
     Logs,
     Firehose,
+    Glue,
 }
 
 impl Service {
@@ -27,6 +28,7 @@ impl Service {
             Service::Sqs => &SQS,
             Service::Logs => &LOGS,
             Service::Firehose => &FIREHOSE,
+            Service::Glue => &GLUE,
         }
     }
 
@@ -37,6 +39,7 @@ impl Service {
             Service::Sqs => "sqs",
             Service::Logs => "logs",
             Service::Firehose => "firehose",
+            Service::Glue => "glue",
         }
     }
 }
@@ -53,15 +56,21 @@ pub struct Route {
 /// signature.
 pub fn route(target: &str) -> Option<Route> {
     let (prefix, action) = target.split_once('.')?;
-    [Service::Kinesis, Service::Sqs, Service::Logs, Service::Firehose]
-        .into_iter()
-        .find_map(|service| {
-            let model = service.model();
-            (model.target_prefix.as_deref() == Some(prefix))
-                .then(|| model.operation(action))
-                .flatten()
-                .map(|op| Route { service, op })
-        })
+    [
+        Service::Kinesis,
+        Service::Sqs,
+        Service::Logs,
+        Service::Firehose,
+        Service::Glue,
+    ]
+    .into_iter()
+    .find_map(|service| {
+        let model = service.model();
+        (model.target_prefix.as_deref() == Some(prefix))
+            .then(|| model.operation(action))
+            .flatten()
+            .map(|op| Route { service, op })
+    })
 }
 
 /// A successful response body (JSON).

@@ -409,7 +409,7 @@ async fn handle(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Resp
         // SQS speaks AWS JSON 1.0 only.
         let protocol = match route.service {
             Service::Sqs => Protocol::Json10,
-            Service::Logs | Service::Firehose => Protocol::Json,
+            Service::Logs | Service::Firehose | Service::Glue => Protocol::Json,
             Service::Kinesis => protocol,
         };
         let reply = match read_and_dispatch(app, conn, route, req, protocol).await {
@@ -710,6 +710,14 @@ async fn read_and_dispatch(
         let input = router::checked_input(route.service.model(), route.op, &body)?;
         let functions = tenant.functions()?;
         return crate::ops::logs::dispatch(&functions, &route.op.name, input)
+            .await
+            .map(ResponseBody::full);
+    }
+    if route.service == Service::Glue {
+        let input = router::checked_input(route.service.model(), route.op, &body)?;
+        let glue = tenant.glue()?;
+        let now = tenant.engine.now();
+        return crate::ops::glue::dispatch(&glue, &route.op.name, input, now)
             .await
             .map(ResponseBody::full);
     }

@@ -16,6 +16,7 @@ mod faults;
 mod firehose;
 mod firehose_crash;
 mod fuzz;
+mod glue;
 mod hardening;
 mod kinesis_queues;
 mod lambda;

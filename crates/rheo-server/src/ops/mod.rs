@@ -1,6 +1,7 @@
 //! One module per service, and in each one module per AWS action.
 
 pub mod firehose;
+pub mod glue;
 pub mod kinesis;
 pub mod lambda;
 pub mod logs;

@@ -415,6 +415,10 @@ pub static FIREHOSE: LazyLock<Model> = LazyLock::new(|| {
     m
 });
 
+/// AWS Glue (`2017-03-31`, AWS JSON 1.1): its data catalog's operations are served.
+pub static GLUE: LazyLock<Model> =
+    LazyLock::new(|| Model::from_json(include_str!("../../models/glue.json")).expect("the Glue model loads"));
+
 /// Lambda (`2015-03-31`, rest-json).
 pub static LAMBDA: LazyLock<Model> =
     LazyLock::new(|| Model::from_json(include_str!("../../models/lambda.json")).expect("the Lambda model loads"));

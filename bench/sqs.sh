@@ -4,30 +4,8 @@
 # table with ratios.
 # Usage: bench/sqs.sh [extra `rheo bench-sqs` flags, e.g. --seconds 10]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-target=${CARGO_TARGET_DIR:-target}
-venv=$target/bench-peers/moto-venv
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-cargo build --release --bin rheo
-if [ ! -x "$venv/bin/moto_server" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet 'moto[server]==5.*'
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$target/release/rheo" serve --listen 127.0.0.1:0 --data-dir "$work/rheo" >"$work/rheo.log" 2>&1 &
-pids+=($!)
-mport=$(free_port)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$mport" >"$work/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "rheo listening on" "$work/rheo.log" && break; sleep 0.1; done
-for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$mport/" && break; sleep 0.1; done
-rheo_url=$(sed -n 's/^rheo listening on //p' "$work/rheo.log")
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; moto $("$venv/bin/python" -c 'import moto; print(moto.__version__)')" >&2
+source "$(dirname "$0")/moto-peer.sh"
 "$target/release/rheo" bench-sqs "$@" \
   --target "rheo=$rheo_url" \
-  --target "moto=http://127.0.0.1:$mport"
+  --target "moto=$moto_url"

@@ -252,27 +252,34 @@ impl Delivery {
         format!("arn:aws:kinesis:{region}:{account}:channel/{id}")
     }
 
-    fn channel_by_arn(&self, arn: &str) -> Result<StreamDef> {
-        let id = arn.rsplit_once(":channel/").map(|(_, id)| id).unwrap_or_default();
+    /// Every channel: the definition of the stream that runs it, and its own.
+    fn channels(&self) -> Vec<(StreamDef, ChannelDef)> {
         self.defs()
             .into_iter()
-            .find(|d| d.channel.as_ref().is_some_and(|c| c.id == id))
+            .filter_map(|d| {
+                let c = d.channel.clone()?;
+                Some((d, c))
+            })
+            .collect()
+    }
+
+    fn channel_by_arn(&self, arn: &str) -> Result<(StreamDef, ChannelDef)> {
+        let id = arn.rsplit_once(":channel/").map(|(_, id)| id).unwrap_or_default();
+        self.channels()
+            .into_iter()
+            .find(|(_, c)| c.id == id)
             .filter(|_| arn == self.channel_arn(id))
             .ok_or_else(|| DeliveryError::ResourceNotFound(format!("Channel {arn} not found.")))
     }
 
-    fn channel_description(&self, def: &StreamDef) -> Value {
-        let c = def
-            .channel
-            .as_ref()
-            .cloned()
-            .unwrap_or_else(|| unreachable_channel(def));
+    /// ChannelDescription, in `status`.
+    fn channel_description(&self, create_ms: i64, c: &ChannelDef, status: &str) -> Value {
         let mut d = json!({
             "ChannelName": c.name,
             "ChannelARN": self.channel_arn(&c.id),
             "ChannelId": c.id,
-            "ChannelStatus": "ACTIVE",
-            "ChannelCreationTimestamp": def.create_ms as f64 / 1000.0,
+            "ChannelStatus": status,
+            "ChannelCreationTimestamp": create_ms as f64 / 1000.0,
             "ServiceExecutionRoleARN": c.role,
             "StreamConfigurationList": [{
                 "StreamARN": c.stream_arn,
@@ -387,16 +394,22 @@ impl Delivery {
             }
             Ok(())
         };
-        let def = self.create_internal(&key_of(&id), "Channel", spec, Some(channel), &stream_arn, &unique)?;
-        let mut d = self.channel_description(&def);
-        d["ChannelStatus"] = json!("CREATING");
-        Ok(json!({ "ChannelDescription": d }))
+        let def = self.create_internal(
+            &key_of(&id),
+            "Channel",
+            spec,
+            Some(channel.clone()),
+            &stream_arn,
+            &unique,
+        )?;
+        // Ready at once; the response says CREATING, as AWS's does.
+        Ok(json!({ "ChannelDescription": self.channel_description(def.create_ms, &channel, "CREATING") }))
     }
 
     /// DescribeChannel.
     pub fn describe_channel(&self, arn: &str) -> Result<Value> {
-        let def = self.channel_by_arn(arn)?;
-        Ok(json!({ "ChannelDescription": self.channel_description(&def) }))
+        let (def, c) = self.channel_by_arn(arn)?;
+        Ok(json!({ "ChannelDescription": self.channel_description(def.create_ms, &c, "ACTIVE") }))
     }
 
     /// ListChannels: by name, 100 a page at most, filtered by stream.
@@ -412,38 +425,28 @@ impl Delivery {
             None => None,
             Some(t) => Some(decode_token(t)?),
         };
-        let mut all: Vec<StreamDef> = self
-            .defs()
+        let mut all: Vec<(StreamDef, ChannelDef)> = self
+            .channels()
             .into_iter()
-            .filter(|d| {
-                d.channel
-                    .as_ref()
-                    .is_some_and(|c| filter.is_empty() || filter.contains(&c.stream_arn.as_str()))
-            })
+            .filter(|(_, c)| filter.is_empty() || filter.contains(&c.stream_arn.as_str()))
             .collect();
-        all.sort_by(|a, b| channel_name(a).cmp(channel_name(b)));
+        all.sort_by(|a, b| a.1.name.cmp(&b.1.name));
         let mut rest = all
             .iter()
-            .filter(|d| after.as_deref().is_none_or(|a| channel_name(d) > a))
+            .filter(|(_, c)| after.as_deref().is_none_or(|a| c.name.as_str() > a))
             .peekable();
         let mut page = Vec::new();
         while page.len() < max {
-            let Some(d) = rest.next() else { break };
-            let c = d
-                .channel
-                .as_ref()
-                .map(|c| (c.name.clone(), c.id.clone(), c.stream_arn.clone(), c.stream_created_ms));
-            if let Some((name, id, stream, created)) = c {
-                page.push(json!({
-                    "ChannelName": name,
-                    "ChannelARN": self.channel_arn(&id),
-                    "ChannelId": id,
-                    "ChannelStatus": "ACTIVE",
-                    "ChannelCreationTimestamp": d.create_ms as f64 / 1000.0,
-                    "ChannelDestinationType": "S3",
-                    "Streams": [{"StreamARN": stream, "StreamCreationTimestamp": created as f64 / 1000.0}],
-                }));
-            }
+            let Some((d, c)) = rest.next() else { break };
+            page.push(json!({
+                "ChannelName": c.name,
+                "ChannelARN": self.channel_arn(&c.id),
+                "ChannelId": c.id,
+                "ChannelStatus": "ACTIVE",
+                "ChannelCreationTimestamp": d.create_ms as f64 / 1000.0,
+                "ChannelDestinationType": "S3",
+                "Streams": [{"StreamARN": c.stream_arn, "StreamCreationTimestamp": c.stream_created_ms as f64 / 1000.0}],
+            }));
         }
         let mut out = json!({ "ChannelSummaries": page });
         if rest.peek().is_some()
@@ -457,7 +460,7 @@ impl Delivery {
     /// UpdateChannel: the data freshness and the logging settings.
     pub fn update_channel(&self, input: &Value) -> Result<Value> {
         let arn = input["ChannelARN"].as_str().unwrap_or_default();
-        let def = self.channel_by_arn(arn)?;
+        let (def, _) = self.channel_by_arn(arn)?;
         if input.get("S3TablesDestinationConfiguration").is_some() {
             return Err(DeliveryError::InvalidArgument(
                 "The channel delivers to a general purpose Amazon S3 bucket: use S3DestinationConfiguration.".into(),
@@ -478,36 +481,19 @@ impl Delivery {
             }
             def.destination = spec_of(c);
         })?;
+        let c = def
+            .channel
+            .as_ref()
+            .ok_or_else(|| DeliveryError::ResourceNotFound(format!("Channel {arn} not found.")))?;
         // Applied at once; the response says UPDATING, as AWS's does.
-        let mut d = self.channel_description(&def);
-        d["ChannelStatus"] = json!("UPDATING");
-        Ok(json!({ "ChannelDescription": d }))
+        Ok(json!({ "ChannelDescription": self.channel_description(def.create_ms, c, "UPDATING") }))
     }
 
     /// DeleteChannel: delivery stops; what was delivered stays.
     pub fn delete_channel(&self, arn: &str) -> Result<Value> {
-        let def = self.channel_by_arn(arn)?;
+        let (def, _) = self.channel_by_arn(arn)?;
         self.delete(&def.name)?;
         Ok(json!({}))
-    }
-}
-
-fn channel_name(d: &StreamDef) -> &str {
-    d.channel.as_ref().map_or("", |c| c.name.as_str())
-}
-
-fn unreachable_channel(def: &StreamDef) -> ChannelDef {
-    ChannelDef {
-        name: def.name.clone(),
-        id: String::new(),
-        role: String::new(),
-        stream_arn: String::new(),
-        stream_created_ms: 0,
-        record_format: String::new(),
-        destination: Value::Null,
-        encryption: None,
-        logging: Value::Null,
-        tags: Default::default(),
     }
 }
 

@@ -314,7 +314,22 @@ impl Delivery {
         let now = self.inner.env.clock.now_ms();
         let arn = self.arn(&name);
         let account = self.inner.config.account.clone();
-        let def = self.change(|cat| {
+        let (source, positions) = source.unzip();
+        let def = StreamDef {
+            name: name.clone(),
+            incarnation: 0,
+            kind,
+            create_ms: now,
+            update_ms: now,
+            version: 1,
+            destination,
+            tags,
+            encryption,
+            direct_put: input.get("DirectPutSourceConfiguration").cloned(),
+            source,
+            channel: None,
+        };
+        self.insert_and_start(def, positions.as_ref(), |cat| {
             if cat.streams.contains_key(&name) {
                 return Err(DeliveryError::ResourceInUse(format!(
                     "Firehose {name} under accountId {account} already exists"
@@ -325,34 +340,8 @@ impl Delivery {
                     "You have already consumed your firehose quota of {MAX_STREAMS} hoses. Firehose names: {name}"
                 )));
             }
-            let def = StreamDef {
-                name: name.clone(),
-                incarnation: cat.next_incarnation.max(1),
-                kind,
-                create_ms: now,
-                update_ms: now,
-                version: 1,
-                destination,
-                tags,
-                encryption,
-                direct_put: input.get("DirectPutSourceConfiguration").cloned(),
-                source: source.as_ref().map(|(s, _)| s.clone()),
-                channel: None,
-            };
-            if let Some((_, positions)) = &source {
-                // Where the source starts is saved before the stream exists.
-                let dir = self.inner.config.dir.join(def.incarnation.to_string());
-                positions.save(&*self.inner.env.disk, &dir).map_err(io)?;
-            }
-            cat.next_incarnation = def.incarnation + 1;
-            cat.streams.insert(name.clone(), def.clone());
-            Ok(def)
+            Ok(())
         })?;
-        if let Err(e) = self.start(&def) {
-            // Not serving, so not created.
-            let _ = self.change(|cat| Ok(cat.streams.remove(&name)));
-            return Err(io(e));
-        }
         Ok(json!({ "DeliveryStreamARN": arn }))
     }
 
@@ -397,30 +386,46 @@ impl Delivery {
         let _control = self.control();
         let now = self.inner.env.clock.now_ms();
         let (source, positions) = self.kinesis_source(&json!({"KinesisStreamARN": stream_arn}), now)?;
+        let def = StreamDef {
+            name: name.to_owned(),
+            incarnation: 0,
+            kind: kind.to_owned(),
+            create_ms: now,
+            update_ms: now,
+            version: 1,
+            destination,
+            tags: Default::default(),
+            encryption: None,
+            direct_put: None,
+            source: Some(source),
+            channel,
+        };
+        self.insert_and_start(def, Some(&positions), |cat| unique(&mut cat.streams.values()))
+    }
+
+    /// Adds a stream to the catalog (its incarnation the next; where its source starts saved
+    /// before it exists) once `check` passes with the catalog locked, and starts it; a stream
+    /// that cannot start is taken out again (not serving, so not created).
+    fn insert_and_start(
+        &self,
+        mut def: StreamDef,
+        positions: Option<&crate::source::SourceCheckpoint>,
+        check: impl FnOnce(&CatalogFile) -> Result<()>,
+    ) -> Result<StreamDef> {
+        let name = def.name.clone();
         let def = self.change(|cat| {
-            unique(&mut cat.streams.values())?;
-            let def = StreamDef {
-                name: name.to_owned(),
-                incarnation: cat.next_incarnation.max(1),
-                kind: kind.to_owned(),
-                create_ms: now,
-                update_ms: now,
-                version: 1,
-                destination,
-                tags: Default::default(),
-                encryption: None,
-                direct_put: None,
-                source: Some(source),
-                channel,
-            };
-            let dir = self.inner.config.dir.join(def.incarnation.to_string());
-            positions.save(&*self.inner.env.disk, &dir).map_err(io)?;
+            check(cat)?;
+            def.incarnation = cat.next_incarnation.max(1);
+            if let Some(positions) = positions {
+                let dir = self.inner.config.dir.join(def.incarnation.to_string());
+                positions.save(&*self.inner.env.disk, &dir).map_err(io)?;
+            }
             cat.next_incarnation = def.incarnation + 1;
-            cat.streams.insert(name.to_owned(), def.clone());
+            cat.streams.insert(name.clone(), def.clone());
             Ok(def)
         })?;
         if let Err(e) = self.start(&def) {
-            let _ = self.change(|cat| Ok(cat.streams.remove(name)));
+            let _ = self.change(|cat| Ok(cat.streams.remove(&name)));
             return Err(io(e));
         }
         Ok(def)
@@ -429,10 +434,19 @@ impl Delivery {
     /// Changes a definition and the running stream's settings with it.
     pub(crate) fn update_internal(&self, name: &str, f: impl FnOnce(&mut StreamDef)) -> Result<StreamDef> {
         let _control = self.control();
+        self.apply_update(name, |def| {
+            f(def);
+            Ok(())
+        })
+    }
+
+    /// Applies `f` to a definition (which may refuse), checks its plan, moves its version on,
+    /// saves it, and hands the running stream the new settings. The caller holds `control`.
+    fn apply_update(&self, name: &str, f: impl FnOnce(&mut StreamDef) -> Result<()>) -> Result<StreamDef> {
         let now = self.inner.env.clock.now_ms();
         let def = self.change(|cat| {
             let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
-            f(def);
+            f(def)?;
             spec::plan(&def.destination).map_err(DeliveryError::InvalidArgument)?;
             def.version += 1;
             def.update_ms = now;
@@ -631,9 +645,7 @@ impl Delivery {
                 ));
             }
         };
-        let now = self.inner.env.clock.now_ms();
-        let def = self.change(|cat| {
-            let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
+        self.apply_update(name, |def| {
             if id != DESTINATION_ID {
                 return Err(DeliveryError::InvalidArgument(format!(
                     "Destination Id {id} not found for Firehose {name}."
@@ -663,16 +675,9 @@ impl Delivery {
                         .into(),
                 ));
             }
-            spec::plan(&merged).map_err(DeliveryError::InvalidArgument)?;
             def.destination = merged;
-            def.version += 1;
-            def.update_ms = now;
-            Ok(def.clone())
+            Ok(())
         })?;
-        let rt = self.runtime_of(&def)?;
-        if let Some(r) = self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
-            *r.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(rt);
-        }
         Ok(json!({}))
     }
 

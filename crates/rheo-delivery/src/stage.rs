@@ -142,7 +142,7 @@ impl<'a> Stage<'a> {
         handle: &tokio::runtime::Handle,
     ) -> Result<(), String> {
         let run = || -> std::io::Result<()> {
-            let mut parts = Partitions::new(self, rt, plan, p);
+            let mut parts = Partitions::new(self, plan, p);
             let mut errors = self.create(ERRORS)?;
             let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
             crate::worker::read_range(reader, p.from, p.to, chunk, |recs| {
@@ -178,18 +178,7 @@ impl<'a> Stage<'a> {
                             errors.write_all(&channel_error(rt, ch, sub, &code, &message))?;
                             continue;
                         }
-                        errors.write_all(
-                            &ErrorRecord {
-                                attempts_made: attempts,
-                                arrival_ms: sub.arrival_ms,
-                                code: &code,
-                                message: &message,
-                                ending_ms: env.clock.now_ms(),
-                                raw: &sub.data,
-                                lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
-                            }
-                            .to_line(),
-                        )?;
+                        errors.write_all(&error_line(plan, env, sub, &code, &message, attempts))?;
                     }
                 }
                 Ok(())
@@ -225,6 +214,27 @@ impl<'a> Stage<'a> {
         }
         Ok(())
     }
+}
+
+/// A failed record as AWS's error record (one JSON line).
+pub(crate) fn error_line(
+    plan: &Plan,
+    env: &crate::service::Env,
+    sub: &Sub,
+    code: &str,
+    message: &str,
+    attempts: u32,
+) -> Vec<u8> {
+    ErrorRecord {
+        attempts_made: attempts,
+        arrival_ms: sub.arrival_ms,
+        code,
+        message,
+        ending_ms: env.clock.now_ms(),
+        raw: &sub.data,
+        lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
+    }
+    .to_line()
 }
 
 /// A channel's dead letter: where the record was and why it failed, not its data (the docs:
@@ -274,7 +284,7 @@ struct Partitions<'s, 'a> {
 }
 
 impl<'s, 'a> Partitions<'s, 'a> {
-    fn new(stage: &'s Stage<'a>, _rt: &Runtime, plan: &'s Plan, p: &'s Pending) -> Partitions<'s, 'a> {
+    fn new(stage: &'s Stage<'a>, plan: &'s Plan, p: &'s Pending) -> Partitions<'s, 'a> {
         Partitions {
             stage,
             plan,

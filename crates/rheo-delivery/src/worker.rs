@@ -397,18 +397,7 @@ fn deliver_http(
                     code,
                     message,
                     attempts,
-                } => failed_lines.extend(
-                    transform::ErrorRecord {
-                        attempts_made: attempts,
-                        arrival_ms: sub.arrival_ms,
-                        code: &code,
-                        message: &message,
-                        ending_ms: env.clock.now_ms(),
-                        raw: &sub.data,
-                        lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
-                    }
-                    .to_line(),
-                ),
+                } => failed_lines.extend(crate::stage::error_line(plan, env, sub, &code, &message, attempts)),
             }
         }
         Ok(())

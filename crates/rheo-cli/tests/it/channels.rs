@@ -4,31 +4,17 @@
 //! prefix, the control plane and its errors.
 
 use crate::common::TestServer;
+use crate::kinesis_queues::on_demand;
 use crate::s3::s3_client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::types::{
     ChannelStreamConfiguration, RecordConfiguration, RecordFormatType, S3CompressionType, S3DestinationConfiguration,
-    S3DestinationUpdateInput, S3StorageConfiguration, StreamMode, StreamModeDetails,
+    S3DestinationUpdateInput, S3StorageConfiguration,
 };
 use std::io::Read;
 use std::time::Duration;
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/channel";
-
-async fn on_demand(k: &aws_sdk_kinesis::Client, name: &str) {
-    k.create_stream()
-        .stream_name(name)
-        .stream_mode_details(
-            StreamModeDetails::builder()
-                .stream_mode(StreamMode::OnDemand)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    crate::common::wait_active(k, name).await;
-}
 
 fn storage(bucket: &str, compression: S3CompressionType, template: Option<&str>) -> S3DestinationConfiguration {
     S3DestinationConfiguration::builder()

@@ -418,14 +418,15 @@ pub(crate) fn max_keys(n: Option<i32>) -> S3Result<usize> {
 /// The object's conditions (If-Match, If-None-Match, If-Modified-Since,
 /// If-Unmodified-Since) as S3 checks them for a read: 412 or 304.
 pub(crate) fn check_read_conditions(
-    meta: &ObjectMeta,
+    etag: &str,
+    last_modified_ms: i64,
     if_match: Option<&s3s::dto::ETagCondition>,
     if_none_match: Option<&s3s::dto::ETagCondition>,
     if_modified_since: Option<&Timestamp>,
     if_unmodified_since: Option<&Timestamp>,
 ) -> S3Result<()> {
-    let matches = |c: &s3s::dto::ETagCondition| c.is_any() || c.as_etag().is_some_and(|e| e.value() == meta.etag);
-    let modified_s = meta.last_modified_ms / 1000;
+    let matches = |c: &s3s::dto::ETagCondition| c.is_any() || c.as_etag().is_some_and(|e| e.value() == etag);
+    let modified_s = last_modified_ms / 1000;
     if let Some(c) = if_match {
         if !matches(c) {
             return Err(s3_error!(

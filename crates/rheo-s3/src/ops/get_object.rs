@@ -11,7 +11,8 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<GetObjectInput>) -> 
     }
     let (meta, file) = blocking(|| cx.store.open_object(&input.bucket, &input.key)).map_err(store_error)?;
     check_read_conditions(
-        &meta,
+        &meta.etag,
+        meta.last_modified_ms,
         input.if_match.as_ref(),
         input.if_none_match.as_ref(),
         input.if_modified_since.as_ref(),
@@ -60,22 +61,9 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<GetObjectInput>) -> 
 /// streamed through.
 async fn external(x: &rheo_objects::external::External, input: GetObjectInput) -> S3Result<GetObjectOutput> {
     let head = x.head(&input.key).await.map_err(store_error)?;
-    let as_meta = rheo_objects::local::ObjectMeta {
-        size: head.size,
-        etag: head.etag.clone(),
-        last_modified_ms: head.last_modified_ms,
-        content_type: None,
-        content_encoding: None,
-        user_metadata: Default::default(),
-        file: String::new(),
-        headers: Default::default(),
-        tags: Default::default(),
-        checksum: None,
-        parts: None,
-        inline: None,
-    };
     check_read_conditions(
-        &as_meta,
+        &head.etag,
+        head.last_modified_ms,
         input.if_match.as_ref(),
         input.if_none_match.as_ref(),
         input.if_modified_since.as_ref(),

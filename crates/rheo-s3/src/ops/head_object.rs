@@ -25,7 +25,8 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<HeadObjectInput>) ->
     // A HEAD's error has no body: the 404 is all clients see.
     let meta = cx.store.head_object(&input.bucket, &input.key).map_err(store_error)?;
     check_read_conditions(
-        &meta,
+        &meta.etag,
+        meta.last_modified_ms,
         input.if_match.as_ref(),
         input.if_none_match.as_ref(),
         input.if_modified_since.as_ref(),

@@ -9,7 +9,8 @@ pub(super) async fn run(cx: &RequestContext, req: S3Request<UploadPartCopyInput>
     let (src_bucket, src_key) = super::copy_object::source(&input.copy_source)?;
     let (src, file) = blocking(|| cx.store.open_object(&src_bucket, &src_key)).map_err(store_error)?;
     check_read_conditions(
-        &src,
+        &src.etag,
+        src.last_modified_ms,
         input.copy_source_if_match.as_ref(),
         input.copy_source_if_none_match.as_ref(),
         input.copy_source_if_modified_since.as_ref(),

@@ -92,6 +92,9 @@ pub struct Pending {
     /// `<stream>-<version>-<time>-<id>`: what follows each object's prefix.
     #[serde(default)]
     pub suffix: String,
+    /// Where records format conversion failed on go (`format-conversion-failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion_error_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

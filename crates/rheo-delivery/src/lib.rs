@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod channel;
 pub mod compress;
+pub mod convert;
 pub mod glue;
 pub mod http;
 mod intake;

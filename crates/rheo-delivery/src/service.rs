@@ -53,6 +53,8 @@ pub(crate) struct Env {
     pub clock: Arc<dyn Clock>,
     pub buckets: Arc<dyn Buckets>,
     pub functions: Arc<dyn Functions>,
+    /// The tenant's data catalog: the tables records are converted with.
+    pub glue: crate::glue::Glue,
     pub region: String,
 }
 
@@ -105,6 +107,7 @@ impl Delivery {
         engine: rheo_engine::Engine,
         buckets: Arc<dyn Buckets>,
         functions: Arc<dyn Functions>,
+        glue: crate::glue::Glue,
     ) -> std::io::Result<Delivery> {
         let catalog = CatalogFile::load(&*disk, &config.dir)?;
         let env = Arc::new(Env {
@@ -113,6 +116,7 @@ impl Delivery {
             clock,
             buckets,
             functions,
+            glue,
             region: config.region.clone(),
         });
         let d = Delivery {
@@ -159,6 +163,25 @@ impl Delivery {
             .get(name)
             .cloned()
             .ok_or_else(|| self.not_found(name))
+    }
+
+    /// Checks a destination as Create and UpdateDestination do: its plan, and the table a
+    /// conversion reads (AWS asks Glue then).
+    fn check(&self, destination: &spec::Spec) -> Result<()> {
+        let plan = spec::plan(destination).map_err(DeliveryError::InvalidArgument)?;
+        if let Some(c) = &plan.conversion {
+            let t = &c.table;
+            crate::convert::columns_of(&self.inner.env.glue, t).map_err(|e| {
+                DeliveryError::InvalidArgument(match e.code {
+                    "DataFormatConversion.EntityNotFound" => format!(
+                        "The table {}.{} was not found in the data catalog. (Service: AWSGlue; Status Code: 400; Error Code: EntityNotFoundException)",
+                        t.database, t.table
+                    ),
+                    _ => format!("The table {}.{} cannot be converted to: {}", t.database, t.table, e.message),
+                })
+            })?;
+        }
+        Ok(())
     }
 
     fn runtime_of(&self, def: &StreamDef) -> Result<Runtime> {
@@ -306,7 +329,7 @@ impl Delivery {
                 ));
             }
         };
-        spec::plan(&destination).map_err(DeliveryError::InvalidArgument)?;
+        self.check(&destination)?;
         let tags = tag_list(input.get("Tags"))?;
         let encryption = input
             .get("DeliveryStreamEncryptionConfigurationInput")
@@ -447,7 +470,7 @@ impl Delivery {
         let def = self.change(|cat| {
             let def = cat.streams.get_mut(name).ok_or_else(|| self.not_found(name))?;
             f(def)?;
-            spec::plan(&def.destination).map_err(DeliveryError::InvalidArgument)?;
+            self.check(&def.destination)?;
             def.version += 1;
             def.update_ms = now;
             Ok(def.clone())

@@ -3,6 +3,7 @@
 //! it), and the [`Plan`] the delivery worker runs, checked from it.
 
 use crate::compress::Compression;
+use crate::convert::Conversion;
 use crate::prefix::{self, Rules, Template};
 use serde_json::{Map, Value, json};
 
@@ -61,6 +62,8 @@ pub struct Plan {
     pub channel: Option<crate::channel::ChannelPlan>,
     /// An HTTP endpoint the buffers go to (the bucket then holds failures and backups).
     pub http: Option<crate::http::HttpPlan>,
+    /// DataFormatConversion: records into Parquet with a catalog table's columns.
+    pub conversion: Option<Conversion>,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -92,15 +95,7 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         .and_then(|d| d.get("Enabled"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    if spec
-        .get("DataFormatConversionConfiguration")
-        .is_some_and(|d| d.get("Enabled").and_then(Value::as_bool).unwrap_or(true))
-    {
-        return Err("Data format conversion is not supported by Rheo yet.".into());
-    }
-    if str_of(spec, "S3BackupMode") == Some("Enabled") {
-        return Err("S3BackupMode Enabled is not supported by Rheo yet.".into());
-    }
+    let conversion = conversion(spec)?;
     let prefix_raw = str_of(spec, "Prefix");
     let error_raw = str_of(spec, "ErrorOutputPrefix").filter(|s| !s.is_empty());
     prefix::check(
@@ -140,14 +135,17 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
     };
     let extension = if channel.is_some() {
         compression.extension().to_owned()
+    } else if conversion.is_some() && str_of(spec, "FileExtension").is_none_or(str::is_empty) {
+        ".parquet".to_owned()
     } else {
         extension
     };
+    let default_size = if conversion.is_some() { 128 } else { 5 };
     Ok(Plan {
         bucket,
         prefix,
         error_prefix,
-        size_bytes: size.map_or(5, |s| s.max(1) as u64) * MIB,
+        size_bytes: size.map_or(default_size, |s| s.max(1) as u64) * MIB,
         interval_ms: interval.unwrap_or(300).max(0) * 1000,
         compression,
         extension,
@@ -156,7 +154,121 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         dynamic,
         channel,
         http: spec.get(HTTP_KEY).map(crate::http::plan_of).transpose()?,
+        conversion,
     })
+}
+
+/// DataFormatConversionConfiguration, when enabled: JSON records into Parquet. The checks and
+/// their messages are AWS's, in AWS's order.
+fn conversion(spec: &Spec) -> Result<Option<Conversion>, String> {
+    use crate::convert::{Deserializer, ParquetOptions, TableRef, TimestampFormat};
+    let Some(c) = spec.get("DataFormatConversionConfiguration") else {
+        return Ok(None);
+    };
+    if c.get("Enabled").and_then(Value::as_bool) == Some(false) {
+        return Ok(None);
+    }
+    if str_of(spec, "CompressionFormat").is_some_and(|c| c != "UNCOMPRESSED") {
+        return Err("The S3 destination's compression format must be set to UNCOMPRESSED when data format conversion is enabled. To enable compression within the converted output format, set the appropriate serialization option in the output format configuration.".into());
+    }
+    if int_of(spec.get("BufferingHints"), "SizeInMBs").is_some_and(|s| s < 64) {
+        return Err("BufferingHints.SizeInMBs must be at least 64 when data format conversion is enabled.".into());
+    }
+    let part = |name: &str| {
+        c.get(name)
+            .filter(|v| !v.is_null())
+            .ok_or(format!("{name} must not be null"))
+    };
+    let (input, output, schema) = (
+        part("InputFormatConfiguration")?,
+        part("OutputFormatConfiguration")?,
+        part("SchemaConfiguration")?,
+    );
+    // Exactly one of a pair of members (an empty object is none).
+    let one =
+        |v: &Value, outer: &str, a: &str, b: &str, what: &str| -> Result<(Option<Value>, Option<Value>), String> {
+            let get = |n: &str| v.get(outer).and_then(|o| o.get(n)).filter(|x| !x.is_null()).cloned();
+            match (get(a), get(b)) {
+                (None, None) => Err(format!("{outer} must not be null")),
+                (Some(_), Some(_)) => Err(format!("More than one {what} specified. Only one may be chosen.")),
+                pair => Ok(pair),
+            }
+        };
+    let de = one(input, "Deserializer", "OpenXJsonSerDe", "HiveJsonSerDe", "deserializer")?;
+    let ser = one(output, "Serializer", "ParquetSerDe", "OrcSerDe", "serializer")?;
+    let member = |name: &str| {
+        schema
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let required =
+        |name: &str, shown: &str| member(name).ok_or(format!("SchemaConfiguration.{shown} must not be null or empty"));
+    required("RoleARN", "RoleArn")?;
+    let (database, table) = (
+        required("DatabaseName", "DatabaseName")?,
+        required("TableName", "TableName")?,
+    );
+    let table = TableRef {
+        catalog_id: member("CatalogId"),
+        database,
+        table,
+        region: member("Region"),
+        version_id: member("VersionId").unwrap_or_else(|| "LATEST".into()),
+    };
+    let deserializer = match de {
+        (Some(o), _) => Deserializer::OpenX {
+            case_insensitive: o.get("CaseInsensitive").and_then(Value::as_bool).unwrap_or(true),
+            dots_to_underscores: o
+                .get("ConvertDotsInJsonKeysToUnderscores")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            mappings: o
+                .get("ColumnToJsonKeyMappings")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        },
+        (None, h) => Deserializer::Hive {
+            timestamp_formats: h
+                .as_ref()
+                .and_then(|h| h.get("TimestampFormats"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|f| TimestampFormat::parse(f.as_str().unwrap_or_default()))
+                .collect::<Result<_, _>>()?,
+        },
+    };
+    let parquet = match ser {
+        (Some(p), _) => {
+            let d = ParquetOptions::default();
+            let size = |name: &str, default: usize| p.get(name).and_then(Value::as_u64).map_or(default, |n| n as usize);
+            ParquetOptions {
+                block_size: size("BlockSizeBytes", d.block_size),
+                page_size: size("PageSizeBytes", d.page_size),
+                compression: match p.get("Compression").and_then(Value::as_str) {
+                    None | Some("SNAPPY") => parquet::basic::Compression::SNAPPY,
+                    Some("GZIP") => parquet::basic::Compression::GZIP(Default::default()),
+                    Some(_) => parquet::basic::Compression::UNCOMPRESSED,
+                },
+                dictionary: p
+                    .get("EnableDictionaryCompression")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(d.dictionary),
+                v2: p.get("WriterVersion").and_then(Value::as_str) == Some("V2"),
+            }
+        }
+        (None, _) => return Err("The ORC serializer (OrcSerDe) is not supported by Rheo; use ParquetSerDe.".into()),
+    };
+    Ok(Some(Conversion {
+        table,
+        deserializer,
+        parquet,
+    }))
 }
 
 fn processing(config: Option<&Value>) -> Result<Processing, String> {
@@ -340,9 +452,10 @@ fn describe_http(c: &Value) -> Value {
 /// description requires.
 pub fn describe(spec: &Spec) -> Value {
     let mut d = spec.clone();
+    let converting = conversion(spec).ok().flatten().is_some();
     let hints = d.entry("BufferingHints").or_insert_with(|| json!({}));
     if let Some(h) = hints.as_object_mut() {
-        h.entry("SizeInMBs").or_insert(json!(5));
+        h.entry("SizeInMBs").or_insert(json!(if converting { 128 } else { 5 }));
         h.entry("IntervalInSeconds").or_insert(json!(300));
     }
     d.entry("CompressionFormat").or_insert_with(|| json!("UNCOMPRESSED"));
@@ -375,17 +488,31 @@ pub fn describe_plain(spec: &Spec) -> Value {
     Value::Object(out)
 }
 
-/// UpdateDestination: the given members replace the stored ones. `S3BackupUpdate` is the
-/// update's name for `S3BackupConfiguration`.
+/// UpdateDestination: the given members replace the stored ones; a data format conversion's
+/// merge member by member, nested ones too. `S3BackupUpdate` is the update's name for
+/// `S3BackupConfiguration`.
 pub fn merge(spec: &Spec, update: &Spec) -> Spec {
+    fn deep(into: &mut Value, from: &Value) {
+        match (into.as_object_mut(), from.as_object()) {
+            (Some(a), Some(b)) => {
+                for (k, v) in b {
+                    deep(a.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+            _ => *into = from.clone(),
+        }
+    }
     let mut out = spec.clone();
     for (k, v) in update {
-        let k = if k == "S3BackupUpdate" {
-            "S3BackupConfiguration"
-        } else {
-            k.as_str()
-        };
-        out.insert(k.to_owned(), v.clone());
+        match k.as_str() {
+            "S3BackupUpdate" => {
+                out.insert("S3BackupConfiguration".to_owned(), v.clone());
+            }
+            "DataFormatConversionConfiguration" => deep(out.entry(k.clone()).or_insert(Value::Null), v),
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
     }
     out
 }

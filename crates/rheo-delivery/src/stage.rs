@@ -33,6 +33,8 @@ const MAX_SUB_RECORDS: usize = 500;
 
 const MANIFEST: &str = "stage.manifest";
 const ERRORS: &str = "stage.errors";
+/// Records format conversion failed (DataFormatConversion), to their own error prefix.
+const CONVERSION_ERRORS: &str = "stage.conversion-errors";
 const DONE: &str = "stage.done";
 
 /// Writes into a disk file from its start, opening it for each (buffered) write, so that 500
@@ -51,6 +53,20 @@ impl Write for FileWriter<'_> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Reads a disk file from its start.
+struct FileReader {
+    file: std::sync::Arc<dyn rheo_log::disk::DiskFile>,
+    at: u64,
+}
+
+impl std::io::Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
@@ -90,12 +106,20 @@ impl<'a> Stage<'a> {
         serde_json::from_slice(&bytes).map_err(|e| e.to_string())
     }
 
-    pub fn errors_len(&self) -> std::io::Result<u64> {
-        match self.disk.open(&self.path(ERRORS), false) {
+    fn len(&self, name: &str) -> std::io::Result<u64> {
+        match self.disk.open(&self.path(name), false) {
             Ok(f) => f.size(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
             Err(e) => Err(e),
         }
+    }
+
+    /// Reads a staged file from its start.
+    fn reader(&self, name: &str) -> std::io::Result<FileReader> {
+        Ok(FileReader {
+            file: self.disk.open(&self.path(name), false)?,
+            at: 0,
+        })
     }
 
     /// Copies a staged file into `w`.
@@ -141,9 +165,15 @@ impl<'a> Stage<'a> {
         p: &Pending,
         handle: &tokio::runtime::Handle,
     ) -> Result<(), String> {
+        // The table is read once per object: its rows all have its columns.
+        let conversion = plan
+            .conversion
+            .as_ref()
+            .map(|c| (c, crate::convert::columns_of(&env.glue, &c.table)));
         let run = || -> std::io::Result<()> {
             let mut parts = Partitions::new(self, plan, p);
             let mut errors = self.create(ERRORS)?;
+            let mut conversion_errors = self.create(CONVERSION_ERRORS)?;
             let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
             crate::worker::read_range(reader, p.from, p.to, chunk, |recs| {
                 let subs = deaggregate(&recs, plan.processing.deaggregation.as_ref());
@@ -153,6 +183,29 @@ impl<'a> Stage<'a> {
                         Outcome::Ok { data, .. } if invalid(&data).is_some() => {
                             let (code, message) = invalid(&data).unwrap_or_default();
                             Some((code.to_owned(), message, 1))
+                        }
+                        Outcome::Ok { data, keys } if conversion.is_some() => {
+                            let Some((c, columns)) = &conversion else { continue };
+                            let rows = match columns {
+                                Ok(columns) => c.rows(columns, &data),
+                                Err(e) => Err(e.clone()),
+                            };
+                            match rows.map(|rows| (rows, parts.place(&data, keys.as_ref()))) {
+                                Ok((rows, Ok(w))) => {
+                                    for row in rows {
+                                        serde_json::to_writer(&mut *w, &row)?;
+                                        w.write_all(b"\n")?;
+                                    }
+                                    None
+                                }
+                                Ok((_, Err(Unplaced::Record(code, message)))) => Some((code, message, 1)),
+                                Ok((_, Err(Unplaced::Io(e)))) => return Err(e),
+                                Err(e) => {
+                                    let line = conversion_error_line(rt, c, env, sub, &data, &e);
+                                    conversion_errors.write_all(&line)?;
+                                    None
+                                }
+                            }
                         }
                         Outcome::Ok { data, keys } => match parts.place(&data, keys.as_ref()) {
                             Ok(w) => {
@@ -185,6 +238,18 @@ impl<'a> Stage<'a> {
             })?;
             let mut files = parts.finish()?;
             files.push(errors.into_inner().map_err(|e| e.into_error())?.path);
+            files.push(conversion_errors.into_inner().map_err(|e| e.into_error())?.path);
+            if let Some((c, Ok(columns))) = &conversion {
+                // Each partition's rows become its Parquet file.
+                for (_, file) in &mut parts.manifest {
+                    let name = format!("{file}.parquet");
+                    let rows = std::io::BufReader::with_capacity(1 << 20, self.reader(file)?);
+                    let mut out = self.create(&name)?;
+                    crate::convert::write_parquet(columns, &c.parquet, rows, &mut out)?;
+                    files.push(out.into_inner().map_err(|e| e.into_error())?.path);
+                    *file = name;
+                }
+            }
             for f in &files {
                 self.disk.open(f, false)?.sync()?;
             }
@@ -207,10 +272,15 @@ impl<'a> Stage<'a> {
             };
             env.buckets.write(&plan.bucket, &key, encoding, &mut fill)?;
         }
-        if self.errors_len().map_err(|e| e.to_string())? > 0 {
+        if self.len(ERRORS).map_err(|e| e.to_string())? > 0 {
             let bucket = plan.channel.as_ref().map_or(&plan.bucket, |c| &c.dlq_bucket);
             let mut fill = |w: &mut dyn Write| self.copy(ERRORS, w).map(|()| true);
             env.buckets.write(bucket, &p.error_key, None, &mut fill)?;
+        }
+        if self.len(CONVERSION_ERRORS).map_err(|e| e.to_string())? > 0 {
+            let key = p.conversion_error_key.as_ref().unwrap_or(&p.error_key);
+            let mut fill = |w: &mut dyn Write| self.copy(CONVERSION_ERRORS, w).map(|()| true);
+            env.buckets.write(&plan.bucket, key, None, &mut fill)?;
         }
         Ok(())
     }
@@ -235,6 +305,44 @@ pub(crate) fn error_line(
         lambda_arn: plan.processing.lambda.as_ref().map_or("", |l| l.arn.as_str()),
     }
     .to_line()
+}
+
+/// A record format conversion failed on, as AWS's `format-conversion-failed` record.
+fn conversion_error_line(
+    rt: &Runtime,
+    c: &crate::convert::Conversion,
+    env: &crate::service::Env,
+    sub: &Sub,
+    data: &[u8],
+    e: &crate::convert::RowError,
+) -> Vec<u8> {
+    use base64::Engine as _;
+    let account = rt.arn.split(':').nth(4).unwrap_or_default();
+    let region = c.table.region.as_deref().unwrap_or(&env.region);
+    let catalog = c.table.catalog_id.as_deref().unwrap_or(account);
+    let mut v = serde_json::json!({
+        "attemptsMade": 1,
+        "arrivalTimestamp": sub.arrival_ms,
+        "lastErrorCode": e.code,
+        "lastErrorMessage": e.message,
+        "attemptEndingTimestamp": env.clock.now_ms(),
+        "rawData": base64::engine::general_purpose::STANDARD.encode(data),
+    });
+    if let Some(o) = crate::source::Origin::decode(&sub.origin) {
+        v["sequenceNumber"] = serde_json::json!(o.sequence_number);
+        v["subSequenceNumber"] = serde_json::json!(sub.sub.unwrap_or(o.subsequence));
+    }
+    v["dataCatalogTable"] = serde_json::json!({
+        "catalogId": catalog,
+        "databaseName": c.table.database,
+        "tableName": c.table.table,
+        "region": region,
+        "versionId": c.table.version_id,
+        "catalogArn": format!("arn:aws:glue:{region}:{catalog}:catalog"),
+    });
+    let mut line = v.to_string().into_bytes();
+    line.push(b'\n');
+    line
 }
 
 /// A channel's dead letter: where the record was and why it failed, not its data (the docs:

@@ -272,11 +272,18 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
     } else {
         "processing-failed"
     });
-    let error = match &plan.error_prefix {
-        Some(t) => prefix::evaluate(t, &mut cx),
-        None => prefix::evaluate(&plan.prefix, &mut cx),
-    }
-    .unwrap_or_default();
+    let error_key = |cx: &mut Context<'_>| {
+        match &plan.error_prefix {
+            Some(t) => prefix::evaluate(t, cx),
+            None => prefix::evaluate(&plan.prefix, cx),
+        }
+        .unwrap_or_default()
+    };
+    let error = error_key(&mut cx);
+    let conversion_error_key = plan.conversion.as_ref().map(|_| {
+        cx.error_output_type = Some("format-conversion-failed");
+        format!("{}{suffix}", error_key(&mut cx))
+    });
     if let Some(ch) = &plan.channel {
         return Pending {
             from,
@@ -287,6 +294,7 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
             id,
             spec: Some(rt.spec.clone()),
             suffix,
+            conversion_error_key: None,
         };
     }
     Pending {
@@ -298,6 +306,7 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
         id,
         spec: Some(rt.spec.clone()),
         suffix,
+        conversion_error_key,
     }
 }
 
@@ -352,6 +361,7 @@ fn write_pending(
     let staged = plan.processing.lambda.is_some()
         || plan.dynamic
         || plan.processing.deaggregation.is_some()
+        || plan.conversion.is_some()
         || plan.channel.as_ref().is_some_and(|c| c.lines());
     if !staged {
         // The bytes are a function of the records: written straight through.

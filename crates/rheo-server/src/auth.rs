@@ -627,7 +627,8 @@ impl TenantState {
             return Ok(d.clone());
         }
         let none = crate::s3::Externals::default();
-        let d = crate::delivery::open(self, if default_tenant { externals } else { &none }).map_err(|e| {
+        let glue = self.glue()?;
+        let d = crate::delivery::open(self, if default_tenant { externals } else { &none }, glue).map_err(|e| {
             tracing::error!(error = %e, account = %self.tenant.account, region = %self.tenant.region, "opening the delivery streams failed");
             ApiError::internal()
         })?;

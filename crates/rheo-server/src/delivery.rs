@@ -112,7 +112,11 @@ impl rheo_delivery::Functions for TenantFunctions {
 }
 
 /// Opens a tenant's delivery streams (their workers start).
-pub(crate) fn open(tenant: &Arc<TenantState>, externals: &Externals) -> std::io::Result<rheo_delivery::Delivery> {
+pub(crate) fn open(
+    tenant: &Arc<TenantState>,
+    externals: &Externals,
+    glue: rheo_delivery::glue::Glue,
+) -> std::io::Result<rheo_delivery::Delivery> {
     let cfg = tenant.engine.config();
     let config = rheo_delivery::DeliveryConfig {
         dir: cfg.data_dir.join("firehose"),
@@ -132,5 +136,6 @@ pub(crate) fn open(tenant: &Arc<TenantState>, externals: &Externals) -> std::io:
         tenant.engine.clone(),
         Arc::new(buckets),
         Arc::new(TenantFunctions(Arc::downgrade(tenant))),
+        glue,
     )
 }

@@ -17,7 +17,7 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use std::io::Read;
 use std::time::Duration;
 
-const ROLE: &str = "arn:aws:iam::000000000000:role/firehose";
+pub const ROLE: &str = "arn:aws:iam::000000000000:role/firehose";
 
 pub fn firehose_client(url: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new()
@@ -33,7 +33,7 @@ pub fn firehose_client(url: &str) -> Client {
     Client::from_conf(config)
 }
 
-fn destination(
+pub fn destination(
     bucket: &str,
     size_mb: i32,
     interval_s: i32,
@@ -49,7 +49,7 @@ fn destination(
         )
 }
 
-async fn create(c: &Client, name: &str, dest: ExtendedS3DestinationConfiguration) {
+pub async fn create(c: &Client, name: &str, dest: ExtendedS3DestinationConfiguration) {
     c.create_delivery_stream()
         .delivery_stream_name(name)
         .extended_s3_destination_configuration(dest)
@@ -59,7 +59,7 @@ async fn create(c: &Client, name: &str, dest: ExtendedS3DestinationConfiguration
 }
 
 /// The keys under `prefix` once there are `n` of them (waiting up to 20 s).
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, n: usize) -> Vec<String> {
+pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, n: usize) -> Vec<String> {
     let mut found = Vec::new();
     for _ in 0..200 {
         let out = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.unwrap();
@@ -76,7 +76,7 @@ async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, n: usize) -> 
     panic!("expected {n} objects under {prefix:?}, found {found:?}");
 }
 
-async fn body(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+pub async fn body(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
     let out = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
     out.body.collect().await.unwrap().into_bytes().to_vec()
 }
@@ -96,7 +96,7 @@ async fn put_one(
         .await
 }
 
-async fn put_lines(c: &Client, name: &str, lines: &[String]) {
+pub async fn put_lines(c: &Client, name: &str, lines: &[String]) {
     for chunk in lines.chunks(500) {
         let records: Vec<Record> = chunk
             .iter()

@@ -8,7 +8,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-async fn glue(url: &str, action: &str, body: Value) -> (u16, Value) {
+pub async fn glue(url: &str, action: &str, body: Value) -> (u16, Value) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
     let req = http::Request::post(format!("{url}/"))
         .header("x-amz-date", "20260101T000000Z")

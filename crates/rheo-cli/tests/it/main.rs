@@ -15,6 +15,7 @@ mod fanout;
 mod faults;
 mod firehose;
 mod firehose_crash;
+mod firehose_parquet;
 mod fuzz;
 mod glue;
 mod hardening;

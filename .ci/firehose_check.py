@@ -1,6 +1,7 @@
 """Drives a running Rheo's delivery streams with boto3 (create, describe, update with its
-version check, tags, PutRecordBatch, a Kinesis stream as the source) and reads the delivered
-gzip JSON lines with DuckDB's read_json over Rheo's S3 endpoint.
+version check, tags, PutRecordBatch, a Kinesis stream as the source, the Glue catalog, Parquet
+conversion) and reads the delivered gzip JSON lines with DuckDB's read_json, and the Parquet
+objects with pyarrow and DuckDB's read_parquet, over Rheo's S3 endpoint.
 
 Usage: python firehose_check.py http://127.0.0.1:PORT
 """
@@ -155,4 +156,66 @@ try:
 except glue.exceptions.EntityNotFoundException:
     pass
 glue.delete_table(DatabaseName="analytics", Name="clicks")
+
+# DataFormatConversion: JSON records into Parquet with a Glue table's columns, read by pyarrow
+# (with the table's types) and by DuckDB's read_parquet over Rheo's S3 endpoint.
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+glue.create_table(DatabaseName="analytics", TableInput={"Name": "orders", "StorageDescriptor": {"Columns": [
+    {"Name": "id", "Type": "bigint"}, {"Name": "customer", "Type": "string"},
+    {"Name": "amount", "Type": "decimal(10,2)"}, {"Name": "at", "Type": "timestamp"},
+    {"Name": "items", "Type": "array<struct<sku:string,qty:int>>"}, {"Name": "day", "Type": "date"}]}})
+fh.create_delivery_stream(
+    DeliveryStreamName="orders",
+    ExtendedS3DestinationConfiguration={
+        "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::hose-lake", "Prefix": "orders/",
+        "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 0},
+        "DataFormatConversionConfiguration": {
+            "SchemaConfiguration": {"RoleARN": ROLE, "DatabaseName": "analytics", "TableName": "orders"},
+            "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {"ColumnToJsonKeyMappings": {"at": "time"}}}},
+            "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {"Compression": "SNAPPY"}}},
+        },
+    },
+)
+desc = fh.describe_delivery_stream(DeliveryStreamName="orders")["DeliveryStreamDescription"]
+conv = desc["Destinations"][0]["ExtendedS3DestinationDescription"]["DataFormatConversionConfiguration"]
+assert conv["SchemaConfiguration"]["TableName"] == "orders", conv
+orders = [{"Data": json.dumps({"ID": i, "customer": f"c{i % 3}", "amount": f"{i}.25", "time": 1700000000 + i,
+                               "items": [{"sku": "s", "qty": i}], "day": "2024-05-06"}).encode()} for i in range(300)]
+orders.append({"Data": b'{"id": "not a number"}'})
+r = fh.put_record_batch(DeliveryStreamName="orders", Records=orders)
+assert r["FailedPutCount"] == 0, r
+
+
+def keys_under(prefix, want, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        found = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="hose-lake", Prefix=prefix)
+                 for o in page.get("Contents", [])]
+        if len(found) >= want or time.time() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+parquet_keys = [k for k in keys_under("orders/", 2) if k.endswith(".parquet")]
+assert len(parquet_keys) == 1, parquet_keys
+table = pq.read_table(io.BytesIO(s3.get_object(Bucket="hose-lake", Key=parquet_keys[0])["Body"].read()))
+assert table.schema.names == ["id", "customer", "amount", "at", "items", "day"], table.schema
+types = [table.schema.field(n).type for n in table.schema.names]
+assert types[:4] == [pa.int64(), pa.string(), pa.decimal128(10, 2), pa.timestamp("us")], types
+assert pa.types.is_list(types[4]) and pa.types.is_struct(types[4].value_type) and types[5] == pa.date32(), types
+assert table.num_rows == 300 and sorted(table.column("id").to_pylist()) == list(range(300))
+row = table.filter(pa.compute.equal(table.column("id"), 7)).to_pylist()[0]
+assert str(row["amount"]) == "7.25" and row["items"] == [{"sku": "s", "qty": 7}], row
+assert row["at"].isoformat() == "2023-11-14T22:13:27", row
+failed = [k for k in keys_under("orders/format-conversion-failed/", 1)]
+err = json.loads(s3.get_object(Bucket="hose-lake", Key=failed[0])["Body"].read().decode().splitlines()[0])
+assert err["lastErrorCode"] == "DataFormatConversion.MalformedData", err
+rows = con.execute("""SELECT customer, count(*), sum(amount) FROM read_parquet('s3://hose-lake/orders/*/*/*/*/*.parquet')
+                      GROUP BY customer ORDER BY customer""").fetchall()
+assert [(c, n) for c, n, _ in rows] == [("c0", 100), ("c1", 100), ("c2", 100)], rows
+assert sum(float(x) for _, _, x in rows) == sum(i + 0.25 for i in range(300)), rows
 print("firehose check passed")

@@ -65,6 +65,10 @@ struct Running {
     kinesis_source: bool,
     intake: Intake,
     runtime: Arc<Mutex<Arc<Runtime>>>,
+    /// The source-record backup's settings, once it runs (S3BackupMode Enabled).
+    backup: Mutex<Option<Arc<Mutex<Arc<Runtime>>>>>,
+    holds: Arc<crate::worker::Holds>,
+    dir: std::path::PathBuf,
     stop: watch::Sender<bool>,
 }
 
@@ -184,6 +188,41 @@ impl Delivery {
         Ok(())
     }
 
+    /// The backup worker's settings: the stream's, with the backup's destination.
+    fn backup_runtime_of(&self, def: &StreamDef) -> Result<Option<Runtime>> {
+        let Some(b) = spec::backup(&def.destination).map_err(DeliveryError::InvalidArgument)? else {
+            return Ok(None);
+        };
+        Ok(Some(Runtime {
+            plan: spec::plan(&b).map_err(DeliveryError::InvalidArgument)?,
+            spec: b,
+            ..self.runtime_of(def)?
+        }))
+    }
+
+    /// Starts a stream's backup worker: it reads the intake from its own checkpoint (from the
+    /// oldest record kept when it first starts) into the backup's bucket.
+    fn start_backup(&self, r: &Running, rt: Runtime) -> std::io::Result<()> {
+        let env = &self.inner.env;
+        let dir = r.dir.join("backup");
+        env.disk.create_dir_all(&dir)?;
+        let runtime = Arc::new(Mutex::new(Arc::new(rt)));
+        r.holds.backup.store(0, Ordering::SeqCst);
+        let worker = Worker {
+            runtime: runtime.clone(),
+            reader: r.intake.reader.clone(),
+            committed: r.intake.committed.clone(),
+            stop: r.stop.subscribe(),
+            dir,
+            env: env.clone(),
+            holds: r.holds.clone(),
+            backup: true,
+        };
+        tokio::spawn(worker.run());
+        *r.backup.lock().unwrap_or_else(|p| p.into_inner()) = Some(runtime);
+        Ok(())
+    }
+
     fn runtime_of(&self, def: &StreamDef) -> Result<Runtime> {
         Ok(Runtime {
             name: def.name.clone(),
@@ -226,14 +265,19 @@ impl Delivery {
             source_saved.store(0, Ordering::SeqCst);
             tokio::spawn(pump.run());
         }
+        let backup = self
+            .backup_runtime_of(def)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let holds = Arc::new(crate::worker::Holds::new(source_saved, backup.is_some()));
         let worker = Worker {
             runtime: runtime.clone(),
             reader: intake.reader.clone(),
             committed: intake.committed.clone(),
             stop: stop_rx,
-            dir,
+            dir: dir.clone(),
             env: env.clone(),
-            source_saved,
+            holds: holds.clone(),
+            backup: false,
         };
         tokio::spawn(worker.run());
         let running = Running {
@@ -242,8 +286,14 @@ impl Delivery {
             kinesis_source: def.source.is_some(),
             intake,
             runtime,
+            backup: Mutex::new(None),
+            holds,
+            dir,
             stop,
         };
+        if let Some(rt) = backup {
+            self.start_backup(&running, rt)?;
+        }
         let old = self
             .inner
             .running
@@ -476,8 +526,15 @@ impl Delivery {
             Ok(def.clone())
         })?;
         let rt = self.runtime_of(&def)?;
+        let backup = self.backup_runtime_of(&def)?;
         if let Some(r) = self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
             *r.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(rt);
+            let running_backup = r.backup.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match (running_backup, backup) {
+                (Some(slot), Some(b)) => *slot.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(b),
+                (None, Some(b)) => self.start_backup(r, b).map_err(io)?,
+                _ => {}
+            }
         }
         Ok(def)
     }
@@ -692,6 +749,13 @@ impl Delivery {
                     .and_then(Value::as_bool)
                     .unwrap_or(false)
             };
+            let backup = |s: &Spec| s.get("S3BackupMode").and_then(Value::as_str) == Some("Enabled");
+            if backup(&def.destination) && !backup(&merged) {
+                return Err(DeliveryError::InvalidArgument(
+                    "S3BackupMode cannot be changed from Enabled to Disabled: once backup is enabled, it cannot be disabled."
+                        .into(),
+                ));
+            }
             if enabled(&merged) != enabled(&def.destination) {
                 return Err(DeliveryError::InvalidArgument(
                     "Dynamic partitioning can be enabled only when a Firehose stream is created, and never disabled."

@@ -158,6 +158,19 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
     })
 }
 
+/// The source-record backup's destination, with S3BackupMode Enabled (an S3 destination's
+/// members: bucket, prefixes, buffering, compression).
+pub fn backup(spec: &Spec) -> Result<Option<Spec>, String> {
+    if spec.contains_key(HTTP_KEY) || str_of(spec, "S3BackupMode") != Some("Enabled") {
+        return Ok(None);
+    }
+    spec.get("S3BackupConfiguration")
+        .and_then(Value::as_object)
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| "S3BackupConfiguration is required when S3BackupMode is Enabled.".into())
+}
+
 /// DataFormatConversionConfiguration, when enabled: JSON records into Parquet. The checks and
 /// their messages are AWS's, in AWS's order.
 fn conversion(spec: &Spec) -> Result<Option<Conversion>, String> {
@@ -462,7 +475,9 @@ pub fn describe(spec: &Spec) -> Value {
     d.entry("EncryptionConfiguration")
         .or_insert_with(|| json!({"NoEncryptionConfig": "NoEncryption"}));
     d.entry("S3BackupMode").or_insert_with(|| json!("Disabled"));
-    d.remove("S3BackupConfiguration");
+    if let Some(Value::Object(b)) = d.remove("S3BackupConfiguration") {
+        d.insert("S3BackupDescription".into(), describe_plain(&b));
+    }
     Value::Object(d)
 }
 

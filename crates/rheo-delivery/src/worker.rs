@@ -14,6 +14,7 @@ use crate::transform::{self, InRecord, Outcome};
 use rheo_log::{LogReader, ReadRecord};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -39,9 +40,39 @@ pub(crate) struct Worker {
     pub stop: watch::Receiver<bool>,
     pub dir: std::path::PathBuf,
     pub env: Arc<crate::service::Env>,
-    /// The intake key a source's saved checkpoint covers (`u64::MAX` without a source): the
-    /// intake is trimmed only below it, so a source can recover its positions from the frames.
-    pub source_saved: Arc<std::sync::atomic::AtomicU64>,
+    /// What each reader of the intake still needs: the intake is trimmed below the least.
+    pub holds: Arc<Holds>,
+    /// Whether this worker writes the source-record backup (S3BackupMode Enabled).
+    pub backup: bool,
+}
+
+/// The intake's readers' positions. The intake is trimmed only below all of them.
+#[derive(Debug)]
+pub(crate) struct Holds {
+    /// The intake key a source's saved checkpoint covers (`u64::MAX` without a source), so a
+    /// source can recover its positions from the frames.
+    pub source_saved: Arc<AtomicU64>,
+    /// The delivery's next record.
+    pub main: AtomicU64,
+    /// The backup's next record (`u64::MAX` without a backup).
+    pub backup: AtomicU64,
+}
+
+impl Holds {
+    pub fn new(source_saved: Arc<AtomicU64>, backup: bool) -> Holds {
+        Holds {
+            source_saved,
+            main: AtomicU64::new(0),
+            backup: AtomicU64::new(if backup { 0 } else { u64::MAX }),
+        }
+    }
+
+    fn floor(&self) -> u64 {
+        let source = self.source_saved.load(Ordering::SeqCst).saturating_add(1);
+        source
+            .min(self.main.load(Ordering::SeqCst))
+            .min(self.backup.load(Ordering::SeqCst))
+    }
 }
 
 /// The records buffered for the next object.
@@ -83,6 +114,9 @@ impl Worker {
                 return;
             }
         };
+        let holds = self.holds.clone();
+        let slot = if self.backup { &holds.backup } else { &holds.main };
+        slot.store(cp.next, Ordering::SeqCst);
         let mut buf = Buffer::default();
         let mut backoff = Duration::from_millis(500);
         while !self.stopped() {
@@ -103,8 +137,8 @@ impl Worker {
                         let _ = crate::stage::Stage::clear(&*disk, &self.dir);
                         buf = Buffer::default();
                         backoff = Duration::from_millis(500);
-                        let saved = self.source_saved.load(std::sync::atomic::Ordering::SeqCst);
-                        let _ = self.reader.trim_below_key(cp.next.min(saved.saturating_add(1)));
+                        slot.store(cp.next, Ordering::SeqCst);
+                        let _ = self.reader.trim_below_key(holds.floor());
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, key = %p.key, "delivering an object failed; retrying");

@@ -673,6 +673,142 @@ async fn delivery_into_an_external_store() {
     assert_eq!(got, want, "every record in the external store, once");
 }
 
+fn gunzip(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(raw).read_to_end(&mut out).unwrap();
+    out
+}
+
+/// S3BackupMode Enabled: the source records, as put, also go to the backup's bucket with its own
+/// prefix, buffering and compression; the intake keeps them until both have delivered them.
+#[tokio::test]
+async fn source_records_are_backed_up() {
+    use aws_sdk_firehose::types::{S3BackupMode, S3DestinationConfiguration, S3DestinationUpdate};
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    for b in ["sink", "backup"] {
+        s3.create_bucket().bucket(b).send().await.unwrap();
+    }
+    let backup = S3DestinationConfiguration::builder()
+        .role_arn(ROLE)
+        .bucket_arn("arn:aws:s3:::backup")
+        .prefix("raw/")
+        .compression_format(CompressionFormat::Gzip)
+        .buffering_hints(BufferingHints::builder().size_in_mbs(1).interval_in_seconds(60).build())
+        .build()
+        .unwrap();
+    let append = ProcessingConfiguration::builder()
+        .enabled(true)
+        .processors(
+            Processor::builder()
+                .r#type(ProcessorType::AppendDelimiterToRecord)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let dest = destination("sink", 1, 0)
+        .prefix("out/")
+        .processing_configuration(append)
+        .s3_backup_mode(S3BackupMode::Enabled)
+        .s3_backup_configuration(backup)
+        .build()
+        .unwrap();
+    create(&c, "backed", dest).await;
+    let records: Vec<String> = (0..50).map(|i| format!("r{i}")).collect();
+    put_lines(&c, "backed", &records).await;
+    // The destination delivers at once; the backup after its own interval.
+    let delivered = keys(&s3, "sink", "out/", 1).await;
+    assert_eq!(
+        body(&s3, "sink", &delivered[0]).await,
+        records
+            .iter()
+            .map(|r| format!("{r}\n"))
+            .collect::<String>()
+            .into_bytes()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        keys_now(&s3, "backup", "").await.is_empty(),
+        "the backup waits for its interval"
+    );
+    server.clock.advance_ms(60_000);
+    let backed = keys(&s3, "backup", "raw/", 1).await;
+    assert!(backed[0].ends_with(".gz"), "{backed:?}");
+    assert_eq!(
+        gunzip(&body(&s3, "backup", &backed[0]).await),
+        records.concat().into_bytes()
+    );
+    let d = c
+        .describe_delivery_stream()
+        .delivery_stream_name("backed")
+        .send()
+        .await
+        .unwrap();
+    let d = d.delivery_stream_description().unwrap();
+    let ext = d.destinations()[0].extended_s3_destination_description().unwrap();
+    assert_eq!(ext.s3_backup_mode(), Some(&S3BackupMode::Enabled));
+    assert_eq!(ext.s3_backup_description().unwrap().prefix(), Some("raw/"));
+    // Once enabled, backup cannot be disabled.
+    let e = c
+        .update_destination()
+        .delivery_stream_name("backed")
+        .current_delivery_stream_version_id(d.version_id())
+        .destination_id(d.destinations()[0].destination_id())
+        .extended_s3_destination_update(
+            ExtendedS3DestinationUpdate::builder()
+                .s3_backup_mode(S3BackupMode::Disabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidArgumentException"));
+
+    // Enabled by UpdateDestination: the records put afterwards are backed up too.
+    create(&c, "later", destination("sink", 1, 0).prefix("later/").build().unwrap()).await;
+    let d = c
+        .describe_delivery_stream()
+        .delivery_stream_name("later")
+        .send()
+        .await
+        .unwrap();
+    let d = d.delivery_stream_description().unwrap();
+    c.update_destination()
+        .delivery_stream_name("later")
+        .current_delivery_stream_version_id(d.version_id())
+        .destination_id(d.destinations()[0].destination_id())
+        .extended_s3_destination_update(
+            ExtendedS3DestinationUpdate::builder()
+                .s3_backup_mode(S3BackupMode::Enabled)
+                .s3_backup_update(
+                    S3DestinationUpdate::builder()
+                        .bucket_arn("arn:aws:s3:::backup")
+                        .prefix("later-raw/")
+                        .buffering_hints(BufferingHints::builder().size_in_mbs(1).interval_in_seconds(0).build())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    put_lines(&c, "later", &["x".to_owned(), "y".to_owned()]).await;
+    // Two records: one object, or two sorted by their random ids.
+    let mut all = Vec::new();
+    for _ in 0..100 {
+        all.clear();
+        for k in keys(&s3, "backup", "later-raw/", 1).await {
+            all.extend(body(&s3, "backup", &k).await);
+        }
+        if all.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    all.sort();
+    assert_eq!(all, b"xy");
+}
+
 /// A delivered object is announced like any other: an ObjectCreated event in a queue.
 #[tokio::test]
 async fn delivered_objects_are_announced() {

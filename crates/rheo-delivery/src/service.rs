@@ -704,19 +704,22 @@ impl Delivery {
         let name = s(input, "DeliveryStreamName").unwrap_or_default();
         let current = s(input, "CurrentDeliveryStreamVersionId").unwrap_or_default();
         let id = s(input, "DestinationId").unwrap_or_default();
-        let update = match (
-            input.get("ExtendedS3DestinationUpdate"),
-            input.get("S3DestinationUpdate"),
-        ) {
-            (Some(u), None) | (None, Some(u)) => {
-                let mut u = u.as_object().cloned().unwrap_or_default();
+        let updates = [
+            "ExtendedS3DestinationUpdate",
+            "S3DestinationUpdate",
+            "HttpEndpointDestinationUpdate",
+        ];
+        let given: Vec<&str> = updates.into_iter().filter(|k| input.get(*k).is_some()).collect();
+        let (kind, update) = match given[..] {
+            [kind] => {
+                let mut u = input[kind].as_object().cloned().unwrap_or_default();
                 u.remove(spec::CHANNEL_KEY);
                 u.remove(spec::HTTP_KEY);
-                u
+                (kind, u)
             }
-            (None, None) => {
+            [] => {
                 return Err(DeliveryError::InvalidArgument(
-                    "An S3 or ExtendedS3 destination update must be given.".into(),
+                    "An S3, ExtendedS3 or HttpEndpoint destination update must be given.".into(),
                 ));
             }
             _ => {
@@ -737,10 +740,16 @@ impl Delivery {
                     def.version
                 )));
             }
-            if def.destination.contains_key(spec::HTTP_KEY) {
-                return Err(DeliveryError::InvalidArgument(
-                    "Updating an HTTP endpoint destination is not supported by Rheo yet.".into(),
-                ));
+            let http = def.destination.contains_key(spec::HTTP_KEY);
+            if http != (kind == "HttpEndpointDestinationUpdate") {
+                return Err(DeliveryError::InvalidArgument(format!(
+                    "{kind} does not match the Firehose stream's destination; Rheo does not change a destination's type."
+                )));
+            }
+            if http {
+                def.destination =
+                    spec::update_http(&def.destination, &Value::Object(update)).map_err(DeliveryError::InvalidArgument)?;
+                return Ok(());
             }
             let merged: Spec = spec::merge(&def.destination, &update);
             let enabled = |s: &Spec| {

@@ -427,9 +427,36 @@ pub fn from_http(c: &Value) -> Result<Spec, String> {
             "RetryDurationInSeconds": c["RetryOptions"]["DurationInSeconds"].as_u64().unwrap_or(300),
             "S3BackupMode": c["S3BackupMode"].as_str().unwrap_or("FailedDataOnly"),
             "Description": describe_http(c),
+            "Configuration": c,
         }),
     );
     Ok(spec)
+}
+
+/// UpdateDestination of an HTTP endpoint destination: the update's members replace the
+/// configuration's (`S3Update`'s members those of `S3Configuration`), and the destination is
+/// made again from the result.
+pub fn update_http(spec: &Spec, update: &Value) -> Result<Spec, String> {
+    let mut c =
+        spec.get(HTTP_KEY).and_then(|h| h.get("Configuration")).cloned().ok_or(
+            "This HTTP endpoint destination was created by an older Rheo and cannot be updated; create it again.",
+        )?;
+    for (k, v) in update.as_object().into_iter().flatten() {
+        match k.as_str() {
+            "S3Update" => {
+                let s3 = c
+                    .as_object_mut()
+                    .map(|o| o.entry("S3Configuration").or_insert_with(|| json!({})));
+                if let (Some(Value::Object(s3)), Some(u)) = (s3, v.as_object()) {
+                    for (k, v) in u {
+                        s3.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            _ => c[k] = v.clone(),
+        }
+    }
+    from_http(&c)
 }
 
 /// HttpEndpointDestinationDescription of a configuration (the access key is not shown).

@@ -1148,6 +1148,80 @@ fn http_destination(
         .build()
 }
 
+/// UpdateDestination of an HTTP endpoint destination: the given members replace the stored
+/// ones (the S3 configuration's member by member, the rest kept), and the next buffer goes to
+/// the new URL with the new access key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_endpoint_destination_is_updated() {
+    use aws_sdk_firehose::types::{HttpEndpointConfiguration, HttpEndpointDestinationUpdate, S3DestinationUpdate};
+    let server = TestServer::start().await;
+    let c = firehose_client(&server.url());
+    let (first, _first_requests) = http_endpoint(vec![]).await;
+    let (second, mut second_requests) = http_endpoint(vec![]).await;
+    c.create_delivery_stream()
+        .delivery_stream_name("moving")
+        .http_endpoint_destination_configuration(http_destination(&first, 60, false))
+        .send()
+        .await
+        .unwrap();
+    let describe = || async {
+        let d = c
+            .describe_delivery_stream()
+            .delivery_stream_name("moving")
+            .send()
+            .await
+            .unwrap();
+        d.delivery_stream_description().unwrap().clone()
+    };
+    let d = describe().await;
+    c.update_destination()
+        .delivery_stream_name("moving")
+        .current_delivery_stream_version_id(d.version_id())
+        .destination_id(d.destinations()[0].destination_id())
+        .http_endpoint_destination_update(
+            HttpEndpointDestinationUpdate::builder()
+                .endpoint_configuration(
+                    HttpEndpointConfiguration::builder()
+                        .url(&second)
+                        .access_key("other-key")
+                        .build()
+                        .unwrap(),
+                )
+                .s3_update(S3DestinationUpdate::builder().prefix("moved/").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let d = describe().await;
+    assert_eq!(d.version_id(), "2");
+    let h = d.destinations()[0].http_endpoint_destination_description().unwrap();
+    assert_eq!(h.endpoint_configuration().unwrap().url(), Some(second.as_str()));
+    let s3 = h.s3_destination_description().unwrap();
+    assert_eq!((s3.prefix(), s3.bucket_arn()), (Some("moved/"), "arn:aws:s3:::backup"));
+    assert_eq!(h.retry_options().unwrap().duration_in_seconds(), Some(60), "kept");
+    put_lines(&c, "moving", &lines(3)).await;
+    let (headers, _) = tokio::time::timeout(Duration::from_secs(30), second_requests.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        headers.get("x-amz-firehose-access-key").unwrap().to_str().unwrap(),
+        "other-key"
+    );
+    // An S3 update does not turn it into an S3 destination.
+    let e = c
+        .update_destination()
+        .delivery_stream_name("moving")
+        .current_delivery_stream_version_id("2")
+        .destination_id(d.destinations()[0].destination_id())
+        .extended_s3_destination_update(ExtendedS3DestinationUpdate::builder().prefix("x/").build())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidArgumentException"));
+}
+
 /// The HTTP endpoint destination: one gzip request per buffer with the protocol's headers,
 /// retried with the same request id until taken; with AllData a copy in the bucket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ pub mod http;
 mod intake;
 pub mod jq;
 mod kpl;
+pub(crate) mod partitions;
 pub mod prefix;
 pub mod service;
 pub mod source;

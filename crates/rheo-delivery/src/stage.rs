@@ -1,37 +1,33 @@
 //! The staged path of an object's delivery, taken when its bytes are not a function of its
-//! records alone (a transformation function answers differently on a retry) or when they go
-//! to several objects (dynamic partitioning). The records are processed once, in order:
-//! de-aggregated, transformed, given their partition keys, and appended raw to one file per
-//! evaluated prefix (at most [`MAX_PARTITIONS`] per object) or to the failed records' file; a
-//! manifest names each file's object key; a marker says the stage is whole (everything synced).
-//! The objects are then written from the stage, compressed as they are copied, each created only
-//! if absent; a retry after a crash writes them again from the same stage, so each record is in
-//! exactly one object.
+//! records alone: a transformation function answers differently on a retry, a conversion reads a
+//! catalog table that may change, a channel checks its records. The records are processed once,
+//! in order (de-aggregated, transformed, checked, converted) into the object's file or the failed
+//! records' files; a marker says the stage is whole (everything synced). The objects are then
+//! written from the stage, compressed as they are copied, each created only if absent; a retry
+//! after a crash writes them again from the same stage, so each record is in exactly one object.
+//! (Dynamic partitioning keeps a buffer per partition instead: `partitions`.)
 //!
-//! Files in the stream's directory: `stage.p<N>` (a partition's records), `stage.errors` (AWS's
-//! error records, one JSON document per line), `stage.manifest` (JSON: `[[key, file], ...]`),
-//! `stage.done`. They are removed when the checkpoint moves past the object, and before the next
-//! object is planned.
+//! Files in the stream's directory: `stage.data` (the object's bytes before compression; rows
+//! with a conversion, see `convert`), `stage.parquet` (the rows as Parquet), `stage.errors` and
+//! `stage.conversion-errors` (AWS's error records, one JSON document per line), `stage.done`
+//! (the object's id). They are removed when the checkpoint moves past the object, and before
+//! the next object is planned.
 
 use crate::catalog::Pending;
 use crate::compress::Encoder;
-use crate::prefix::{self, Context, Part};
 use crate::spec::{Deaggregation, Plan};
 use crate::transform::{ErrorRecord, Outcome};
 use crate::worker::{Runtime, Sub};
 use rheo_log::{Disk, LogReader};
-use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Most partitions one object's records may open (AWS's active-partition quota); the records
-/// of more go to the error prefix.
-pub const MAX_PARTITIONS: usize = 500;
 
 /// Most records one record is split into (AWS's RecordDeAggregation cap).
 const MAX_SUB_RECORDS: usize = 500;
 
-const MANIFEST: &str = "stage.manifest";
+const DATA: &str = "stage.data";
+/// The data's rows as Parquet (DataFormatConversion).
+const PARQUET: &str = "stage.parquet";
 const ERRORS: &str = "stage.errors";
 /// Records format conversion failed (DataFormatConversion), to their own error prefix.
 const CONVERSION_ERRORS: &str = "stage.conversion-errors";
@@ -43,6 +39,12 @@ pub(crate) struct FileWriter<'a> {
     disk: &'a dyn Disk,
     path: PathBuf,
     at: u64,
+}
+
+impl<'a> FileWriter<'a> {
+    pub fn new(disk: &'a dyn Disk, path: PathBuf) -> FileWriter<'a> {
+        FileWriter { disk, path, at: 0 }
+    }
 }
 
 impl Write for FileWriter<'_> {
@@ -57,9 +59,15 @@ impl Write for FileWriter<'_> {
 }
 
 /// Reads a disk file from its start.
-struct FileReader {
+pub(crate) struct FileReader {
     file: std::sync::Arc<dyn rheo_log::disk::DiskFile>,
     at: u64,
+}
+
+impl FileReader {
+    pub fn new(file: std::sync::Arc<dyn rheo_log::disk::DiskFile>) -> FileReader {
+        FileReader { file, at: 0 }
+    }
 }
 
 impl std::io::Read for FileReader {
@@ -100,12 +108,6 @@ impl<'a> Stage<'a> {
         Ok(std::io::BufWriter::with_capacity(16 * 1024, w))
     }
 
-    /// The objects to write: key and staged file.
-    pub fn manifest(&self) -> Result<Vec<(String, String)>, String> {
-        let bytes = rheo_log::disk::read_all(self.disk, &self.path(MANIFEST)).map_err(|e| e.to_string())?;
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-    }
-
     fn len(&self, name: &str) -> std::io::Result<u64> {
         match self.disk.open(&self.path(name), false) {
             Ok(f) => f.size(),
@@ -116,10 +118,7 @@ impl<'a> Stage<'a> {
 
     /// Reads a staged file from its start.
     fn reader(&self, name: &str) -> std::io::Result<FileReader> {
-        Ok(FileReader {
-            file: self.disk.open(&self.path(name), false)?,
-            at: 0,
-        })
+        Ok(FileReader::new(self.disk.open(&self.path(name), false)?))
     }
 
     /// Copies a staged file into `w`.
@@ -171,106 +170,95 @@ impl<'a> Stage<'a> {
             .as_ref()
             .map(|c| (c, crate::convert::columns_of(&env.glue, &c.table)));
         let run = || -> std::io::Result<()> {
-            let mut parts = Partitions::new(self, plan, p);
+            let mut data_file = self.create(DATA)?;
             let mut errors = self.create(ERRORS)?;
             let mut conversion_errors = self.create(CONVERSION_ERRORS)?;
             let chunk = plan.processing.lambda.as_ref().map_or(1 << 20, |l| l.buffer_bytes);
             crate::worker::read_range(reader, p.from, p.to, chunk, |recs| {
                 let subs = deaggregate(&recs, plan.processing.deaggregation.as_ref());
                 for (sub, outcome) in subs.iter().zip(crate::worker::process(rt, plan, env, &subs, handle)) {
-                    let invalid = |data: &[u8]| plan.channel.as_ref().and_then(|c| c.invalid(data));
-                    let failure = match outcome {
-                        Outcome::Ok { data, .. } if invalid(&data).is_some() => {
-                            let (code, message) = invalid(&data).unwrap_or_default();
-                            Some((code.to_owned(), message, 1))
-                        }
-                        Outcome::Ok { data, keys } if conversion.is_some() => {
-                            let Some((c, columns)) = &conversion else { continue };
-                            let rows = match columns {
-                                Ok(columns) => c.rows(columns, &data),
-                                Err(e) => Err(e.clone()),
-                            };
-                            match rows.map(|rows| (rows, parts.place(&data, keys.as_ref()))) {
-                                Ok((rows, Ok(w))) => {
-                                    for row in rows {
-                                        serde_json::to_writer(&mut *w, &row)?;
-                                        w.write_all(b"\n")?;
+                    let (code, message, attempts) = match outcome {
+                        Outcome::Ok { data, .. } => {
+                            if let Some((code, message)) = plan.channel.as_ref().and_then(|c| c.invalid(&data)) {
+                                (code.to_owned(), message, 1)
+                            } else if let Some((c, columns)) = &conversion {
+                                let rows = columns
+                                    .as_ref()
+                                    .map_err(Clone::clone)
+                                    .and_then(|cols| c.rows(cols, &data));
+                                match rows {
+                                    Ok(rows) => {
+                                        for row in rows {
+                                            serde_json::to_writer(&mut data_file, &row)?;
+                                            data_file.write_all(b"\n")?;
+                                        }
                                     }
-                                    None
+                                    Err(e) => conversion_errors
+                                        .write_all(&conversion_error_line(rt, c, env, sub, &data, &e))?,
                                 }
-                                Ok((_, Err(Unplaced::Record(code, message)))) => Some((code, message, 1)),
-                                Ok((_, Err(Unplaced::Io(e)))) => return Err(e),
-                                Err(e) => {
-                                    let line = conversion_error_line(rt, c, env, sub, &data, &e);
-                                    conversion_errors.write_all(&line)?;
-                                    None
-                                }
-                            }
-                        }
-                        Outcome::Ok { data, keys } => match parts.place(&data, keys.as_ref()) {
-                            Ok(w) => {
-                                w.write_all(&data)?;
+                                continue;
+                            } else {
+                                data_file.write_all(&data)?;
                                 let line = plan.channel.as_ref().is_some_and(|c| c.lines()) && !data.ends_with(b"\n");
                                 if plan.processing.append_delimiter || line {
-                                    w.write_all(b"\n")?;
+                                    data_file.write_all(b"\n")?;
                                 }
-                                None
+                                continue;
                             }
-                            Err(Unplaced::Record(code, message)) => Some((code, message, 1)),
-                            Err(Unplaced::Io(e)) => return Err(e),
-                        },
-                        Outcome::Dropped => None,
+                        }
+                        Outcome::Dropped => continue,
                         Outcome::Failed {
                             code,
                             message,
                             attempts,
-                        } => Some((code, message, attempts)),
+                        } => (code, message, attempts),
                     };
-                    if let Some((code, message, attempts)) = failure {
-                        if let Some(ch) = &plan.channel {
-                            errors.write_all(&channel_error(rt, ch, sub, &code, &message))?;
-                            continue;
-                        }
-                        errors.write_all(&error_line(plan, env, sub, &code, &message, attempts))?;
+                    match &plan.channel {
+                        Some(ch) => errors.write_all(&channel_error(rt, ch, sub, &code, &message))?,
+                        None => errors.write_all(&error_line(plan, env, sub, &code, &message, attempts))?,
                     }
                 }
                 Ok(())
             })?;
-            let mut files = parts.finish()?;
-            files.push(errors.into_inner().map_err(|e| e.into_error())?.path);
-            files.push(conversion_errors.into_inner().map_err(|e| e.into_error())?.path);
+            let mut files = Vec::new();
+            for w in [data_file, errors, conversion_errors] {
+                files.push(w.into_inner().map_err(|e| e.into_error())?.path);
+            }
             if let Some((c, Ok(columns))) = &conversion {
-                // Each partition's rows become its Parquet file.
-                for (_, file) in &mut parts.manifest {
-                    let name = format!("{file}.parquet");
-                    let rows = std::io::BufReader::with_capacity(1 << 20, self.reader(file)?);
-                    let mut out = self.create(&name)?;
-                    crate::convert::write_parquet(columns, &c.parquet, rows, &mut out)?;
-                    files.push(out.into_inner().map_err(|e| e.into_error())?.path);
-                    *file = name;
-                }
+                // The rows become the object's Parquet file.
+                let rows = std::io::BufReader::with_capacity(1 << 20, self.reader(DATA)?);
+                let mut out = self.create(PARQUET)?;
+                crate::convert::write_parquet(columns, &c.parquet, rows, &mut out)?;
+                files.push(out.into_inner().map_err(|e| e.into_error())?.path);
             }
             for f in &files {
                 self.disk.open(f, false)?.sync()?;
             }
-            let manifest = serde_json::to_vec(&parts.manifest).map_err(std::io::Error::other)?;
-            rheo_log::disk::replace_file(self.disk, &self.path(MANIFEST), &manifest)?;
             rheo_log::disk::replace_file(self.disk, &self.path(DONE), p.id.as_bytes())
         };
         run().map_err(|e| format!("staging an object failed: {e}"))
     }
 
-    /// Writes the staged objects (compressed as they are copied), then the failed records.
+    /// Writes the staged object (compressed as it is copied), then the failed records.
     pub fn deliver(&self, plan: &Plan, env: &crate::service::Env, p: &Pending) -> Result<(), String> {
-        let encoding = plan.compression.content_encoding();
-        for (key, file) in self.manifest()? {
+        let (file, encoding) = match plan.conversion {
+            Some(_) => (PARQUET, None),
+            None => (DATA, plan.compression.content_encoding()),
+        };
+        // With a conversion, no row is no Parquet file (every record failed).
+        let wrote = |len: std::io::Result<u64>| len.map(|n| n > 0).map_err(|e| e.to_string());
+        if wrote(self.len(file))? && (plan.conversion.is_none() || wrote(self.len(DATA))?) {
             let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
+                if plan.conversion.is_some() {
+                    self.copy(file, w)?;
+                    return Ok(true);
+                }
                 let mut enc = Encoder::new(plan.compression, w, &p.id)?;
-                self.copy(&file, &mut enc)?;
+                self.copy(file, &mut enc)?;
                 enc.finish()?;
                 Ok(true)
             };
-            env.buckets.write(&plan.bucket, &key, encoding, &mut fill)?;
+            env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
         }
         if self.len(ERRORS).map_err(|e| e.to_string())? > 0 {
             let bucket = plan.channel.as_ref().map_or(&plan.bucket, |c| &c.dlq_bucket);
@@ -308,7 +296,7 @@ pub(crate) fn error_line(
 }
 
 /// A record format conversion failed on, as AWS's `format-conversion-failed` record.
-fn conversion_error_line(
+pub(crate) fn conversion_error_line(
     rt: &Runtime,
     c: &crate::convert::Conversion,
     env: &crate::service::Env,
@@ -363,164 +351,6 @@ fn channel_error(rt: &Runtime, ch: &crate::channel::ChannelPlan, sub: &Sub, code
     .into_bytes();
     line.push(b'\n');
     line
-}
-
-/// Why a record has no file: its own fault (AWS's code and a message, for the error prefix),
-/// or the disk's (the whole stage fails and is retried).
-enum Unplaced {
-    Record(String, String),
-    Io(std::io::Error),
-}
-
-impl From<(String, String)> for Unplaced {
-    fn from((code, message): (String, String)) -> Unplaced {
-        Unplaced::Record(code, message)
-    }
-}
-
-/// The staged files of one object's partitions, by the values of their keys.
-struct Partitions<'s, 'a> {
-    stage: &'s Stage<'a>,
-    plan: &'s Plan,
-    p: &'s Pending,
-    index: HashMap<String, usize>,
-    /// Evaluated keys: two identities may evaluate to one key (`!{a}!{b}` of `1`,`23` and
-    /// `12`,`3`), which then share its file.
-    by_key: HashMap<String, usize>,
-    files: Vec<std::io::BufWriter<FileWriter<'a>>>,
-    manifest: Vec<(String, String)>,
-}
-
-impl<'s, 'a> Partitions<'s, 'a> {
-    fn new(stage: &'s Stage<'a>, plan: &'s Plan, p: &'s Pending) -> Partitions<'s, 'a> {
-        Partitions {
-            stage,
-            plan,
-            p,
-            index: HashMap::new(),
-            by_key: HashMap::new(),
-            files: Vec::new(),
-            manifest: Vec::new(),
-        }
-    }
-
-    /// The file a delivered record goes to, or why it cannot be placed (AWS's code, a message).
-    fn place(
-        &mut self,
-        data: &[u8],
-        lambda: Option<&BTreeMap<String, String>>,
-    ) -> Result<&mut std::io::BufWriter<FileWriter<'a>>, Unplaced> {
-        let (identity, values) = if self.plan.dynamic {
-            self.keys(data, lambda)?
-        } else {
-            (String::new(), HashMap::new())
-        };
-        let i = match self.index.get(&identity) {
-            Some(i) => *i,
-            None => {
-                if self.files.len() >= MAX_PARTITIONS {
-                    return Err(Unplaced::Record(
-                        "DynamicPartitioning.ActivePartitionsLimitExceeded".into(),
-                        format!("The object's records opened more than {MAX_PARTITIONS} partitions."),
-                    ));
-                }
-                let key = if self.plan.dynamic {
-                    let lookup = |part: &Part| match part {
-                        Part::PartitionKeyFromQuery(k) => values.get(&format!("q:{k}")).cloned(),
-                        Part::PartitionKeyFromLambda(k) => values.get(&format!("l:{k}")).cloned(),
-                        _ => None,
-                    };
-                    let mut random = prefix::random_string;
-                    let mut cx = Context {
-                        instant_ms: self.p.oldest_ms,
-                        zone: &self.plan.zone,
-                        error_output_type: None,
-                        partition_keys: &lookup,
-                        random: &mut random,
-                    };
-                    let prefix = prefix::evaluate(&self.plan.prefix, &mut cx)
-                        .map_err(|m| Unplaced::Record("DynamicPartitioning.PrefixEvaluationFailed".to_owned(), m))?;
-                    format!("{prefix}{}{}", self.p.suffix, self.plan.extension)
-                } else {
-                    self.p.key.clone()
-                };
-                if key == self.p.error_key {
-                    return Err(Unplaced::Record(
-                        "DynamicPartitioning.PrefixEvaluationFailed".into(),
-                        "The record's object key is the error object's.".into(),
-                    ));
-                }
-                if let Some(&i) = self.by_key.get(&key) {
-                    self.index.insert(identity, i);
-                    return Ok(&mut self.files[i]);
-                }
-                let name = format!("stage.p{}", self.files.len());
-                let w = self.stage.create(&name).map_err(Unplaced::Io)?;
-                self.files.push(w);
-                self.by_key.insert(key.clone(), self.files.len() - 1);
-                self.manifest.push((key, name));
-                self.index.insert(identity, self.files.len() - 1);
-                self.files.len() - 1
-            }
-        };
-        Ok(&mut self.files[i])
-    }
-
-    /// A record's partition keys: from the query on its JSON and from the function.
-    #[allow(clippy::type_complexity)]
-    fn keys(
-        &self,
-        data: &[u8],
-        lambda: Option<&BTreeMap<String, String>>,
-    ) -> Result<(String, HashMap<String, String>), (String, String)> {
-        let mut values = HashMap::new();
-        if let Some(q) = &self.plan.processing.metadata_query {
-            let failed = |m: String| ("DynamicPartitioning.MetadataExtractionFailed".to_owned(), m);
-            let json: serde_json::Value =
-                serde_json::from_slice(data).map_err(|e| failed(format!("The record is not JSON: {e}")))?;
-            let out = q.run(&json).map_err(failed)?;
-            let obj = out
-                .as_object()
-                .ok_or_else(|| failed("The MetadataExtractionQuery did not give an object.".into()))?;
-            for (k, v) in obj {
-                if let Some(t) = crate::jq::key_text(v) {
-                    values.insert(format!("q:{k}"), t);
-                }
-            }
-        }
-        for (k, v) in lambda.into_iter().flatten() {
-            values.insert(format!("l:{k}"), v.clone());
-        }
-        // Every key the prefix names must have a value.
-        let mut identity = String::new();
-        for part in &self.plan.prefix.parts {
-            let (tag, k) = match part {
-                Part::PartitionKeyFromQuery(k) => ("q", k),
-                Part::PartitionKeyFromLambda(k) => ("l", k),
-                _ => continue,
-            };
-            let name = format!("{tag}:{k}");
-            let v = values.get(&name).ok_or_else(|| {
-                (
-                    "DynamicPartitioning.MetadataExtractionFailed".to_owned(),
-                    format!("The partition key {k} has no value for the record."),
-                )
-            })?;
-            identity.push_str(&name);
-            identity.push('\u{0}');
-            identity.push_str(v);
-            identity.push('\u{0}');
-        }
-        Ok((identity, values))
-    }
-
-    fn finish(&mut self) -> std::io::Result<Vec<PathBuf>> {
-        let mut out = Vec::new();
-        for w in std::mem::take(&mut self.files) {
-            out.push(w.into_inner().map_err(|e| e.into_error())?.path);
-        }
-        Ok(out)
-    }
 }
 
 /// Splits records that hold several (RecordDeAggregation); each keeps its record's arrival.

@@ -67,7 +67,7 @@ impl Holds {
         }
     }
 
-    fn floor(&self) -> u64 {
+    pub fn floor(&self) -> u64 {
         let source = self.source_saved.load(Ordering::SeqCst).saturating_add(1);
         source
             .min(self.main.load(Ordering::SeqCst))
@@ -96,16 +96,20 @@ pub fn record_id(incarnation: u64, key: u64) -> String {
 }
 
 impl Worker {
-    fn runtime(&self) -> Arc<Runtime> {
+    pub(crate) fn runtime(&self) -> Arc<Runtime> {
         self.runtime.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Asked to stop, or its stream is gone (the sender dropped).
-    fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         *self.stop.borrow() || self.stop.has_changed().is_err()
     }
 
     pub async fn run(mut self) {
+        if self.runtime().plan.dynamic && !self.backup {
+            // Dynamic partitioning is set at creation: a buffer per partition.
+            return crate::partitions::run(self).await;
+        }
         let disk = self.env.disk.clone();
         let mut cp = match Checkpoint::load(&*disk, &self.dir) {
             Ok(c) => c,
@@ -191,14 +195,14 @@ impl Worker {
             .map_err(std::io::Error::other)?
     }
 
-    async fn pause(&mut self, d: Duration) {
+    pub(crate) async fn pause(&mut self, d: Duration) {
         tokio::select! {
             _ = tokio::time::sleep(d) => {}
             _ = self.stop.changed() => {}
         }
     }
 
-    async fn wait(&mut self, d: Duration) {
+    pub(crate) async fn wait(&mut self, d: Duration) {
         tokio::select! {
             _ = tokio::time::sleep(d) => {}
             _ = self.committed.changed() => {}
@@ -269,25 +273,8 @@ impl Worker {
 fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
     let plan = &rt.plan;
     let no_keys = |_: &Part| None;
-    let id = uuid();
-    let time = prefix::format_time(
-        &[
-            prefix::Field::Letter('y', 4),
-            prefix::Field::Literal("-".into()),
-            prefix::Field::Letter('M', 2),
-            prefix::Field::Literal("-".into()),
-            prefix::Field::Letter('d', 2),
-            prefix::Field::Literal("-".into()),
-            prefix::Field::Letter('H', 2),
-            prefix::Field::Literal("-".into()),
-            prefix::Field::Letter('m', 2),
-            prefix::Field::Literal("-".into()),
-            prefix::Field::Letter('s', 2),
-        ],
-        oldest_ms,
-        &plan.zone,
-    );
-    let suffix = format!("{}-{}-{time}-{id}", rt.name, rt.version);
+    let (suffix, id) = object_suffix(&rt.name, rt.version, oldest_ms, &plan.zone);
+
     let mut random = prefix::random_string;
     let mut cx = Context {
         instant_ms: oldest_ms,
@@ -296,10 +283,8 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
         partition_keys: &no_keys,
         random: &mut random,
     };
-    // The plan was checked: a prefix that fails here has only partition keys, which are
-    // refused at creation until dynamic partitioning exists.
-    // With dynamic partitioning each partition's prefix is evaluated when its records are
-    // staged; `key` is then unused.
+    // The plan was checked: a prefix that fails here has partition keys, and dynamic
+    // partitioning has its own buffers (`partitions`).
     let main = prefix::evaluate(&plan.prefix, &mut cx).unwrap_or_default();
     cx.error_output_type = Some(if plan.http.is_some() {
         crate::http::FAILED
@@ -342,6 +327,30 @@ fn pending(rt: &Runtime, from: u64, to: u64, oldest_ms: i64) -> Pending {
         suffix,
         conversion_error_key,
     }
+}
+
+/// What follows an object's prefix: `<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>` (the
+/// time its oldest record arrived), and the uuid.
+pub(crate) fn object_suffix(name: &str, version: u64, oldest_ms: i64, zone: &jiff::tz::TimeZone) -> (String, String) {
+    let id = uuid();
+    let time = prefix::format_time(
+        &[
+            prefix::Field::Letter('y', 4),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('M', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('d', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('H', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('m', 2),
+            prefix::Field::Literal("-".into()),
+            prefix::Field::Letter('s', 2),
+        ],
+        oldest_ms,
+        zone,
+    );
+    (format!("{name}-{version}-{time}-{id}"), id)
 }
 
 fn uuid() -> String {
@@ -393,7 +402,6 @@ fn write_pending(
         return deliver_http(rt, &plan, http, env, reader, p, handle);
     }
     let staged = plan.processing.lambda.is_some()
-        || plan.dynamic
         || plan.processing.deaggregation.is_some()
         || plan.conversion.is_some()
         || plan.channel.as_ref().is_some_and(|c| c.lines());

@@ -1009,6 +1009,110 @@ def handler(event, context):
 "#;
 
 /// Dynamic partitioning from the transformation function's `metadata.partitionKeys`.
+/// Each partition is a buffer of its own, delivered when its own interval has passed since its
+/// first record; past 500 open partitions, records go to the error prefix.
+#[tokio::test]
+async fn each_partition_is_its_own_buffer() {
+    let server = TestServer::start().await;
+    let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
+    s3.create_bucket().bucket("parts").send().await.unwrap();
+    let query = Processor::builder()
+        .r#type(ProcessorType::MetadataExtraction)
+        .parameters(param(ProcessorParameterName::MetadataExtractionQuery, "{k:.k}"))
+        .parameters(param(ProcessorParameterName::JsonParsingEngine, "JQ-1.6"))
+        .build()
+        .unwrap();
+    let split = Processor::builder()
+        .r#type(ProcessorType::RecordDeAggregation)
+        .parameters(param(ProcessorParameterName::SubRecordType, "JSON"))
+        .build()
+        .unwrap();
+    let append = Processor::builder()
+        .r#type(ProcessorType::AppendDelimiterToRecord)
+        .build()
+        .unwrap();
+    let dest = destination("parts", 64, 60)
+        .prefix("k=!{partitionKeyFromQuery:k}/")
+        .error_output_prefix("errors/!{firehose:error-output-type}/")
+        .dynamic_partitioning_configuration(
+            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
+                .enabled(true)
+                .build(),
+        )
+        .processing_configuration(
+            ProcessingConfiguration::builder()
+                .enabled(true)
+                .processors(split)
+                .processors(query)
+                .processors(append)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    create(&c, "own", dest).await;
+    let put = |k: &str, i: u32| format!("{{\"k\":\"{k}\",\"i\":{i}}}\n");
+    // De-aggregation trims each record; the delimiter is appended again.
+    put_lines(&c, "own", &[put("a", 0)]).await;
+    server.clock.advance_ms(30_000);
+    put_lines(&c, "own", &[put("b", 1)]).await;
+    server.clock.advance_ms(30_000);
+    // a's interval has passed, b's has not.
+    assert_eq!(keys(&s3, "parts", "k=a/", 1).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        keys_now(&s3, "parts", "k=b/").await.is_empty(),
+        "b waits for its own interval"
+    );
+    put_lines(&c, "own", &[put("a", 2)]).await;
+    server.clock.advance_ms(30_000);
+    let b = keys(&s3, "parts", "k=b/", 1).await;
+    assert_eq!(body(&s3, "parts", &b[0]).await, put("b", 1).into_bytes());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(keys_now(&s3, "parts", "k=a/").await.len(), 1, "a's second buffer waits");
+    server.clock.advance_ms(30_000);
+    let mut a = Vec::new();
+    for k in keys(&s3, "parts", "k=a/", 2).await {
+        a.push(String::from_utf8(body(&s3, "parts", &k).await).unwrap());
+    }
+    a.sort();
+    assert_eq!(a, [put("a", 0), put("a", 2)]);
+
+    // The active-partition quota: the 501st partition's record goes to the error prefix. (The
+    // 501 records come in two records of one call, de-aggregated, so that no buffer can reach
+    // its interval before the last is placed.)
+    let many: Vec<String> = (0..501).map(|i| put(&format!("q{i:03}"), i)).collect();
+    put_lines(&c, "own", &[many[..250].concat(), many[250..].concat()]).await;
+    server.clock.advance_ms(60_000);
+    let errors = keys(&s3, "parts", "errors/processing-failed/", 1).await;
+    let e: serde_json::Value = serde_json::from_slice(&body(&s3, "parts", &errors[0]).await).unwrap();
+    assert_eq!(e["errorCode"], "DynamicPartitioning.ActivePartitionsLimitExceeded");
+    let mut token = None;
+    let mut delivered = 0;
+    for _ in 0..200 {
+        delivered = 0;
+        loop {
+            let out = s3
+                .list_objects_v2()
+                .bucket("parts")
+                .prefix("k=q")
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .unwrap();
+            delivered += out.contents().len();
+            token = out.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        if delivered == 500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered, 500);
+}
+
 #[tokio::test]
 async fn dynamic_partitioning_from_the_function() {
     let server = TestServer::start().await;

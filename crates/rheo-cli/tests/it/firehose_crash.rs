@@ -1,7 +1,8 @@
 //! Crash safety of delivery streams: records put (PutRecordBatch) while the server is SIGKILLed
 //! again and again, during buffering, transformation (a function that passes records through,
-//! through the Lambda Runtime API) and object writes. In the end every acknowledged record is in
-//! exactly one delivered object, and no record is in two.
+//! through the Lambda Runtime API), partitioning (a buffer per partition, from a jq query) and
+//! object writes. In the end every acknowledged record is in exactly one delivered object, and
+//! no record is in two.
 
 use crate::common::ChildServer;
 use crate::firehose::firehose_client;
@@ -77,7 +78,55 @@ async fn setup(url: &str) {
         .send()
         .await
         .unwrap();
+    let query = Processor::builder()
+        .r#type(ProcessorType::MetadataExtraction)
+        .parameters(
+            ProcessorParameter::builder()
+                .parameter_name(ProcessorParameterName::MetadataExtractionQuery)
+                .parameter_value("{part: (.n % 7 | tostring)}")
+                .build()
+                .unwrap(),
+        )
+        .parameters(
+            ProcessorParameter::builder()
+                .parameter_name(ProcessorParameterName::JsonParsingEngine)
+                .parameter_value("JQ-1.6")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let parts = ExtendedS3DestinationConfiguration::builder()
+        .role_arn("arn:aws:iam::000000000000:role/r")
+        .bucket_arn("arn:aws:s3:::crash")
+        .prefix("parts/p=!{partitionKeyFromQuery:part}/")
+        .error_output_prefix("part-errors/!{firehose:error-output-type}/")
+        .compression_format(CompressionFormat::Gzip)
+        .buffering_hints(BufferingHints::builder().size_in_mbs(64).interval_in_seconds(1).build())
+        .dynamic_partitioning_configuration(
+            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
+                .enabled(true)
+                .build(),
+        )
+        .processing_configuration(
+            ProcessingConfiguration::builder()
+                .enabled(true)
+                .processors(query)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    firehose_client(url)
+        .create_delivery_stream()
+        .delivery_stream_name("crashy-parts")
+        .extended_s3_destination_configuration(parts)
+        .send()
+        .await
+        .unwrap();
 }
+
+/// The streams and the prefixes they deliver under.
+const STREAMS: [(&str, &str); 2] = [("crashy", "out/"), ("crashy-parts", "parts/")];
 
 fn no_retries(c: aws_sdk_firehose::Client) -> aws_sdk_firehose::Client {
     aws_sdk_firehose::Client::from_conf(
@@ -89,7 +138,7 @@ fn no_retries(c: aws_sdk_firehose::Client) -> aws_sdk_firehose::Client {
 }
 
 /// Puts batches of numbered records until the server dies; the numbers acknowledged.
-async fn produce(url: String, from: u64) -> (BTreeSet<u64>, BTreeSet<u64>) {
+async fn produce(url: String, stream: &'static str, from: u64) -> (BTreeSet<u64>, BTreeSet<u64>) {
     let c = no_retries(firehose_client(&url));
     let (mut acked, mut doubtful) = (BTreeSet::new(), BTreeSet::new());
     let mut n = from;
@@ -105,7 +154,7 @@ async fn produce(url: String, from: u64) -> (BTreeSet<u64>, BTreeSet<u64>) {
             .collect();
         match c
             .put_record_batch()
-            .delivery_stream_name("crashy")
+            .delivery_stream_name(stream)
             .set_records(Some(records))
             .send()
             .await
@@ -120,7 +169,7 @@ async fn produce(url: String, from: u64) -> (BTreeSet<u64>, BTreeSet<u64>) {
 }
 
 /// Every delivered record number, with how many times it was delivered.
-async fn delivered(url: &str) -> BTreeMap<u64, usize> {
+async fn delivered(url: &str, prefix: &str) -> BTreeMap<u64, usize> {
     let s3 = s3_client(url);
     let mut counts = BTreeMap::new();
     let mut token = None;
@@ -128,7 +177,7 @@ async fn delivered(url: &str) -> BTreeMap<u64, usize> {
         let out = s3
             .list_objects_v2()
             .bucket("crash")
-            .prefix("out/")
+            .prefix(prefix)
             .set_continuation_token(token)
             .send()
             .await
@@ -158,24 +207,40 @@ async fn acknowledged_records_are_delivered_exactly_once_across_kills() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path());
     setup(&server.url).await;
-    let (mut acked, mut doubtful) = (BTreeSet::new(), BTreeSet::new());
+    let mut acked = [BTreeSet::new(), BTreeSet::new()];
+    let mut doubtful = [BTreeSet::new(), BTreeSet::new()];
     let mut next = 0u64;
     for round in 0..4u64 {
-        let producer = tokio::spawn(produce(server.url.clone(), next));
+        let producers: Vec<_> = STREAMS
+            .iter()
+            .map(|(stream, _)| tokio::spawn(produce(server.url.clone(), stream, next)))
+            .collect();
         // Kill at a different point of buffering and delivery each round.
         tokio::time::sleep(Duration::from_millis(700 + 450 * round)).await;
         server.kill();
-        let (a, d) = producer.await.unwrap();
-        next = a.iter().chain(&d).max().map_or(next, |m| m + 1);
-        acked.extend(a);
-        doubtful.extend(d);
+        for (i, p) in producers.into_iter().enumerate() {
+            let (a, d) = p.await.unwrap();
+            next = a.iter().chain(&d).max().map_or(next, |m| next.max(m + 1));
+            acked[i].extend(a);
+            doubtful[i].extend(d);
+        }
         server = start(dir.path());
     }
-    assert!(acked.len() > 1000, "the producer got records in: {}", acked.len());
+    for (i, (stream, prefix)) in STREAMS.iter().enumerate() {
+        check(&server, stream, prefix, &acked[i], &doubtful[i]).await;
+    }
+}
+
+async fn check(server: &ChildServer, stream: &str, prefix: &str, acked: &BTreeSet<u64>, doubtful: &BTreeSet<u64>) {
+    assert!(
+        acked.len() > 1000,
+        "the producer got records into {stream}: {}",
+        acked.len()
+    );
     // After the last restart the buffered records are delivered (interval 1 s).
     let mut counts = BTreeMap::new();
     for _ in 0..300 {
-        counts = delivered(&server.url).await;
+        counts = delivered(&server.url, prefix).await;
         if acked.iter().all(|n| counts.contains_key(n)) {
             break;
         }
@@ -184,23 +249,23 @@ async fn acknowledged_records_are_delivered_exactly_once_across_kills() {
     let missing: Vec<&u64> = acked.iter().filter(|n| !counts.contains_key(n)).collect();
     assert!(
         missing.is_empty(),
-        "{} acknowledged records never delivered, e.g. {:?}",
+        "{stream}: {} acknowledged records never delivered, e.g. {:?}",
         missing.len(),
         &missing[..missing.len().min(5)]
     );
     let twice: Vec<(&u64, &usize)> = counts.iter().filter(|(_, c)| **c > 1).collect();
     assert!(
         twice.is_empty(),
-        "records delivered more than once: {:?}",
+        "{stream}: records delivered more than once: {:?}",
         &twice[..twice.len().min(5)]
     );
     let unknown: Vec<&u64> = counts
         .keys()
         .filter(|n| !acked.contains(n) && !doubtful.contains(n))
         .collect();
-    assert!(unknown.is_empty(), "records never put: {unknown:?}");
+    assert!(unknown.is_empty(), "{stream}: records never put: {unknown:?}");
     eprintln!(
-        "acknowledged {} records over 4 kills; {} in flight at a kill, {} of them delivered",
+        "{stream}: acknowledged {} records over 4 kills; {} in flight at a kill, {} of them delivered",
         acked.len(),
         doubtful.len(),
         doubtful.iter().filter(|n| counts.contains_key(n)).count()

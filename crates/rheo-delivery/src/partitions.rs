@@ -1,0 +1,658 @@
+//! Dynamic partitioning's buffers: one per evaluated prefix (per partition key values), each
+//! delivered on its own when it reaches `SizeInMBs` or `IntervalInSeconds` has passed since its
+//! first record, as AWS keeps them; failed records have buffers of their own (one per error
+//! output type). At most [`MAX_PARTITIONS`] data buffers are open at once (AWS's
+//! active-partition quota); the records of more go to the error prefix.
+//!
+//! The worker of a partitioned stream reads the intake in order, processes the records
+//! (de-aggregation, the function, the partition keys, the conversion) and appends each to its
+//! buffer's file. Every so often (16 MiB, when it has caught up, and before any delivery) it
+//! *commits*: the files written since are fsynced, then [`State`] is saved with their lengths and
+//! the intake position they cover; the intake is trimmed below it. A crash loses only what was
+//! not committed, and that is processed again from the intake (bytes past a buffer's committed
+//! length are never read). A delivery saves the objects' keys in the state (`flushing`) before
+//! writing them (created only if absent), and removes the buffers after, so a record delivered
+//! into Rheo's buckets is in exactly one object.
+//!
+//! Files under `<incarnation>/partitions/`: `state.json` ([`State`], replaced whole: temporary
+//! file, fsync, rename, fsync of the directory) and `p<N>`, buffer N's bytes as they go into its
+//! object before compression (a data buffer's records, delimited as configured, or rows for a
+//! Parquet conversion, one JSON array per line; an error buffer's error records, one per line).
+
+use crate::prefix::{self, Context, Part};
+use crate::spec::{Plan, Spec};
+use crate::stage::FileWriter;
+use crate::transform::Outcome;
+use crate::worker::{Runtime, Sub, Worker};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Most data buffers open at once (AWS's active-partition quota).
+pub const MAX_PARTITIONS: usize = 500;
+
+/// Uncommitted bytes that make the worker commit.
+const COMMIT_BYTES: u64 = 16 << 20;
+
+const STATE: &str = "state.json";
+
+/// Objects written at once by a delivery.
+const WRITERS: usize = 8;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+struct State {
+    /// The next intake record to process: those before it are in the buffers' committed bytes,
+    /// or delivered, or dropped.
+    next: u64,
+    /// The next buffer file's number.
+    seq: u64,
+    buffers: Vec<BufferState>,
+    /// The destinations buffers were opened under, by version.
+    specs: BTreeMap<u64, Spec>,
+    /// Objects being written: their keys are saved before, the buffers removed after.
+    flushing: Vec<Flush>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BufferState {
+    n: u64,
+    /// Data: the partition keys' values (`q:<key>` from the query, `l:<key>` from the function);
+    /// errors: none.
+    values: BTreeMap<String, String>,
+    /// An error buffer's output type (`processing-failed`, `format-conversion-failed`).
+    error_type: Option<String>,
+    version: u64,
+    len: u64,
+    /// When its first record reached the intake (its interval counts from it).
+    first_ms: i64,
+    /// Its oldest record's arrival (its object's name).
+    oldest_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Flush {
+    n: u64,
+    key: String,
+}
+
+/// A stream's buffers: the committed state, and what was written since.
+struct Buffers {
+    dir: PathBuf,
+    state: State,
+    /// The next intake record to process (ahead of `state.next` by what is uncommitted).
+    processed: u64,
+    /// Buffer index by identity (version, error type or values).
+    index: HashMap<String, usize>,
+    /// Bytes appended since the commit, by buffer number.
+    pending: BTreeMap<u64, Vec<u8>>,
+    pending_bytes: u64,
+    /// Buffers opened since the commit (their files' entries need a directory sync).
+    created: bool,
+    plans: HashMap<u64, Arc<Plan>>,
+}
+
+fn identity(b: &BufferState) -> String {
+    let mut id = format!("{}\u{0}", b.version);
+    match &b.error_type {
+        Some(t) => {
+            id.push_str("error\u{0}");
+            id.push_str(t);
+        }
+        None => {
+            for (k, v) in &b.values {
+                id.push_str(k);
+                id.push('\u{0}');
+                id.push_str(v);
+                id.push('\u{0}');
+            }
+        }
+    }
+    id
+}
+
+fn io_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl Buffers {
+    fn load(env: &crate::service::Env, dir: PathBuf) -> std::io::Result<Buffers> {
+        let disk = &*env.disk;
+        disk.create_dir_all(&dir)?;
+        let state: State = match rheo_log::disk::read_all(disk, &dir.join(STATE)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(io_err)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
+                next: 1,
+                ..State::default()
+            },
+            Err(e) => return Err(e),
+        };
+        // Files of buffers opened after the last commit belong to no buffer.
+        let known: std::collections::HashSet<String> = state.buffers.iter().map(|b| format!("p{}", b.n)).collect();
+        for f in disk.list(&dir)? {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('p') && !known.contains(&name) {
+                disk.remove_file(&f)?;
+            }
+        }
+        let index = state
+            .buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (identity(b), i))
+            .collect();
+        Ok(Buffers {
+            dir,
+            processed: state.next,
+            state,
+            index,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            created: false,
+            plans: HashMap::new(),
+        })
+    }
+
+    fn path(&self, n: u64) -> PathBuf {
+        self.dir.join(format!("p{n}"))
+    }
+
+    fn plan(&mut self, version: u64) -> Result<Arc<Plan>, String> {
+        if let Some(p) = self.plans.get(&version) {
+            return Ok(p.clone());
+        }
+        let spec = self
+            .state
+            .specs
+            .get(&version)
+            .ok_or_else(|| format!("the destination of version {version} is missing"))?;
+        let plan = Arc::new(crate::spec::plan(spec)?);
+        self.plans.insert(version, plan.clone());
+        Ok(plan)
+    }
+
+    fn save(&mut self, disk: &dyn rheo_log::Disk) -> std::io::Result<()> {
+        let used: std::collections::HashSet<u64> = self.state.buffers.iter().map(|b| b.version).collect();
+        self.state.specs.retain(|v, _| used.contains(v));
+        self.plans.retain(|v, _| used.contains(v));
+        let bytes = serde_json::to_vec(&self.state).map_err(io_err)?;
+        rheo_log::disk::replace_file(disk, &self.dir.join(STATE), &bytes)
+    }
+
+    /// The buffer a record goes to (opened if new), or why it has none.
+    fn buffer(
+        &mut self,
+        rt: &Runtime,
+        values: BTreeMap<String, String>,
+        error_type: Option<&str>,
+        sub: &Sub,
+    ) -> Result<usize, (String, String)> {
+        let b = BufferState {
+            n: self.state.seq,
+            values,
+            error_type: error_type.map(str::to_owned),
+            version: rt.version,
+            len: 0,
+            first_ms: sub.arrival_ms,
+            oldest_ms: crate::source::Origin::arrival(&sub.origin, sub.arrival_ms),
+        };
+        let id = identity(&b);
+        if let Some(&i) = self.index.get(&id) {
+            let oldest = b.oldest_ms;
+            let o = &mut self.state.buffers[i].oldest_ms;
+            *o = (*o).min(oldest);
+            return Ok(i);
+        }
+        if error_type.is_none() {
+            let open = self.state.buffers.iter().filter(|b| b.error_type.is_none()).count();
+            if open >= MAX_PARTITIONS {
+                return Err((
+                    "DynamicPartitioning.ActivePartitionsLimitExceeded".into(),
+                    format!("The Firehose stream has more than {MAX_PARTITIONS} active partitions."),
+                ));
+            }
+            // The prefix must evaluate with these values.
+            evaluate(&rt.plan, &b).map_err(|m| ("DynamicPartitioning.PrefixEvaluationFailed".to_owned(), m))?;
+        }
+        self.state.specs.entry(rt.version).or_insert_with(|| rt.spec.clone());
+        self.state.seq += 1;
+        self.created = true;
+        self.state.buffers.push(b);
+        self.index.insert(id, self.state.buffers.len() - 1);
+        Ok(self.state.buffers.len() - 1)
+    }
+
+    fn append(&mut self, i: usize, bytes: &[u8]) {
+        let n = self.state.buffers[i].n;
+        self.pending.entry(n).or_default().extend_from_slice(bytes);
+        self.pending_bytes += bytes.len() as u64;
+    }
+
+    fn error(&mut self, rt: &Runtime, error_type: &str, sub: &Sub, line: &[u8]) {
+        // An error buffer is always available (no quota, no prefix to evaluate).
+        if let Ok(i) = self.buffer(rt, BTreeMap::new(), Some(error_type), sub) {
+            self.append(i, line);
+        }
+    }
+
+    /// Processes the intake's next records (at most `max_bytes`) into the buffers. Says
+    /// whether there were any.
+    fn process(
+        &mut self,
+        rt: &Runtime,
+        env: &crate::service::Env,
+        reader: &rheo_log::LogReader,
+        handle: &tokio::runtime::Handle,
+    ) -> std::io::Result<bool> {
+        let plan = &rt.plan;
+        let max_bytes = plan.processing.lambda.as_ref().map_or(4 << 20, |l| l.buffer_bytes);
+        let recs = reader
+            .read(self.processed, usize::MAX, max_bytes, i64::MIN)
+            .map_err(io_err)?;
+        let Some(last) = recs.last().map(|r| r.key) else {
+            return Ok(false);
+        };
+        let subs = crate::stage::deaggregate(&recs, plan.processing.deaggregation.as_ref());
+        let columns = plan
+            .conversion
+            .as_ref()
+            .map(|c| (c, crate::convert::columns_of(&env.glue, &c.table)));
+        for (sub, outcome) in subs.iter().zip(crate::worker::process(rt, plan, env, &subs, handle)) {
+            let (data, lambda_keys) = match outcome {
+                Outcome::Ok { data, keys } => (data, keys),
+                Outcome::Dropped => continue,
+                Outcome::Failed {
+                    code,
+                    message,
+                    attempts,
+                } => {
+                    let line = crate::stage::error_line(plan, env, sub, &code, &message, attempts);
+                    self.error(rt, "processing-failed", sub, &line);
+                    continue;
+                }
+            };
+            let rows = match &columns {
+                None => None,
+                Some((c, cols)) => match cols.as_ref().map_err(Clone::clone).and_then(|cols| c.rows(cols, &data)) {
+                    Ok(rows) => Some(rows),
+                    Err(e) => {
+                        let line = crate::stage::conversion_error_line(rt, c, env, sub, &data, &e);
+                        self.error(rt, "format-conversion-failed", sub, &line);
+                        continue;
+                    }
+                },
+            };
+            let placed =
+                partition_keys(plan, &data, lambda_keys.as_ref()).and_then(|values| self.buffer(rt, values, None, sub));
+            let i = match placed {
+                Ok(i) => i,
+                Err((code, message)) => {
+                    let line = crate::stage::error_line(plan, env, sub, &code, &message, 1);
+                    self.error(rt, "processing-failed", sub, &line);
+                    continue;
+                }
+            };
+            match rows {
+                Some(rows) => {
+                    for row in rows {
+                        let mut line = serde_json::to_vec(&row).map_err(io_err)?;
+                        line.push(b'\n');
+                        self.append(i, &line);
+                    }
+                }
+                None => {
+                    self.append(i, &data);
+                    if plan.processing.append_delimiter {
+                        self.append(i, b"\n");
+                    }
+                }
+            }
+        }
+        self.processed = last + 1;
+        Ok(true)
+    }
+
+    /// Makes what was processed durable: the buffers' new bytes, then the state that counts
+    /// them.
+    fn commit(&mut self, disk: &dyn rheo_log::Disk) -> std::io::Result<()> {
+        if self.processed == self.state.next && self.pending.is_empty() && !self.created {
+            return Ok(());
+        }
+        let lens: HashMap<u64, usize> = self.state.buffers.iter().enumerate().map(|(i, b)| (b.n, i)).collect();
+        for (n, bytes) in std::mem::take(&mut self.pending) {
+            let Some(&i) = lens.get(&n) else { continue };
+            let path = self.path(n);
+            let at = self.state.buffers[i].len;
+            let f = disk.open(&path, true)?;
+            if at == 0 {
+                f.set_len(0)?;
+            }
+            f.write_all_at(&bytes, at)?;
+            f.sync()?;
+            self.state.buffers[i].len = at + bytes.len() as u64;
+        }
+        if self.created {
+            disk.sync_dir(&self.dir)?;
+        }
+        self.state.next = self.processed;
+        self.save(disk)?;
+        self.pending_bytes = 0;
+        self.created = false;
+        Ok(())
+    }
+
+    /// The buffers to deliver now: full, or past their interval.
+    fn due(&mut self, now: i64) -> Vec<usize> {
+        let mut out = Vec::new();
+        for i in 0..self.state.buffers.len() {
+            let (version, len, first) = {
+                let b = &self.state.buffers[i];
+                (
+                    b.version,
+                    b.len + self.pending.get(&b.n).map_or(0, |p| p.len() as u64),
+                    b.first_ms,
+                )
+            };
+            let Ok(plan) = self.plan(version) else {
+                out.push(i);
+                continue;
+            };
+            if len >= plan.size_bytes || now >= first.saturating_add(plan.interval_ms) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    /// When the next buffer's interval ends.
+    fn next_due_ms(&mut self) -> Option<i64> {
+        let mut at: Option<i64> = None;
+        for i in 0..self.state.buffers.len() {
+            let (version, first) = (self.state.buffers[i].version, self.state.buffers[i].first_ms);
+            if let Ok(plan) = self.plan(version) {
+                let due = first.saturating_add(plan.interval_ms);
+                at = Some(at.map_or(due, |a| a.min(due)));
+            }
+        }
+        at
+    }
+
+    /// Delivers buffers (committed): their keys saved first, then the objects written, then the
+    /// buffers removed.
+    fn flush(
+        &mut self,
+        rt: &Runtime,
+        env: &crate::service::Env,
+        due: &[usize],
+        handle: &tokio::runtime::Handle,
+    ) -> Result<(), String> {
+        let disk = &*env.disk;
+        if self.state.flushing.is_empty() {
+            for &i in due {
+                let b = self.state.buffers[i].clone();
+                let plan = self.plan(b.version)?;
+                let key = object_key(rt, &plan, &b);
+                self.state.flushing.push(Flush { n: b.n, key });
+            }
+            self.save(disk).map_err(|e| e.to_string())?;
+        }
+        let mut work = Vec::new();
+        for f in self.state.flushing.clone() {
+            let Some(b) = self.state.buffers.iter().find(|b| b.n == f.n).cloned() else {
+                continue;
+            };
+            work.push((self.plan(b.version)?, b, f.key));
+        }
+        // Several objects at once: their commits share the buckets' fsyncs.
+        let (next, failed) = (std::sync::atomic::AtomicUsize::new(0), std::sync::Mutex::new(None));
+        std::thread::scope(|s| {
+            for _ in 0..WRITERS.min(work.len()) {
+                s.spawn(|| {
+                    let _runtime = handle.enter();
+                    while let Some((plan, b, key)) = work.get(next.fetch_add(1, Ordering::SeqCst)) {
+                        if let Err(e) = write(&self.dir, env, plan, b, key) {
+                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        let flushed: std::collections::HashSet<u64> = self.state.flushing.iter().map(|f| f.n).collect();
+        self.state.buffers.retain(|b| !flushed.contains(&b.n));
+        self.state.flushing.clear();
+        self.index = self
+            .state
+            .buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (identity(b), i))
+            .collect();
+        self.save(disk).map_err(|e| e.to_string())?;
+        for n in flushed {
+            let _ = disk.remove_file(&self.path(n));
+            let _ = disk.remove_file(&self.dir.join(format!("p{n}.parquet")));
+        }
+        Ok(())
+    }
+}
+
+/// Writes one buffer's object (created only if absent).
+fn write(
+    dir: &std::path::Path,
+    env: &crate::service::Env,
+    plan: &Plan,
+    b: &BufferState,
+    key: &str,
+) -> Result<(), String> {
+    let disk = &*env.disk;
+    let file = disk
+        .open(&dir.join(format!("p{}", b.n)), false)
+        .map_err(|e| e.to_string())?;
+    let committed = || std::io::Read::take(crate::stage::FileReader::new(file.clone()), b.len);
+    if b.error_type.is_some() {
+        let mut fill = |w: &mut dyn Write| std::io::copy(&mut committed(), w).map(|_| true);
+        env.buckets.write(&plan.bucket, key, None, &mut fill)?;
+        return Ok(());
+    }
+    if let Some(c) = &plan.conversion {
+        // The rows become a Parquet file beside the buffer's, then the object.
+        let columns = crate::convert::columns_of(&env.glue, &c.table).map_err(|e| e.message)?;
+        let name = format!("p{}.parquet", b.n);
+        let path = dir.join(&name);
+        let out = disk.open(&path, true).map_err(|e| e.to_string())?;
+        out.set_len(0).map_err(|e| e.to_string())?;
+        let mut w = std::io::BufWriter::new(FileWriter::new(disk, path.clone()));
+        crate::convert::write_parquet(
+            &columns,
+            &c.parquet,
+            std::io::BufReader::with_capacity(1 << 20, committed()),
+            &mut w,
+        )
+        .map_err(|e| e.to_string())?;
+        w.flush().map_err(|e| e.to_string())?;
+        let parquet = disk.open(&path, false).map_err(|e| e.to_string())?;
+        let mut fill =
+            |w: &mut dyn Write| std::io::copy(&mut crate::stage::FileReader::new(parquet.clone()), w).map(|_| true);
+        env.buckets.write(&plan.bucket, key, None, &mut fill)?;
+        return Ok(());
+    }
+    let id = key.rsplit('-').next().unwrap_or_default().to_owned();
+    let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
+        let mut enc = crate::compress::Encoder::new(plan.compression, w, &id)?;
+        std::io::copy(&mut committed(), &mut enc)?;
+        enc.finish()?;
+        Ok(true)
+    };
+    env.buckets
+        .write(&plan.bucket, key, plan.compression.content_encoding(), &mut fill)?;
+    Ok(())
+}
+
+/// A buffer's prefix: a data buffer's from the stream's prefix with its keys' values, an
+/// error buffer's from the error prefix with its output type.
+fn evaluate(plan: &Plan, b: &BufferState) -> Result<String, String> {
+    let values = &b.values;
+    let lookup = |part: &Part| match part {
+        Part::PartitionKeyFromQuery(k) => values.get(&format!("q:{k}")).cloned(),
+        Part::PartitionKeyFromLambda(k) => values.get(&format!("l:{k}")).cloned(),
+        _ => None,
+    };
+    let mut random = prefix::random_string;
+    let mut cx = Context {
+        instant_ms: b.oldest_ms,
+        zone: &plan.zone,
+        error_output_type: b.error_type.as_deref(),
+        partition_keys: &lookup,
+        random: &mut random,
+    };
+    match (&b.error_type, &plan.error_prefix) {
+        (None, _) => prefix::evaluate(&plan.prefix, &mut cx),
+        (Some(_), Some(t)) => prefix::evaluate(t, &mut cx),
+        (Some(_), None) => prefix::evaluate(&plan.prefix, &mut cx),
+    }
+}
+
+fn object_key(rt: &Runtime, plan: &Plan, b: &BufferState) -> String {
+    let (suffix, _) = crate::worker::object_suffix(&rt.name, b.version, b.oldest_ms, &plan.zone);
+    let prefix = evaluate(plan, b).unwrap_or_default();
+    match b.error_type {
+        Some(_) => format!("{prefix}{suffix}"),
+        None => format!("{prefix}{suffix}{}", plan.extension),
+    }
+}
+
+/// A record's partition key values: from the query on its JSON and from the function. Every
+/// key the prefix names must have one.
+pub(crate) fn partition_keys(
+    plan: &Plan,
+    data: &[u8],
+    lambda: Option<&BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, (String, String)> {
+    let failed = |m: String| ("DynamicPartitioning.MetadataExtractionFailed".to_owned(), m);
+    let mut values = BTreeMap::new();
+    let mut found = HashMap::new();
+    if let Some(q) = &plan.processing.metadata_query {
+        let json: serde_json::Value =
+            serde_json::from_slice(data).map_err(|e| failed(format!("The record is not JSON: {e}")))?;
+        let out = q.run(&json).map_err(failed)?;
+        let obj = out
+            .as_object()
+            .ok_or_else(|| failed("The MetadataExtractionQuery did not give an object.".into()))?;
+        for (k, v) in obj {
+            if let Some(t) = crate::jq::key_text(v) {
+                found.insert(format!("q:{k}"), t);
+            }
+        }
+    }
+    for (k, v) in lambda.into_iter().flatten() {
+        found.insert(format!("l:{k}"), v.clone());
+    }
+    for part in &plan.prefix.parts {
+        let (tag, k) = match part {
+            Part::PartitionKeyFromQuery(k) => ("q", k),
+            Part::PartitionKeyFromLambda(k) => ("l", k),
+            _ => continue,
+        };
+        let name = format!("{tag}:{k}");
+        let v = found
+            .get(&name)
+            .ok_or_else(|| failed(format!("The partition key {k} has no value for the record.")))?;
+        values.insert(name, v.clone());
+    }
+    Ok(values)
+}
+
+/// Runs a partitioned stream's worker until it is stopped.
+pub(crate) async fn run(mut w: Worker) {
+    let env = w.env.clone();
+    let dir = w.dir.join("partitions");
+    let loaded = {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || Buffers::load(&env, dir)).await
+    };
+    let mut bufs = match loaded {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, dir = %w.dir.display(), "a delivery stream's partitions cannot be read");
+            return;
+        }
+        Err(_) => return,
+    };
+    let holds = w.holds.clone();
+    holds.main.store(bufs.state.next, Ordering::SeqCst);
+    let mut backoff = Duration::from_millis(500);
+    while !w.stopped() {
+        let rt = w.runtime();
+        let (reader, handle, env2) = (w.reader.clone(), tokio::runtime::Handle::current(), env.clone());
+        let step = tokio::task::spawn_blocking(move || {
+            let r = step(&mut bufs, &rt, &env2, &reader, &handle);
+            (bufs, r)
+        })
+        .await;
+        let Ok((b, r)) = step else { return };
+        bufs = b;
+        holds.main.store(bufs.state.next, Ordering::SeqCst);
+        let _ = w.reader.trim_below_key(holds.floor());
+        match r {
+            Ok(Step::More) => {
+                backoff = Duration::from_millis(500);
+                tokio::task::yield_now().await;
+            }
+            Ok(Step::Idle(next_due)) => {
+                backoff = Duration::from_millis(500);
+                let now = env.clock.now_ms();
+                let left = next_due.map_or(3_600_000, |d| u64::try_from(d - now).unwrap_or(0));
+                w.wait(Duration::from_millis(left.min(200))).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "delivering a partitioned stream's buffers failed; retrying");
+                w.pause(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+enum Step {
+    /// Records were processed: there may be more.
+    More,
+    /// Caught up; the next buffer is due then.
+    Idle(Option<i64>),
+}
+
+fn step(
+    bufs: &mut Buffers,
+    rt: &Runtime,
+    env: &crate::service::Env,
+    reader: &rheo_log::LogReader,
+    handle: &tokio::runtime::Handle,
+) -> Result<Step, String> {
+    let disk = &*env.disk;
+    let e = |e: std::io::Error| e.to_string();
+    if !bufs.state.flushing.is_empty() {
+        // Objects planned before a crash or a failure: written first.
+        bufs.flush(rt, env, &[], handle)?;
+    }
+    let more = bufs.process(rt, env, reader, handle).map_err(e)?;
+    let due = bufs.due(env.clock.now_ms());
+    if !due.is_empty() || !more || bufs.pending_bytes >= COMMIT_BYTES {
+        bufs.commit(disk).map_err(e)?;
+    }
+    if !due.is_empty() {
+        bufs.flush(rt, env, &due, handle)?;
+    }
+    Ok(if more {
+        Step::More
+    } else {
+        Step::Idle(bufs.next_due_ms())
+    })
+}

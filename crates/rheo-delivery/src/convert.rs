@@ -12,7 +12,7 @@
 //!    a map's `[key, value]` pairs, a struct's fields in order). The staged path appends rows
 //!    to its partition files, one per line.
 //! 2. [`write_parquet`] reads the rows back and writes them as one Parquet file, in row groups
-//!    of at most `BlockSizeBytes`.
+//!    of at most `BlockSizeBytes` (and 64 MiB).
 
 use arrow_array::builder::BooleanBufferBuilder;
 use arrow_array::{
@@ -519,6 +519,23 @@ impl Conversion {
         if v.is_null() {
             return Ok(Value::Null);
         }
+        // Hive's SerDe reads numbers only from numbers, and strings only from scalars.
+        let hive = matches!(self.deserializer, Deserializer::Hive { .. });
+        let numeric = matches!(
+            ty,
+            HiveType::TinyInt
+                | HiveType::SmallInt
+                | HiveType::Int
+                | HiveType::BigInt
+                | HiveType::Float
+                | HiveType::Double
+        );
+        if hive && numeric && v.is_string() {
+            return Err("a string where the column is a number".into());
+        }
+        if hive && *ty == HiveType::String && (v.is_object() || v.is_array()) {
+            return Err("nested JSON where the column is a string".into());
+        }
         Ok(match ty {
             HiveType::String => Value::String(match v {
                 Value::String(s) => s.clone(),
@@ -771,7 +788,8 @@ pub fn write_parquet<W: Write + Send>(
         } else {
             WriterVersion::PARQUET_1_0
         })
-        .set_max_row_group_bytes(Some(options.block_size))
+        // A row group is built in memory: at most 64 MiB of it, whatever BlockSizeBytes says.
+        .set_max_row_group_bytes(Some(options.block_size.min(MAX_ROW_GROUP)))
         .set_created_by(format!("rheo version {}", env!("CARGO_PKG_VERSION")))
         .build();
     let schema = columns.schema();
@@ -814,6 +832,9 @@ pub fn write_parquet<W: Write + Send>(
 }
 
 const BATCH_ROWS: usize = 8192;
+
+/// Most bytes of a row group in memory.
+const MAX_ROW_GROUP: usize = 64 << 20;
 
 fn bad(what: &str) -> std::io::Error {
     std::io::Error::other(format!("a staged row is not canonical: {what}"))
@@ -1027,6 +1048,8 @@ mod tests {
             c.rows(&cols, br#"{"ts": "1518033528123"}"#).unwrap(),
             vec![json!([null, 1_518_033_528_123_000i64])]
         );
+        // Hive's SerDe takes no number from a string.
+        assert_eq!(c.rows(&cols, br#"{"a_b": "1"}"#).unwrap_err().code, MALFORMED);
         assert!(TimestampFormat::parse("yyyy G").is_err());
     }
 

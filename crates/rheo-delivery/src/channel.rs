@@ -252,6 +252,14 @@ impl Delivery {
         format!("arn:aws:kinesis:{region}:{account}:channel/{id}")
     }
 
+    /// How many channels read the stream named `stream` (AWS refuses to delete it then).
+    pub fn channels_reading(&self, stream: &str) -> usize {
+        self.channels()
+            .iter()
+            .filter(|(_, c)| c.stream_arn.rsplit_once(":stream/").is_some_and(|(_, n)| n == stream))
+            .count()
+    }
+
     /// Every channel: the definition of the stream that runs it, and its own.
     fn channels(&self) -> Vec<(StreamDef, ChannelDef)> {
         self.defs()

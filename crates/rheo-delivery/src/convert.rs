@@ -63,6 +63,30 @@ impl HiveType {
         Ok(t)
     }
 
+    /// The type's Hive name (canonical: `varchar(n)` and `char(n)` are `string`).
+    pub fn name(&self) -> String {
+        match self {
+            HiveType::String => "string".into(),
+            HiveType::Boolean => "boolean".into(),
+            HiveType::TinyInt => "tinyint".into(),
+            HiveType::SmallInt => "smallint".into(),
+            HiveType::Int => "int".into(),
+            HiveType::BigInt => "bigint".into(),
+            HiveType::Float => "float".into(),
+            HiveType::Double => "double".into(),
+            HiveType::Decimal(p, s) => format!("decimal({p},{s})"),
+            HiveType::Timestamp => "timestamp".into(),
+            HiveType::Date => "date".into(),
+            HiveType::Binary => "binary".into(),
+            HiveType::Array(t) => format!("array<{}>", t.name()),
+            HiveType::Map(k, v) => format!("map<{},{}>", k.name(), v.name()),
+            HiveType::Struct(fields) => {
+                let fields: Vec<String> = fields.iter().map(|(n, t)| format!("{n}:{}", t.name())).collect();
+                format!("struct<{}>", fields.join(","))
+            }
+        }
+    }
+
     /// The Arrow type a column of this type is written as.
     pub fn arrow(&self) -> DataType {
         match self {
@@ -392,6 +416,19 @@ impl Columns {
         Ok(Columns(out))
     }
 
+    /// The columns as names and Hive type names (to save them).
+    pub fn raw(&self) -> Vec<(String, String)> {
+        self.0.iter().map(|(n, t)| (n.clone(), t.name())).collect()
+    }
+
+    /// Columns saved by [`Columns::raw`].
+    pub fn parse(raw: &[(String, String)]) -> Result<Columns, String> {
+        raw.iter()
+            .map(|(n, t)| Ok((n.clone(), HiveType::parse(t)?)))
+            .collect::<Result<_, String>>()
+            .map(Columns)
+    }
+
     pub fn schema(&self) -> Arc<Schema> {
         Arc::new(Schema::new(
             self.0
@@ -516,11 +553,16 @@ impl Conversion {
 
     /// A JSON value as `ty`'s canonical value.
     fn value(&self, v: &Value, ty: &HiveType) -> Result<Value, String> {
+        self.value_of(v, ty, true)
+    }
+
+    /// `strict`: Hive's SerDe reads numbers only from numbers and strings only from scalars
+    /// (a map's keys, JSON strings, are read from their text).
+    fn value_of(&self, v: &Value, ty: &HiveType, strict: bool) -> Result<Value, String> {
         if v.is_null() {
             return Ok(Value::Null);
         }
-        // Hive's SerDe reads numbers only from numbers, and strings only from scalars.
-        let hive = matches!(self.deserializer, Deserializer::Hive { .. });
+        let hive = strict && matches!(self.deserializer, Deserializer::Hive { .. });
         let numeric = matches!(
             ty,
             HiveType::TinyInt
@@ -544,6 +586,8 @@ impl Conversion {
             HiveType::Binary => Value::String(text(v)?.to_owned()),
             HiveType::Boolean => match v {
                 Value::Bool(b) => Value::Bool(*b),
+                // Hive: Boolean.valueOf of the text.
+                Value::String(s) if hive => Value::Bool(s.eq_ignore_ascii_case("true")),
                 Value::String(s) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
                 Value::String(s) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
                 _ => return Err("not a boolean".into()),
@@ -579,7 +623,7 @@ impl Conversion {
                 Value::String(decimal(&t, *p, *s)?.to_string())
             }
             HiveType::Date => {
-                let d: jiff::civil::Date = text(v)?.trim().parse().map_err(|_| "not a date (yyyy-MM-dd)")?;
+                let d = lenient_date(text(v)?.trim()).ok_or("not a date (yyyy-[M]M-[d]d)")?;
                 let days = d
                     .since(jiff::civil::date(1970, 1, 1))
                     .map_err(|e| e.to_string())?
@@ -595,7 +639,7 @@ impl Conversion {
                 Value::Object(m) => Value::Array(
                     m.iter()
                         .map(|(key, x)| {
-                            let key = self.value(&Value::String(key.clone()), k)?;
+                            let key = self.value_of(&Value::String(key.clone()), k, false)?;
                             Ok(Value::Array(vec![key, self.value(x, t)?]))
                         })
                         .collect::<Result<_, String>>()?,
@@ -614,10 +658,16 @@ impl Conversion {
         match &self.deserializer {
             Deserializer::OpenX { .. } => openx_timestamp(v),
             Deserializer::Hive { timestamp_formats } => {
-                let s = text(v)?;
-                if timestamp_formats.is_empty() {
-                    return sql_timestamp(s).ok_or_else(|| "not a timestamp (yyyy-MM-dd HH:mm:ss[.S])".into());
-                }
+                // The value's text (a number's too), tried with each format, then as
+                // `Timestamp.valueOf` reads it.
+                let owned;
+                let s = match v {
+                    Value::Number(n) => {
+                        owned = n.to_string();
+                        owned.as_str()
+                    }
+                    other => text(other)?,
+                };
                 for f in timestamp_formats {
                     let found = match f {
                         TimestampFormat::Millis => s.trim().parse::<i64>().ok().map(|ms| ms.saturating_mul(1000)),
@@ -627,7 +677,8 @@ impl Conversion {
                         return Ok(us);
                     }
                 }
-                Err("not a timestamp in any of the TimestampFormats".into())
+                sql_timestamp(s)
+                    .ok_or_else(|| "not a timestamp in any of the TimestampFormats, nor yyyy-MM-dd HH:mm:ss[.S]".into())
             }
         }
     }
@@ -643,7 +694,20 @@ fn text(v: &Value) -> Result<&str, String> {
 fn int(v: &Value, min: i64, max: i64) -> Result<Value, String> {
     let n = match v {
         Value::Number(n) => n.as_i64().ok_or("not an integer")?,
-        Value::String(s) => s.trim().parse::<i64>().map_err(|_| "not an integer")?,
+        Value::String(s) => {
+            let s = s.trim();
+            let (neg, digits) = match s.strip_prefix('-') {
+                Some(r) => (true, r),
+                None => (false, s.strip_prefix('+').unwrap_or(s)),
+            };
+            // OpenX also reads hexadecimal (`0x1f`).
+            let n = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+                Some(hex) => i64::from_str_radix(hex, 16),
+                None => digits.parse::<i64>(),
+            }
+            .map_err(|_| format!("For input string: \"{s}\""))?;
+            if neg { -n } else { n }
+        }
         _ => return Err("not an integer".into()),
     };
     if n < min || n > max {
@@ -677,12 +741,26 @@ fn decimal(s: &str, precision: u8, scale: i8) -> Result<i128, String> {
         unscaled = push(unscaled, frac.as_bytes().get(i).copied().unwrap_or(b'0')).ok_or("too many digits")?;
     }
     if frac.as_bytes().get(scale).is_some_and(|d| *d >= b'5') {
-        unscaled += 1;
+        unscaled = unscaled.checked_add(1).ok_or("too many digits")?;
     }
     if unscaled >= 10i128.pow(u32::from(precision)) {
         return Err(format!("more than {precision} digits"));
     }
     Ok(if neg { -unscaled } else { unscaled })
+}
+
+/// `yyyy-[M]M-[d]d`, as `java.sql.Date.valueOf` reads it.
+fn lenient_date(s: &str) -> Option<jiff::civil::Date> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || !(1..=2).contains(&m.len()) || !(1..=2).contains(&d.len()) {
+        return None;
+    }
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(y) && digits(m) && digits(d)) {
+        return None;
+    }
+    jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
 }
 
 fn micros(ts: jiff::Timestamp) -> i64 {
@@ -730,8 +808,8 @@ fn sql_timestamp(s: &str) -> Option<i64> {
 fn openx_timestamp(v: &Value) -> Result<i64, String> {
     let epoch = |s: &str| -> Option<i64> {
         if let Ok(n) = s.parse::<i64>() {
-            // Epoch milliseconds from 13 digits on (2001-09-09 in seconds has 10).
-            return Some(if n.unsigned_abs() >= 100_000_000_000 {
+            // Epoch milliseconds from 13 digits on (1e12; 2001-09-09 in seconds has 10).
+            return Some(if n.unsigned_abs() >= 1_000_000_000_000 {
                 n.saturating_mul(1000)
             } else {
                 n.saturating_mul(1_000_000)
@@ -957,6 +1035,8 @@ mod tests {
 
     #[test]
     fn hive_types_parse() {
+        let t = "array<struct<a:int,b:map<string,decimal(5,2)>>>";
+        assert_eq!(HiveType::parse(t).unwrap().name(), t);
         assert_eq!(HiveType::parse("INT").unwrap(), HiveType::Int);
         assert_eq!(HiveType::parse("varchar(10)").unwrap(), HiveType::String);
         assert_eq!(HiveType::parse("decimal(10, 2)").unwrap(), HiveType::Decimal(10, 2));
@@ -1005,6 +1085,16 @@ mod tests {
             vec![json!([42, "7", "1235", 1_709_208_000_500_000i64, 19783, true, null])]
         );
         assert_eq!(c.rows(&cols, br#"{"id": 1} {"id": 2}"#).unwrap().len(), 2);
+        assert_eq!(
+            c.rows(&cols, br#"{"id": "0x1f", "day": "2024-3-1"}"#).unwrap()[0][0],
+            31
+        );
+        assert_eq!(
+            c.rows(&cols, br#"{"price": "170141183460469231731687303715884105727.5"}"#)
+                .unwrap_err()
+                .code,
+            MALFORMED
+        );
         assert_eq!(c.rows(&cols, b"not json").unwrap_err().code, PARSE_ERROR);
         assert_eq!(c.rows(&cols, br#"{"id": 1} {"#).unwrap_err().code, PARSE_ERROR);
         for bad in [&b"[1]"[..], b" \n", b"5", br#"{"id": "x"}"#, br#"{"price": 12345.6}"#] {
@@ -1016,6 +1106,7 @@ mod tests {
             (json!(1_518_033_528_123i64), 1_518_033_528_123_000),
             (json!(1_518_033_528.5), 1_518_033_528_500_000),
             (json!("2018-2-7 19:58:48.123"), 1_518_033_528_123_000),
+            (json!(999_999_999_999i64), 999_999_999_999_000_000),
         ] {
             assert_eq!(openx_timestamp(&v).unwrap(), us, "{v}");
         }
@@ -1048,8 +1139,20 @@ mod tests {
             c.rows(&cols, br#"{"ts": "1518033528123"}"#).unwrap(),
             vec![json!([null, 1_518_033_528_123_000i64])]
         );
-        // Hive's SerDe takes no number from a string.
+        // Hive's SerDe takes no number from a string; `millis` reads numbers too.
         assert_eq!(c.rows(&cols, br#"{"a_b": "1"}"#).unwrap_err().code, MALFORMED);
+        assert_eq!(
+            c.rows(&cols, br#"{"ts": 1518033528123}"#).unwrap(),
+            vec![json!([null, 1_518_033_528_123_000i64])]
+        );
+        let map = Columns(vec![(
+            "m".into(),
+            HiveType::Map(Box::new(HiveType::Int), Box::new(HiveType::Boolean)),
+        )]);
+        assert_eq!(
+            c.rows(&map, br#"{"m": {"7": "yes"}}"#).unwrap(),
+            vec![json!([[[7, false]]])]
+        );
         assert!(TimestampFormat::parse("yyyy G").is_err());
     }
 

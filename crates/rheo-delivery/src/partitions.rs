@@ -55,6 +55,10 @@ struct State {
     specs: BTreeMap<u64, Spec>,
     /// Objects being written: their keys are saved before, the buffers removed after.
     flushing: Vec<Flush>,
+    /// The catalog table's columns (name, Hive type) buffers of a conversion were opened with:
+    /// their rows are written as Parquet with these, whatever the table has become.
+    #[serde(default)]
+    columns: BTreeMap<u64, Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +69,9 @@ struct BufferState {
     values: BTreeMap<String, String>,
     /// An error buffer's output type (`processing-failed`, `format-conversion-failed`).
     error_type: Option<String>,
+    /// With a conversion: the columns its rows have (`State::columns`).
+    #[serde(default)]
+    columns: Option<u64>,
     version: u64,
     len: u64,
     /// When its first record reached the intake (its interval counts from it).
@@ -77,6 +84,9 @@ struct BufferState {
 struct Flush {
     n: u64,
     key: String,
+    /// The object's id (the last part of its name, a ZIP entry's name).
+    #[serde(default)]
+    id: String,
 }
 
 /// A stream's buffers: the committed state, and what was written since.
@@ -96,22 +106,7 @@ struct Buffers {
 }
 
 fn identity(b: &BufferState) -> String {
-    let mut id = format!("{}\u{0}", b.version);
-    match &b.error_type {
-        Some(t) => {
-            id.push_str("error\u{0}");
-            id.push_str(t);
-        }
-        None => {
-            for (k, v) in &b.values {
-                id.push_str(k);
-                id.push('\u{0}');
-                id.push_str(v);
-                id.push('\u{0}');
-            }
-        }
-    }
-    id
+    serde_json::json!([b.version, b.columns, b.error_type, b.values]).to_string()
 }
 
 fn io_err(e: impl std::fmt::Display) -> std::io::Error {
@@ -124,10 +119,16 @@ impl Buffers {
         disk.create_dir_all(&dir)?;
         let state: State = match rheo_log::disk::read_all(disk, &dir.join(STATE)) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(io_err)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
-                next: 1,
-                ..State::default()
-            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A stream an older Rheo partitioned per object: on from its checkpoint (its
+                // planned object's records again).
+                let parent = dir.parent().unwrap_or(&dir);
+                let cp = crate::catalog::Checkpoint::load(disk, parent)?;
+                State {
+                    next: cp.pending.map_or(cp.next, |p| p.from),
+                    ..State::default()
+                }
+            }
             Err(e) => return Err(e),
         };
         // Files of buffers opened after the last commit belong to no buffer.
@@ -178,11 +179,10 @@ impl Buffers {
     }
 
     fn save(&mut self, disk: &dyn rheo_log::Disk) -> std::io::Result<()> {
-        let used: std::collections::HashSet<u64> = self.state.buffers.iter().map(|b| b.version).collect();
-        self.state.specs.retain(|v, _| used.contains(v));
-        self.plans.retain(|v, _| used.contains(v));
-        let bytes = serde_json::to_vec(&self.state).map_err(io_err)?;
-        rheo_log::disk::replace_file(disk, &self.dir.join(STATE), &bytes)
+        save(&mut self.state, &self.dir, disk)?;
+        let versions: std::collections::HashSet<u64> = self.state.specs.keys().copied().collect();
+        self.plans.retain(|v, _| versions.contains(v));
+        Ok(())
     }
 
     /// The buffer a record goes to (opened if new), or why it has none.
@@ -191,12 +191,14 @@ impl Buffers {
         rt: &Runtime,
         values: BTreeMap<String, String>,
         error_type: Option<&str>,
+        columns: Option<u64>,
         sub: &Sub,
     ) -> Result<usize, (String, String)> {
         let b = BufferState {
             n: self.state.seq,
             values,
             error_type: error_type.map(str::to_owned),
+            columns,
             version: rt.version,
             len: 0,
             first_ms: sub.arrival_ms,
@@ -236,7 +238,7 @@ impl Buffers {
 
     fn error(&mut self, rt: &Runtime, error_type: &str, sub: &Sub, line: &[u8]) {
         // An error buffer is always available (no quota, no prefix to evaluate).
-        if let Ok(i) = self.buffer(rt, BTreeMap::new(), Some(error_type), sub) {
+        if let Ok(i) = self.buffer(rt, BTreeMap::new(), Some(error_type), None, sub) {
             self.append(i, line);
         }
     }
@@ -263,6 +265,19 @@ impl Buffers {
             .conversion
             .as_ref()
             .map(|c| (c, crate::convert::columns_of(&env.glue, &c.table)));
+        // The columns' id in the state (buffers of other columns are other buffers).
+        let columns_id = match &columns {
+            Some((_, Ok(cols))) => {
+                let raw = cols.raw();
+                let found = self.state.columns.iter().find(|(_, c)| **c == raw).map(|(id, _)| *id);
+                Some(found.unwrap_or_else(|| {
+                    let id = self.state.columns.keys().next_back().map_or(0, |k| k + 1);
+                    self.state.columns.insert(id, raw);
+                    id
+                }))
+            }
+            _ => None,
+        };
         for (sub, outcome) in subs.iter().zip(crate::worker::process(rt, plan, env, &subs, handle)) {
             let (data, lambda_keys) = match outcome {
                 Outcome::Ok { data, keys } => (data, keys),
@@ -288,8 +303,8 @@ impl Buffers {
                     }
                 },
             };
-            let placed =
-                partition_keys(plan, &data, lambda_keys.as_ref()).and_then(|values| self.buffer(rt, values, None, sub));
+            let placed = partition_keys(plan, &data, lambda_keys.as_ref())
+                .and_then(|values| self.buffer(rt, values, None, columns_id, sub));
             let i = match placed {
                 Ok(i) => i,
                 Err((code, message)) => {
@@ -324,24 +339,30 @@ impl Buffers {
         if self.processed == self.state.next && self.pending.is_empty() && !self.created {
             return Ok(());
         }
-        let lens: HashMap<u64, usize> = self.state.buffers.iter().enumerate().map(|(i, b)| (b.n, i)).collect();
-        for (n, bytes) in std::mem::take(&mut self.pending) {
-            let Some(&i) = lens.get(&n) else { continue };
-            let path = self.path(n);
-            let at = self.state.buffers[i].len;
-            let f = disk.open(&path, true)?;
-            if at == 0 {
+        // The state changes only once saved: a failure leaves it as on disk (the worker then
+        // reloads it, and what was processed since is processed again).
+        let mut next = self.state.clone();
+        for (n, bytes) in &self.pending {
+            let b = next
+                .buffers
+                .iter_mut()
+                .find(|b| b.n == *n)
+                .ok_or_else(|| io_err(format!("bytes for buffer {n}, which is not open")))?;
+            let f = disk.open(&self.path(*n), true)?;
+            if b.len == 0 {
                 f.set_len(0)?;
             }
-            f.write_all_at(&bytes, at)?;
+            f.write_all_at(bytes, b.len)?;
             f.sync()?;
-            self.state.buffers[i].len = at + bytes.len() as u64;
+            b.len += bytes.len() as u64;
         }
         if self.created {
             disk.sync_dir(&self.dir)?;
         }
-        self.state.next = self.processed;
-        self.save(disk)?;
+        next.next = self.processed;
+        save(&mut next, &self.dir, disk)?;
+        self.state = next;
+        self.pending.clear();
         self.pending_bytes = 0;
         self.created = false;
         Ok(())
@@ -397,8 +418,8 @@ impl Buffers {
             for &i in due {
                 let b = self.state.buffers[i].clone();
                 let plan = self.plan(b.version)?;
-                let key = object_key(rt, &plan, &b);
-                self.state.flushing.push(Flush { n: b.n, key });
+                let (key, id) = object_key(rt, &plan, &b);
+                self.state.flushing.push(Flush { n: b.n, key, id });
             }
             self.save(disk).map_err(|e| e.to_string())?;
         }
@@ -407,7 +428,13 @@ impl Buffers {
             let Some(b) = self.state.buffers.iter().find(|b| b.n == f.n).cloned() else {
                 continue;
             };
-            work.push((self.plan(b.version)?, b, f.key));
+            let columns = match b.columns {
+                Some(c) => Some(crate::convert::Columns::parse(
+                    self.state.columns.get(&c).ok_or("a buffer's columns are missing")?,
+                )?),
+                None => None,
+            };
+            work.push((self.plan(b.version)?, b, f, columns));
         }
         // Several objects at once: their commits share the buckets' fsyncs.
         let (next, failed) = (std::sync::atomic::AtomicUsize::new(0), std::sync::Mutex::new(None));
@@ -415,8 +442,8 @@ impl Buffers {
             for _ in 0..WRITERS.min(work.len()) {
                 s.spawn(|| {
                     let _runtime = handle.enter();
-                    while let Some((plan, b, key)) = work.get(next.fetch_add(1, Ordering::SeqCst)) {
-                        if let Err(e) = write(&self.dir, env, plan, b, key) {
+                    while let Some((plan, b, f, columns)) = work.get(next.fetch_add(1, Ordering::SeqCst)) {
+                        if let Err(e) = write(&self.dir, env, plan, b, f, columns.as_ref()) {
                             *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                         }
                     }
@@ -451,8 +478,10 @@ fn write(
     env: &crate::service::Env,
     plan: &Plan,
     b: &BufferState,
-    key: &str,
+    f: &Flush,
+    columns: Option<&crate::convert::Columns>,
 ) -> Result<(), String> {
+    let key = f.key.as_str();
     let disk = &*env.disk;
     let file = disk
         .open(&dir.join(format!("p{}", b.n)), false)
@@ -463,16 +492,15 @@ fn write(
         env.buckets.write(&plan.bucket, key, None, &mut fill)?;
         return Ok(());
     }
-    if let Some(c) = &plan.conversion {
+    if let (Some(c), Some(columns)) = (&plan.conversion, columns) {
         // The rows become a Parquet file beside the buffer's, then the object.
-        let columns = crate::convert::columns_of(&env.glue, &c.table).map_err(|e| e.message)?;
         let name = format!("p{}.parquet", b.n);
         let path = dir.join(&name);
         let out = disk.open(&path, true).map_err(|e| e.to_string())?;
         out.set_len(0).map_err(|e| e.to_string())?;
         let mut w = std::io::BufWriter::new(FileWriter::new(disk, path.clone()));
         crate::convert::write_parquet(
-            &columns,
+            columns,
             &c.parquet,
             std::io::BufReader::with_capacity(1 << 20, committed()),
             &mut w,
@@ -485,9 +513,8 @@ fn write(
         env.buckets.write(&plan.bucket, key, None, &mut fill)?;
         return Ok(());
     }
-    let id = key.rsplit('-').next().unwrap_or_default().to_owned();
     let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
-        let mut enc = crate::compress::Encoder::new(plan.compression, w, &id)?;
+        let mut enc = crate::compress::Encoder::new(plan.compression, w, &f.id)?;
         std::io::copy(&mut committed(), &mut enc)?;
         enc.finish()?;
         Ok(true)
@@ -495,6 +522,16 @@ fn write(
     env.buckets
         .write(&plan.bucket, key, plan.compression.content_encoding(), &mut fill)?;
     Ok(())
+}
+
+/// Saves a state (its unused destinations and columns dropped first).
+fn save(state: &mut State, dir: &std::path::Path, disk: &dyn rheo_log::Disk) -> std::io::Result<()> {
+    let versions: std::collections::HashSet<u64> = state.buffers.iter().map(|b| b.version).collect();
+    state.specs.retain(|v, _| versions.contains(v));
+    let columns: std::collections::HashSet<u64> = state.buffers.iter().filter_map(|b| b.columns).collect();
+    state.columns.retain(|c, _| columns.contains(c));
+    let bytes = serde_json::to_vec(&*state).map_err(io_err)?;
+    rheo_log::disk::replace_file(disk, &dir.join(STATE), &bytes)
 }
 
 /// A buffer's prefix: a data buffer's from the stream's prefix with its keys' values, an
@@ -521,13 +558,15 @@ fn evaluate(plan: &Plan, b: &BufferState) -> Result<String, String> {
     }
 }
 
-fn object_key(rt: &Runtime, plan: &Plan, b: &BufferState) -> String {
-    let (suffix, _) = crate::worker::object_suffix(&rt.name, b.version, b.oldest_ms, &plan.zone);
+/// A buffer's object key, and its id.
+fn object_key(rt: &Runtime, plan: &Plan, b: &BufferState) -> (String, String) {
+    let (suffix, id) = crate::worker::object_suffix(&rt.name, b.version, b.oldest_ms, &plan.zone);
     let prefix = evaluate(plan, b).unwrap_or_default();
-    match b.error_type {
+    let key = match b.error_type {
         Some(_) => format!("{prefix}{suffix}"),
         None => format!("{prefix}{suffix}{}", plan.extension),
-    }
+    };
+    (key, id)
 }
 
 /// A record's partition key values: from the query on its JSON and from the function. Every
@@ -598,10 +637,24 @@ pub(crate) async fn run(mut w: Worker) {
             (bufs, r)
         })
         .await;
-        let Ok((b, r)) = step else { return };
+        let (b, r) = match step {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(error = %e, "a partitioned stream's worker failed; it stops until a restart");
+                return;
+            }
+        };
         bufs = b;
+        if r.is_err() {
+            // What was not saved is processed again from the intake.
+            let (env, dir) = (env.clone(), bufs.dir.clone());
+            match tokio::task::spawn_blocking(move || Buffers::load(&env, dir)).await {
+                Ok(Ok(b)) => bufs = b,
+                _ => tracing::error!("a partitioned stream's state cannot be read again"),
+            }
+        }
         holds.main.store(bufs.state.next, Ordering::SeqCst);
-        let _ = w.reader.trim_below_key(holds.floor());
+        holds.trim(&w.reader);
         match r {
             Ok(Step::More) => {
                 backoff = Duration::from_millis(500);

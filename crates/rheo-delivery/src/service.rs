@@ -207,7 +207,10 @@ impl Delivery {
         let dir = r.dir.join("backup");
         env.disk.create_dir_all(&dir)?;
         let runtime = Arc::new(Mutex::new(Arc::new(rt)));
-        r.holds.backup.store(0, Ordering::SeqCst);
+        {
+            let _held = r.holds.lock.lock().unwrap_or_else(|p| p.into_inner());
+            r.holds.backup.store(0, Ordering::SeqCst);
+        }
         let worker = Worker {
             runtime: runtime.clone(),
             reader: r.intake.reader.clone(),

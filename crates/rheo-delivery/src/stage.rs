@@ -10,7 +10,7 @@
 //! Files in the stream's directory: `stage.data` (the object's bytes before compression; rows
 //! with a conversion, see `convert`), `stage.parquet` (the rows as Parquet), `stage.errors` and
 //! `stage.conversion-errors` (AWS's error records, one JSON document per line), `stage.done`
-//! (the object's id). They are removed when the checkpoint moves past the object, and before
+//! (`2:<the object's id>`). They are removed when the checkpoint moves past the object, and before
 //! the next object is planned.
 
 use crate::catalog::Pending;
@@ -91,7 +91,7 @@ impl<'a> Stage<'a> {
     /// Whether the stage holds `id`'s object whole (its marker names the object).
     pub fn done(&self, id: &str) -> std::io::Result<bool> {
         match rheo_log::disk::read_all(self.disk, &self.path(DONE)) {
-            Ok(marker) => Ok(marker == id.as_bytes()),
+            Ok(marker) => Ok(marker == done_marker(id).as_bytes()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
         }
@@ -234,7 +234,7 @@ impl<'a> Stage<'a> {
             for f in &files {
                 self.disk.open(f, false)?.sync()?;
             }
-            rheo_log::disk::replace_file(self.disk, &self.path(DONE), p.id.as_bytes())
+            rheo_log::disk::replace_file(self.disk, &self.path(DONE), done_marker(&p.id).as_bytes())
         };
         run().map_err(|e| format!("staging an object failed: {e}"))
     }
@@ -272,6 +272,12 @@ impl<'a> Stage<'a> {
         }
         Ok(())
     }
+}
+
+/// The marker of a whole stage: the object's id, in this stage's format (an older Rheo's
+/// stage, in another layout, is made again).
+fn done_marker(id: &str) -> String {
+    format!("2:{id}")
 }
 
 /// A failed record as AWS's error record (one JSON line).

@@ -56,6 +56,9 @@ pub(crate) struct Holds {
     pub main: AtomicU64,
     /// The backup's next record (`u64::MAX` without a backup).
     pub backup: AtomicU64,
+    /// Held while trimming and while a backup starts, so that no trim uses a floor read
+    /// before the backup's hold was set.
+    pub lock: Mutex<()>,
 }
 
 impl Holds {
@@ -64,7 +67,14 @@ impl Holds {
             source_saved,
             main: AtomicU64::new(0),
             backup: AtomicU64::new(if backup { 0 } else { u64::MAX }),
+            lock: Mutex::new(()),
         }
+    }
+
+    /// Trims the intake below every reader's position.
+    pub fn trim(&self, reader: &LogReader) {
+        let _held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = reader.trim_below_key(self.floor());
     }
 
     pub fn floor(&self) -> u64 {
@@ -142,7 +152,7 @@ impl Worker {
                         buf = Buffer::default();
                         backoff = Duration::from_millis(500);
                         slot.store(cp.next, Ordering::SeqCst);
-                        let _ = self.reader.trim_below_key(holds.floor());
+                        holds.trim(&self.reader);
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, key = %p.key, "delivering an object failed; retrying");

@@ -636,6 +636,12 @@ impl TenantState {
         Ok(d)
     }
 
+    /// The tenant's delivery streams if they are open (they are, from the start, wherever some
+    /// exist); never opens them.
+    pub(crate) fn delivery_if_open(&self) -> Option<rheo_delivery::Delivery> {
+        self.delivery.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The tenant's data catalog, opened on first use.
     pub(crate) fn glue(&self) -> Result<rheo_delivery::glue::Glue, ApiError> {
         let mut slot = self.glue.lock().unwrap_or_else(|p| p.into_inner());

@@ -738,6 +738,9 @@ async fn read_and_dispatch(
             .await
             .map(ResponseBody::full);
     }
+    if route.service == Service::Kinesis && action == "DeleteStream" {
+        refuse_deleting_channels_stream(&tenant, &body)?;
+    }
     let fault = tenant.faults.for_action(action);
     if let Some(f) = &fault {
         if f.latency_ms > 0 {
@@ -748,6 +751,33 @@ async fn read_and_dispatch(
         }
     }
     router::dispatch(&tenant, route.op, &body, fault.as_ref(), protocol).await
+}
+
+/// DeleteStream of a stream a channel reads: ResourceInUseException, as AWS (the channel
+/// belongs to the tenant's delivery streams, which the engine does not know).
+fn refuse_deleting_channels_stream(tenant: &TenantState, body: &[u8]) -> Result<(), ApiError> {
+    let Some(delivery) = tenant.delivery_if_open() else {
+        return Ok(());
+    };
+    let input: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let name = match (input.get("StreamName"), input.get("StreamARN")) {
+        (Some(n), _) => n.as_str().unwrap_or_default(),
+        (None, Some(arn)) => arn
+            .as_str()
+            .and_then(|a| a.rsplit_once(":stream/"))
+            .map_or("", |(_, n)| n),
+        _ => "",
+    };
+    if !name.is_empty() && delivery.channels_reading(name) > 0 {
+        return Err(ApiError::new(
+            "ResourceInUseException",
+            format!(
+                "Stream {name} under account {} has channels. Delete them first.",
+                tenant.tenant.account
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// An SQS request, its body read and its signature verified.

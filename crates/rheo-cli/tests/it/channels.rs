@@ -266,9 +266,16 @@ async fn a_channel_delivers_a_stream_to_a_bucket() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), Some("ValidationException"), "{e:?}");
+    // A stream a channel reads cannot be deleted (by name or by ARN) until the channel is.
+    let e = k.delete_stream().stream_name("orders").send().await.unwrap_err();
+    assert_eq!(e.code(), Some("ResourceInUseException"), "{e:?}");
+    let stream_arn = "arn:aws:kinesis:us-east-1:000000000000:stream/orders";
+    let e = k.delete_stream().stream_arn(stream_arn).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("ResourceInUseException"), "{e:?}");
     k.delete_channel().channel_arn(&arn).send().await.unwrap();
     let e = k.describe_channel().channel_arn(&arn).send().await.unwrap_err();
     assert_eq!(e.code(), Some("ResourceNotFoundException"));
+    k.delete_stream().stream_name("orders").send().await.unwrap();
 }
 
 /// ZSTD objects with a custom template and a literal extension, BYTE_ARRAY records as they are.

@@ -6,9 +6,9 @@
 //!
 //! The worker of a partitioned stream reads the intake in order, processes the records
 //! (de-aggregation, the function, the partition keys, the conversion) and appends each to its
-//! buffer's file. Every so often (16 MiB, when it has caught up, and before any delivery) it
-//! *commits*: the files written since are fsynced, then [`State`] is saved with their lengths and
-//! the intake position they cover; the intake is trimmed below it. A crash loses only what was
+//! buffer's file (written, not synced). Every so often (256 MiB, when it has caught up, and
+//! before any delivery) it *commits*: the files written since are fsynced, then [`State`] is
+//! saved with their lengths and the intake position they cover; the intake is trimmed below it. A crash loses only what was
 //! not committed, and that is processed again from the intake (bytes past a buffer's committed
 //! length are never read). A delivery saves the objects' keys in the state (`flushing`) before
 //! writing them (created only if absent), and removes the buffers after, so a record delivered
@@ -35,8 +35,11 @@ use std::time::Duration;
 /// Most data buffers open at once (AWS's active-partition quota).
 pub const MAX_PARTITIONS: usize = 500;
 
-/// Uncommitted bytes that make the worker commit.
-const COMMIT_BYTES: u64 = 16 << 20;
+/// Unsynced bytes that make the worker commit (they are in the page cache, not its memory).
+const COMMIT_BYTES: u64 = 256 << 20;
+
+/// While records keep coming, how often due buffers are delivered (a round at a time).
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 const STATE: &str = "state.json";
 
@@ -99,10 +102,15 @@ struct Buffers {
     index: HashMap<String, usize>,
     /// Bytes appended since the commit, by buffer number.
     pending: BTreeMap<u64, Vec<u8>>,
-    pending_bytes: u64,
+    /// Bytes written to buffers' files past their committed lengths (not yet synced), by
+    /// buffer number.
+    unsynced: BTreeMap<u64, u64>,
+    unsynced_bytes: u64,
     /// Buffers opened since the commit (their files' entries need a directory sync).
     created: bool,
     plans: HashMap<u64, Arc<Plan>>,
+    /// When buffers were last delivered.
+    last_round: std::time::Instant,
 }
 
 fn identity(b: &BufferState) -> String {
@@ -154,9 +162,11 @@ impl Buffers {
             state,
             index,
             pending: BTreeMap::new(),
-            pending_bytes: 0,
+            unsynced: BTreeMap::new(),
+            unsynced_bytes: 0,
             created: false,
             plans: HashMap::new(),
+            last_round: std::time::Instant::now(),
         })
     }
 
@@ -233,7 +243,6 @@ impl Buffers {
     fn append(&mut self, i: usize, bytes: &[u8]) {
         let n = self.state.buffers[i].n;
         self.pending.entry(n).or_default().extend_from_slice(bytes);
-        self.pending_bytes += bytes.len() as u64;
     }
 
     fn error(&mut self, rt: &Runtime, error_type: &str, sub: &Sub, line: &[u8]) {
@@ -335,26 +344,48 @@ impl Buffers {
 
     /// Makes what was processed durable: the buffers' new bytes, then the state that counts
     /// them.
+    /// Writes the bytes processed since the last call to their buffers' files, past what is
+    /// committed (unsynced: a crash or a failure before the commit leaves them unread, and
+    /// they are written again).
+    fn spill(&mut self, disk: &dyn rheo_log::Disk) -> std::io::Result<()> {
+        for (n, bytes) in std::mem::take(&mut self.pending) {
+            let len = self
+                .state
+                .buffers
+                .iter()
+                .find(|b| b.n == n)
+                .map(|b| b.len)
+                .ok_or_else(|| io_err(format!("bytes for buffer {n}, which is not open")))?;
+            let f = disk.open(&self.path(n), true)?;
+            let written = self.unsynced.entry(n).or_insert(0);
+            if len == 0 && *written == 0 {
+                f.set_len(0)?;
+            }
+            f.write_all_at(&bytes, len + *written)?;
+            *written += bytes.len() as u64;
+            self.unsynced_bytes += bytes.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Makes what was processed durable: the buffers' new bytes, then the state that counts
+    /// them.
     fn commit(&mut self, disk: &dyn rheo_log::Disk) -> std::io::Result<()> {
-        if self.processed == self.state.next && self.pending.is_empty() && !self.created {
+        self.spill(disk)?;
+        if self.processed == self.state.next && self.unsynced.is_empty() && !self.created {
             return Ok(());
         }
         // The state changes only once saved: a failure leaves it as on disk (the worker then
         // reloads it, and what was processed since is processed again).
         let mut next = self.state.clone();
-        for (n, bytes) in &self.pending {
+        for (n, written) in &self.unsynced {
             let b = next
                 .buffers
                 .iter_mut()
                 .find(|b| b.n == *n)
                 .ok_or_else(|| io_err(format!("bytes for buffer {n}, which is not open")))?;
-            let f = disk.open(&self.path(*n), true)?;
-            if b.len == 0 {
-                f.set_len(0)?;
-            }
-            f.write_all_at(bytes, b.len)?;
-            f.sync()?;
-            b.len += bytes.len() as u64;
+            disk.open(&self.path(*n), false)?.sync()?;
+            b.len += written;
         }
         if self.created {
             disk.sync_dir(&self.dir)?;
@@ -362,8 +393,8 @@ impl Buffers {
         next.next = self.processed;
         save(&mut next, &self.dir, disk)?;
         self.state = next;
-        self.pending.clear();
-        self.pending_bytes = 0;
+        self.unsynced.clear();
+        self.unsynced_bytes = 0;
         self.created = false;
         Ok(())
     }
@@ -376,7 +407,9 @@ impl Buffers {
                 let b = &self.state.buffers[i];
                 (
                     b.version,
-                    b.len + self.pending.get(&b.n).map_or(0, |p| p.len() as u64),
+                    b.len
+                        + self.pending.get(&b.n).map_or(0, |p| p.len() as u64)
+                        + self.unsynced.get(&b.n).copied().unwrap_or(0),
                     b.first_ms,
                 )
             };
@@ -697,11 +730,16 @@ fn step(
     }
     let more = bufs.process(rt, env, reader, handle).map_err(e)?;
     let due = bufs.due(env.clock.now_ms());
-    if !due.is_empty() || !more || bufs.pending_bytes >= COMMIT_BYTES {
+    // While records keep coming, due buffers are delivered together, a round at most every
+    // FLUSH_EVERY: each round needs a commit, which syncs every partition's file.
+    let deliver = !due.is_empty() && (!more || bufs.last_round.elapsed() >= FLUSH_EVERY);
+    bufs.spill(disk).map_err(e)?;
+    if deliver || !more || bufs.unsynced_bytes >= COMMIT_BYTES {
         bufs.commit(disk).map_err(e)?;
     }
-    if !due.is_empty() {
+    if deliver {
         bufs.flush(rt, env, &due, handle)?;
+        bufs.last_round = std::time::Instant::now();
     }
     Ok(if more {
         Step::More

@@ -96,6 +96,9 @@ pub fn plan(spec: &Spec) -> Result<Plan, String> {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let conversion = conversion(spec)?;
+    if let Some(b) = backup(spec)? {
+        plan(&b).map_err(|e| format!("S3BackupConfiguration: {e}"))?;
+    }
     let prefix_raw = str_of(spec, "Prefix");
     let error_raw = str_of(spec, "ErrorOutputPrefix").filter(|s| !s.is_empty());
     prefix::check(

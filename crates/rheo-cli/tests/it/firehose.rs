@@ -763,6 +763,44 @@ async fn source_records_are_backed_up() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("InvalidArgumentException"));
+    // Enabled needs a backup configuration, itself checked.
+    let e = c
+        .create_delivery_stream()
+        .delivery_stream_name("no-backup")
+        .extended_s3_destination_configuration(
+            destination("sink", 1, 0)
+                .s3_backup_mode(S3BackupMode::Enabled)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidArgumentException"));
+    let bad_prefix = S3DestinationConfiguration::builder()
+        .role_arn(ROLE)
+        .bucket_arn("arn:aws:s3:::backup")
+        .prefix("raw/!{timestamp:yyyy}/")
+        .build()
+        .unwrap();
+    let e = c
+        .create_delivery_stream()
+        .delivery_stream_name("bad-backup")
+        .extended_s3_destination_configuration(
+            destination("sink", 1, 0)
+                .s3_backup_mode(S3BackupMode::Enabled)
+                .s3_backup_configuration(bad_prefix)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some("InvalidArgumentException"),
+        "an expression needs an error prefix"
+    );
 
     // Enabled by UpdateDestination: the records put afterwards are backed up too.
     create(&c, "later", destination("sink", 1, 0).prefix("later/").build().unwrap()).await;

@@ -282,6 +282,10 @@ async fn throughput(
     for task in tasks {
         bytes += task.await??;
     }
+    eprintln!(
+        "{stream}: puts taken at {:.1} MiB/s",
+        bytes as f64 / (1 << 20) as f64 / start.elapsed().as_secs_f64()
+    );
     // Delivered: once no new object appeared for 3 s (the buffers' interval is 1 s).
     let (mut seen, mut last_new) = (0usize, Instant::now());
     while last_new.elapsed() < Duration::from_secs(3) {

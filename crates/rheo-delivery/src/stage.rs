@@ -143,15 +143,19 @@ impl<'a> Stage<'a> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
         };
+        let mut removed = false;
         for f in files {
             if f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("stage.")) {
                 match disk.remove_file(&f) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
+                    _ => removed = true,
                 }
             }
         }
-        disk.sync_dir(dir)
+        if removed {
+            disk.sync_dir(dir)?;
+        }
+        Ok(())
     }
 
     /// Processes `p`'s records into the stage, and marks it whole.

@@ -135,7 +135,11 @@ impl Worker {
         let mut backoff = Duration::from_millis(500);
         while !self.stopped() {
             if let Some(p) = cp.pending.clone() {
-                match self.deliver(&p).await {
+                // The next buffer is read while this object is written (it starts past it).
+                let rt = self.runtime();
+                let mut ahead = Buffer::default();
+                let (delivered, ()) = tokio::join!(self.deliver(&p), self.fill(&mut ahead, p.to + 1, &rt));
+                match delivered {
                     Ok(()) => {
                         let next = Checkpoint {
                             next: p.to + 1,
@@ -149,7 +153,7 @@ impl Worker {
                         cp = next;
                         // Cleared again before the next object is planned, if this fails.
                         let _ = crate::stage::Stage::clear(&*disk, &self.dir);
-                        buf = Buffer::default();
+                        buf = ahead;
                         backoff = Duration::from_millis(500);
                         slot.store(cp.next, Ordering::SeqCst);
                         holds.trim(&self.reader);

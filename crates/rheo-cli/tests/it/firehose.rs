@@ -454,28 +454,21 @@ async fn a_python_function_transforms_drops_and_fails_records() {
     let lambda = crate::common::lambda_client(&server.url());
     crate::lambda::create_python(&lambda, "enrich", TRANSFORM, &[]).await;
     s3.create_bucket().bucket("tfm").send().await.unwrap();
-    let processor = Processor::builder()
-        .r#type(ProcessorType::Lambda)
-        .parameters(
-            ProcessorParameter::builder()
-                .parameter_name(ProcessorParameterName::LambdaArn)
-                .parameter_value("arn:aws:lambda:us-east-1:000000000000:function:enrich")
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let delimiter = Processor::builder()
-        .r#type(ProcessorType::AppendDelimiterToRecord)
-        .build()
-        .unwrap();
+    let lambda_processor = processor(
+        ProcessorType::Lambda,
+        &[(
+            ProcessorParameterName::LambdaArn,
+            "arn:aws:lambda:us-east-1:000000000000:function:enrich",
+        )],
+    );
+    let delimiter = processor(ProcessorType::AppendDelimiterToRecord, &[]);
     let dest = destination("tfm", 1, 0)
         .prefix("ok/")
         .error_output_prefix("failed/!{firehose:error-output-type}/")
         .processing_configuration(
             ProcessingConfiguration::builder()
                 .enabled(true)
-                .processors(processor)
+                .processors(lambda_processor)
                 .processors(delimiter)
                 .build(),
         )
@@ -699,12 +692,7 @@ async fn source_records_are_backed_up() {
         .unwrap();
     let append = ProcessingConfiguration::builder()
         .enabled(true)
-        .processors(
-            Processor::builder()
-                .r#type(ProcessorType::AppendDelimiterToRecord)
-                .build()
-                .unwrap(),
-        )
+        .processors(processor(ProcessorType::AppendDelimiterToRecord, &[]))
         .build();
     let dest = destination("sink", 1, 0)
         .prefix("out/")
@@ -900,6 +888,24 @@ async fn delivered_objects_are_announced() {
     panic!("no event for {key}");
 }
 
+/// Dynamic partitioning, enabled.
+pub fn dynamic() -> aws_sdk_firehose::types::DynamicPartitioningConfiguration {
+    aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
+        .enabled(true)
+        .build()
+}
+
+/// A processor of `kind` with its parameters.
+pub fn processor(kind: ProcessorType, params: &[(ProcessorParameterName, &str)]) -> Processor {
+    params
+        .iter()
+        .fold(Processor::builder().r#type(kind), |b, (n, v)| {
+            b.parameters(param(n.clone(), v))
+        })
+        .build()
+        .unwrap()
+}
+
 fn param(name: ProcessorParameterName, value: &str) -> ProcessorParameter {
     ProcessorParameter::builder()
         .parameter_name(name)
@@ -962,22 +968,13 @@ async fn dynamic_partitioning_from_a_jq_query() {
                 .build()
                 .unwrap(),
         )
-        .processors(
-            Processor::builder()
-                .r#type(ProcessorType::AppendDelimiterToRecord)
-                .build()
-                .unwrap(),
-        )
+        .processors(processor(ProcessorType::AppendDelimiterToRecord, &[]))
         .build();
     let dest = destination("parts", 64, 0)
         .prefix("customer=!{partitionKeyFromQuery:customer}/year=!{partitionKeyFromQuery:year}/")
         .error_output_prefix("errors/!{firehose:error-output-type}/")
         .compression_format(CompressionFormat::Gzip)
-        .dynamic_partitioning_configuration(
-            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
-                .enabled(true)
-                .build(),
-        )
+        .dynamic_partitioning_configuration(dynamic())
         .processing_configuration(processing)
         .build()
         .unwrap();
@@ -990,11 +987,7 @@ async fn dynamic_partitioning_from_a_jq_query() {
             destination("parts", 64, 0)
                 .prefix("c=!{partitionKeyFromQuery:c}/")
                 .error_output_prefix("e/!{firehose:error-output-type}/")
-                .dynamic_partitioning_configuration(
-                    aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
-                        .enabled(true)
-                        .build(),
-                )
+                .dynamic_partitioning_configuration(dynamic())
                 .build()
                 .unwrap(),
         )
@@ -1054,29 +1047,22 @@ async fn each_partition_is_its_own_buffer() {
     let server = TestServer::start().await;
     let (c, s3) = (firehose_client(&server.url()), s3_client(&server.url()));
     s3.create_bucket().bucket("parts").send().await.unwrap();
-    let query = Processor::builder()
-        .r#type(ProcessorType::MetadataExtraction)
-        .parameters(param(ProcessorParameterName::MetadataExtractionQuery, "{k:.k}"))
-        .parameters(param(ProcessorParameterName::JsonParsingEngine, "JQ-1.6"))
-        .build()
-        .unwrap();
-    let split = Processor::builder()
-        .r#type(ProcessorType::RecordDeAggregation)
-        .parameters(param(ProcessorParameterName::SubRecordType, "JSON"))
-        .build()
-        .unwrap();
-    let append = Processor::builder()
-        .r#type(ProcessorType::AppendDelimiterToRecord)
-        .build()
-        .unwrap();
+    let query = processor(
+        ProcessorType::MetadataExtraction,
+        &[
+            (ProcessorParameterName::MetadataExtractionQuery, "{k:.k}"),
+            (ProcessorParameterName::JsonParsingEngine, "JQ-1.6"),
+        ],
+    );
+    let split = processor(
+        ProcessorType::RecordDeAggregation,
+        &[(ProcessorParameterName::SubRecordType, "JSON")],
+    );
+    let append = processor(ProcessorType::AppendDelimiterToRecord, &[]);
     let dest = destination("parts", 64, 60)
         .prefix("k=!{partitionKeyFromQuery:k}/")
         .error_output_prefix("errors/!{firehose:error-output-type}/")
-        .dynamic_partitioning_configuration(
-            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
-                .enabled(true)
-                .build(),
-        )
+        .dynamic_partitioning_configuration(dynamic())
         .processing_configuration(
             ProcessingConfiguration::builder()
                 .enabled(true)
@@ -1174,11 +1160,7 @@ async fn dynamic_partitioning_from_the_function() {
     let dest = destination("kinds", 64, 0)
         .prefix("kind=!{partitionKeyFromLambda:kind}/")
         .error_output_prefix("errors/!{firehose:error-output-type}/")
-        .dynamic_partitioning_configuration(
-            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
-                .enabled(true)
-                .build(),
-        )
+        .dynamic_partitioning_configuration(dynamic())
         .processing_configuration(processing)
         .build()
         .unwrap();

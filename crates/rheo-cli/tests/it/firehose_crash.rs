@@ -78,24 +78,16 @@ async fn setup(url: &str) {
         .send()
         .await
         .unwrap();
-    let query = Processor::builder()
-        .r#type(ProcessorType::MetadataExtraction)
-        .parameters(
-            ProcessorParameter::builder()
-                .parameter_name(ProcessorParameterName::MetadataExtractionQuery)
-                .parameter_value("{part: (.n % 7 | tostring)}")
-                .build()
-                .unwrap(),
-        )
-        .parameters(
-            ProcessorParameter::builder()
-                .parameter_name(ProcessorParameterName::JsonParsingEngine)
-                .parameter_value("JQ-1.6")
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let query = crate::firehose::processor(
+        ProcessorType::MetadataExtraction,
+        &[
+            (
+                ProcessorParameterName::MetadataExtractionQuery,
+                "{part: (.n % 7 | tostring)}",
+            ),
+            (ProcessorParameterName::JsonParsingEngine, "JQ-1.6"),
+        ],
+    );
     let parts = ExtendedS3DestinationConfiguration::builder()
         .role_arn("arn:aws:iam::000000000000:role/r")
         .bucket_arn("arn:aws:s3:::crash")
@@ -103,11 +95,7 @@ async fn setup(url: &str) {
         .error_output_prefix("part-errors/!{firehose:error-output-type}/")
         .compression_format(CompressionFormat::Gzip)
         .buffering_hints(BufferingHints::builder().size_in_mbs(64).interval_in_seconds(1).build())
-        .dynamic_partitioning_configuration(
-            aws_sdk_firehose::types::DynamicPartitioningConfiguration::builder()
-                .enabled(true)
-                .build(),
-        )
+        .dynamic_partitioning_configuration(crate::firehose::dynamic())
         .processing_configuration(
             ProcessingConfiguration::builder()
                 .enabled(true)

@@ -830,6 +830,16 @@ mod tests {
         b.processed = 3;
         b.commit(&disk).unwrap();
         disk.power_cut(|_, _| 0);
+        let mut b = Buffers::load(&disk, dir.into()).unwrap();
+        assert_eq!((b.state.next, committed(&disk, &b, 0)), (3, b"one\n2\n".to_vec()));
+        // A commit whose sync fails changes nothing: the state stays as saved (and the worker
+        // reloads it).
+        let a = b.buffer(&rt, values("a"), None, None, &sub(3)).unwrap();
+        b.append(a, b"x\n");
+        b.processed = 4;
+        disk.fail(rheo_log::disk::Op::Sync, 1, 5);
+        assert!(b.commit(&disk).is_err());
+        assert_eq!((b.state.next, b.state.buffers[0].len), (3, 6));
         let b = Buffers::load(&disk, dir.into()).unwrap();
         assert_eq!((b.state.next, committed(&disk, &b, 0)), (3, b"one\n2\n".to_vec()));
     }

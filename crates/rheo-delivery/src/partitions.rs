@@ -138,6 +138,9 @@ impl Buffers {
             }
             Err(e) => return Err(e),
         };
+        // The state read is made durable before it is used: a save whose directory sync failed
+        // may have renamed it into place without making that last.
+        disk.sync_dir(&dir)?;
         // Files of buffers opened after the last commit belong to no buffer.
         let known: std::collections::HashSet<String> = state.buffers.iter().map(|b| format!("p{}", b.n)).collect();
         for f in disk.list(&dir)? {
@@ -678,11 +681,23 @@ pub(crate) async fn run(mut w: Worker) {
         };
         bufs = b;
         if r.is_err() {
-            // What was not saved is processed again from the intake.
-            let (env, dir) = (env.clone(), bufs.dir.clone());
-            match tokio::task::spawn_blocking(move || Buffers::load(&*env.disk, dir)).await {
-                Ok(Ok(b)) => bufs = b,
-                _ => tracing::error!("a partitioned stream's state cannot be read again"),
+            // What was not saved is processed again from the intake: nothing runs on the
+            // unsaved state until the saved one is read again.
+            let mut retry = Duration::from_millis(500);
+            loop {
+                let (env, dir) = (env.clone(), bufs.dir.clone());
+                match tokio::task::spawn_blocking(move || Buffers::load(&*env.disk, dir)).await {
+                    Ok(Ok(b)) => {
+                        bufs = b;
+                        break;
+                    }
+                    _ => tracing::error!("a partitioned stream's state cannot be read again; retrying"),
+                }
+                w.pause(retry).await;
+                retry = (retry * 2).min(Duration::from_secs(30));
+                if w.stopped() {
+                    return;
+                }
             }
         }
         holds.main.store(bufs.state.next, Ordering::SeqCst);
@@ -840,7 +855,17 @@ mod tests {
         disk.fail(rheo_log::disk::Op::Sync, 1, 5);
         assert!(b.commit(&disk).is_err());
         assert_eq!((b.state.next, b.state.buffers[0].len), (3, 6));
-        let b = Buffers::load(&disk, dir.into()).unwrap();
+        let mut b = Buffers::load(&disk, dir.into()).unwrap();
         assert_eq!((b.state.next, committed(&disk, &b, 0)), (3, b"one\n2\n".to_vec()));
+        // A save renamed into place whose directory sync failed: the commit fails, and the
+        // state loaded next (which the worker trims the intake by) survives a power cut.
+        let a = b.buffer(&rt, values("a"), None, None, &sub(3)).unwrap();
+        b.append(a, b"y\n");
+        b.processed = 5;
+        disk.fail(rheo_log::disk::Op::SyncDir, 1, 5);
+        assert!(b.commit(&disk).is_err());
+        let seen = Buffers::load(&disk, dir.into()).unwrap().state.next;
+        disk.power_cut(|_, _| 0);
+        assert_eq!(Buffers::load(&disk, dir.into()).unwrap().state.next, seen);
     }
 }

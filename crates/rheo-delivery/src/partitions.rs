@@ -190,6 +190,15 @@ impl Buffers {
         Ok(plan)
     }
 
+    /// A buffer's plan; if its destination no longer passes the checks (an older Rheo took
+    /// it), the stream's current one, so that the buffer is delivered rather than stuck.
+    fn plan_or_current(&mut self, rt: &Runtime, version: u64) -> Arc<Plan> {
+        self.plan(version).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, version, "a partition's destination no longer plans; delivering it with the current one");
+            Arc::new(rt.plan.clone())
+        })
+    }
+
     fn save(&mut self, disk: &dyn rheo_log::Disk) -> std::io::Result<()> {
         save(&mut self.state, &self.dir, disk)?;
         let versions: std::collections::HashSet<u64> = self.state.specs.keys().copied().collect();
@@ -452,7 +461,7 @@ impl Buffers {
         if self.state.flushing.is_empty() {
             for &i in due {
                 let b = self.state.buffers[i].clone();
-                let plan = self.plan(b.version)?;
+                let plan = self.plan_or_current(rt, b.version);
                 let (key, id) = object_key(rt, &plan, &b);
                 self.state.flushing.push(Flush { n: b.n, key, id });
             }
@@ -469,7 +478,7 @@ impl Buffers {
                 )?),
                 None => None,
             };
-            work.push((self.plan(b.version)?, b, f, columns));
+            work.push((self.plan_or_current(rt, b.version), b, f, columns));
         }
         // Several objects at once: their commits share the buckets' fsyncs.
         let (next, failed) = (std::sync::atomic::AtomicUsize::new(0), std::sync::Mutex::new(None));

@@ -66,6 +66,30 @@ fn name_of(v: &Value, member: &str) -> Result<String> {
     Ok(name.to_lowercase())
 }
 
+/// One page of a listing by name (`MaxResults` at most 100; `NextToken` the last name given):
+/// `{<member>: [...], NextToken}`.
+fn page<'a>(input: &Value, member: &str, all: impl Iterator<Item = (&'a String, Value)>) -> Value {
+    let max = input
+        .get("MaxResults")
+        .and_then(Value::as_u64)
+        .map_or(MAX_PAGE, |m| m as usize)
+        .min(MAX_PAGE);
+    let after = input.get("NextToken").and_then(Value::as_str);
+    let mut rest = all.filter(|(n, _)| after.is_none_or(|a| n.as_str() > a)).peekable();
+    let mut list = Vec::new();
+    let mut last = None;
+    while list.len() < max {
+        let Some((n, v)) = rest.next() else { break };
+        list.push(v);
+        last = Some(n.clone());
+    }
+    let mut out = json!({ member: list });
+    if rest.peek().is_some() {
+        out["NextToken"] = json!(last);
+    }
+    out
+}
+
 fn seconds(ms: i64) -> f64 {
     ms as f64 / 1000.0
 }
@@ -156,30 +180,9 @@ impl Glue {
 
     /// GetDatabases: by name, NextToken the last name given.
     pub fn get_databases(&self, input: &Value) -> Result<Value> {
-        let max = input
-            .get("MaxResults")
-            .and_then(Value::as_u64)
-            .map_or(MAX_PAGE, |m| m as usize)
-            .min(MAX_PAGE);
-        let after = input.get("NextToken").and_then(Value::as_str).map(str::to_owned);
         self.read(|cat| {
-            let mut rest = cat
-                .databases
-                .iter()
-                .filter(|(n, _)| after.as_deref().is_none_or(|a| n.as_str() > a))
-                .peekable();
-            let mut list = Vec::new();
-            let mut last = None;
-            while list.len() < max {
-                let Some((n, d)) = rest.next() else { break };
-                list.push(self.describe_database(n, d));
-                last = Some(n.clone());
-            }
-            let mut out = json!({ "DatabaseList": list });
-            if rest.peek().is_some() {
-                out["NextToken"] = json!(last);
-            }
-            Ok(out)
+            let all = cat.databases.iter().map(|(n, d)| (n, self.describe_database(n, d)));
+            Ok(page(input, "DatabaseList", all))
         })
     }
 
@@ -235,12 +238,6 @@ impl Glue {
     /// GetTables: by name, filtered by `Expression` (a regular expression on the name).
     pub fn get_tables(&self, input: &Value) -> Result<Value> {
         let db = name_of(input, "DatabaseName")?;
-        let max = input
-            .get("MaxResults")
-            .and_then(Value::as_u64)
-            .map_or(MAX_PAGE, |m| m as usize)
-            .min(MAX_PAGE);
-        let after = input.get("NextToken").and_then(Value::as_str).map(str::to_owned);
         let pattern =
             match input.get("Expression").and_then(Value::as_str) {
                 Some(e) => Some(regex_lite::Regex::new(&format!("^(?:{e})$")).map_err(|_| {
@@ -250,24 +247,12 @@ impl Glue {
             };
         self.read(|cat| {
             let d = cat.databases.get(&db).ok_or_else(|| Glue::no_database(&db))?;
-            let mut rest = d
+            let all = d
                 .tables
                 .iter()
-                .filter(|(n, _)| after.as_deref().is_none_or(|a| n.as_str() > a))
                 .filter(|(n, _)| pattern.as_ref().is_none_or(|p| p.is_match(n)))
-                .peekable();
-            let mut list = Vec::new();
-            let mut last = None;
-            while list.len() < max {
-                let Some((n, t)) = rest.next() else { break };
-                list.push(self.describe_table(&db, n, t));
-                last = Some(n.clone());
-            }
-            let mut out = json!({ "TableList": list });
-            if rest.peek().is_some() {
-                out["NextToken"] = json!(last);
-            }
-            Ok(out)
+                .map(|(n, t)| (n, self.describe_table(&db, n, t)));
+            Ok(page(input, "TableList", all))
         })
     }
 

@@ -228,8 +228,10 @@ impl<'a> Stage<'a> {
             for w in [data_file, errors, conversion_errors] {
                 files.push(w.into_inner().map_err(|e| e.into_error())?.path);
             }
-            if let Some((c, Ok(columns))) = &conversion {
-                // The rows become the object's Parquet file.
+            if let Some((c, Ok(columns))) = &conversion
+                && self.len(DATA)? > 0
+            {
+                // The rows become the object's Parquet file (none without rows).
                 let rows = std::io::BufReader::with_capacity(1 << 20, self.reader(DATA)?);
                 let mut out = self.create(PARQUET)?;
                 crate::convert::write_parquet(columns, &c.parquet, rows, &mut out)?;
@@ -245,24 +247,17 @@ impl<'a> Stage<'a> {
 
     /// Writes the staged object (compressed as it is copied), then the failed records.
     pub fn deliver(&self, plan: &Plan, env: &crate::service::Env, p: &Pending) -> Result<(), String> {
-        let (file, encoding) = match plan.conversion {
-            Some(_) => (PARQUET, None),
-            None => (DATA, plan.compression.content_encoding()),
-        };
-        // With a conversion, no row is no Parquet file (every record failed).
-        let wrote = |len: std::io::Result<u64>| len.map(|n| n > 0).map_err(|e| e.to_string());
-        if wrote(self.len(file))? && (plan.conversion.is_none() || wrote(self.len(DATA))?) {
+        // A conversion's compression is UNCOMPRESSED: its Parquet file is copied as it is.
+        let file = if plan.conversion.is_some() { PARQUET } else { DATA };
+        if self.len(file).map_err(|e| e.to_string())? > 0 {
             let mut fill = |w: &mut dyn Write| -> std::io::Result<bool> {
-                if plan.conversion.is_some() {
-                    self.copy(file, w)?;
-                    return Ok(true);
-                }
                 let mut enc = Encoder::new(plan.compression, w, &p.id)?;
                 self.copy(file, &mut enc)?;
                 enc.finish()?;
                 Ok(true)
             };
-            env.buckets.write(&plan.bucket, &p.key, encoding, &mut fill)?;
+            env.buckets
+                .write(&plan.bucket, &p.key, plan.compression.content_encoding(), &mut fill)?;
         }
         if self.len(ERRORS).map_err(|e| e.to_string())? > 0 {
             let bucket = plan.channel.as_ref().map_or(&plan.bucket, |c| &c.dlq_bucket);

@@ -77,7 +77,7 @@ impl Holds {
         let _ = reader.trim_below_key(self.floor());
     }
 
-    pub fn floor(&self) -> u64 {
+    fn floor(&self) -> u64 {
         let source = self.source_saved.load(Ordering::SeqCst).saturating_add(1);
         source
             .min(self.main.load(Ordering::SeqCst))

@@ -26,20 +26,30 @@ s3 = boto3.client("s3", **kw)
 ROLE = "arn:aws:iam::000000000000:role/firehose"
 
 
-def objects(bucket, prefix, want_lines, timeout=30):
-    """The decoded lines of the objects under prefix, once there are want_lines of them."""
+def wait_for(found, enough, timeout=30):
+    """found() once enough(it), or when the timeout has passed."""
     deadline = time.time() + timeout
     while True:
-        lines = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for o in page.get("Contents", []):
-                body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
-                if o["Key"].endswith(".gz"):
-                    body = gzip.decompress(body)
-                lines += body.decode().splitlines()
-        if len(lines) >= want_lines or time.time() > deadline:
-            return lines
+        got = found()
+        if enough(got) or time.time() > deadline:
+            return got
         time.sleep(0.2)
+
+
+def keys(bucket, prefix):
+    return [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]
+
+
+def objects(bucket, prefix, want_lines):
+    """The decoded lines of the objects under prefix, once there are want_lines of them."""
+    def lines():
+        out = []
+        for key in keys(bucket, prefix):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            out += (gzip.decompress(body) if key.endswith(".gz") else body).decode().splitlines()
+        return out
+    return wait_for(lines, lambda got: len(got) >= want_lines)
 
 
 s3.create_bucket(Bucket="hose-lake")
@@ -190,14 +200,8 @@ r = fh.put_record_batch(DeliveryStreamName="orders", Records=orders)
 assert r["FailedPutCount"] == 0, r
 
 
-def keys_under(prefix, want, timeout=30):
-    deadline = time.time() + timeout
-    while True:
-        found = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="hose-lake", Prefix=prefix)
-                 for o in page.get("Contents", [])]
-        if len(found) >= want or time.time() > deadline:
-            return found
-        time.sleep(0.2)
+def keys_under(prefix, want):
+    return wait_for(lambda: keys("hose-lake", prefix), lambda got: len(got) >= want)
 
 
 parquet_keys = [k for k in keys_under("orders/", 2) if k.endswith(".parquet")]
